@@ -1,0 +1,42 @@
+# Every target sets up what it needs: a virtual environment with the pinned tree from
+# requirements.lock, installed once and reused until the lock file changes.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+LOCK_HASH := $(shell sha256sum requirements.lock | cut -c1-16)
+STAMP := $(VENV)/.installed-$(LOCK_HASH)
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export PYTHONDONTWRITEBYTECODE :=
+
+.PHONY: help synth test scan lint bench up down lock clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
+
+$(STAMP): requirements.lock
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "Installing the pinned Python dependencies into $(VENV) (once per requirements.lock)..."
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	@rm -f $(VENV)/.installed-* && touch $@
+
+synth: $(STAMP) ## the main job: synthesize the three stacks on local defaults and scan them
+	@$(PY) -m devtools.synth
+
+test: $(STAMP) ## the whole test suite
+	@$(PY) -m pytest
+
+lint: $(STAMP) ## ruff format check and lint
+	@$(VENV)/bin/ruff format --check . && $(VENV)/bin/ruff check .
+
+bench: $(STAMP) ## benchmarks; numbers go into BENCHMARKS.md
+	@$(PY) -m bench.synth_bench
+
+lock: ## re-resolve requirements.in into requirements.lock
+	@rm -rf .build/lock-venv && $(PYTHON) -m venv .build/lock-venv
+	@.build/lock-venv/bin/pip install --quiet -r requirements.in
+	@.build/lock-venv/bin/pip freeze --exclude pip > requirements.lock
+	@echo "requirements.lock updated"
+
+clean: ## remove generated output (keeps the virtual environment)
+	rm -rf cdktf.out .build .cache

@@ -1,0 +1,1 @@
+"""CDKTF stacks of Cloud Agent Studio and the pieces they share."""

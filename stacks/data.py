@@ -1,0 +1,170 @@
+"""Foundation data plane: the project's KMS key, the single table and the provider-key secrets.
+
+One customer-managed key encrypts the table, the secrets, the image repository and the log
+groups, so an operator can revoke the whole deployment's data access in one place.
+"""
+
+from __future__ import annotations
+
+import json
+
+from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
+from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
+from cdktf_cdktf_provider_aws.dynamodb_table import (
+    DynamodbTable,
+    DynamodbTableAttribute,
+    DynamodbTableGlobalSecondaryIndex,
+    DynamodbTablePointInTimeRecovery,
+    DynamodbTableServerSideEncryption,
+    DynamodbTableTtl,
+)
+from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
+from cdktf_cdktf_provider_aws.kms_key import KmsKey
+from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
+from constructs import Construct
+
+from stacks.settings import PROVIDERS, Settings
+
+TABLE_PARTITION_KEY = "pk"
+TABLE_SORT_KEY = "sk"
+TABLE_TIME_INDEX = "by_time"
+TABLE_TIME_INDEX_PARTITION_KEY = "gsi1pk"
+TABLE_TIME_INDEX_SORT_KEY = "gsi1sk"
+TABLE_TTL_ATTRIBUTE = "expires_at"
+
+# Key-administration and usage actions for the account root. A key policy is attached to its
+# key, where AWS requires `Resource: "*"` (it means "this key"). Actions are listed one by one
+# instead of the console default `kms:*`, so the policy grants nothing it does not name.
+_ROOT_KEY_ACTIONS = sorted(
+    [
+        "kms:CancelKeyDeletion",
+        "kms:CreateAlias",
+        "kms:CreateGrant",
+        "kms:Decrypt",
+        "kms:DeleteAlias",
+        "kms:DescribeKey",
+        "kms:DisableKey",
+        "kms:DisableKeyRotation",
+        "kms:EnableKey",
+        "kms:EnableKeyRotation",
+        "kms:Encrypt",
+        "kms:GenerateDataKey",
+        "kms:GenerateDataKeyWithoutPlaintext",
+        "kms:GetKeyPolicy",
+        "kms:GetKeyRotationStatus",
+        "kms:ListGrants",
+        "kms:ListResourceTags",
+        "kms:PutKeyPolicy",
+        "kms:ReEncryptFrom",
+        "kms:ReEncryptTo",
+        "kms:RetireGrant",
+        "kms:RevokeGrant",
+        "kms:ScheduleKeyDeletion",
+        "kms:TagResource",
+        "kms:UntagResource",
+        "kms:UpdateAlias",
+        "kms:UpdateKeyDescription",
+    ]
+)
+_LOGS_KEY_ACTIONS = [
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+]
+
+
+def secret_name(settings: Settings, provider: str) -> str:
+    return f"{settings.prefix}/provider/{provider}"
+
+
+class DataPlane(Construct):
+    """KMS key, single DynamoDB table and one empty secret per model provider."""
+
+    def __init__(self, scope: Construct, id: str, *, settings: Settings) -> None:
+        super().__init__(scope, id)
+        account = DataAwsCallerIdentity(self, "account")
+        partition = DataAwsPartition(self, "partition")
+        root = f"arn:{partition.partition}:iam::{account.account_id}:root"
+        logs_principal = f"logs.{settings.region}.amazonaws.com"
+        log_groups = (
+            f"arn:{partition.partition}:logs:{settings.region}:{account.account_id}"
+            f":log-group:{settings.log_group_prefix}/*"
+        )
+
+        self.key = KmsKey(
+            self,
+            "key",
+            description=f"{settings.prefix}: table, secrets, images and logs",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "AccountAdministersKey",
+                            "Effect": "Allow",
+                            "Principal": {"AWS": root},
+                            "Action": _ROOT_KEY_ACTIONS,
+                            "Resource": "*",
+                        },
+                        {
+                            "Sid": "LogsEncryptProjectLogGroups",
+                            "Effect": "Allow",
+                            "Principal": {"Service": logs_principal},
+                            "Action": _LOGS_KEY_ACTIONS,
+                            "Resource": "*",
+                            "Condition": {
+                                "ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_groups}
+                            },
+                        },
+                    ],
+                }
+            ),
+        )
+        KmsAlias(self, "key_alias", name=f"alias/{settings.prefix}", target_key_id=self.key.key_id)
+
+        self.table = DynamodbTable(
+            self,
+            "table",
+            name=settings.prefix,
+            billing_mode="PAY_PER_REQUEST",
+            hash_key=TABLE_PARTITION_KEY,
+            range_key=TABLE_SORT_KEY,
+            attribute=[
+                DynamodbTableAttribute(name=TABLE_PARTITION_KEY, type="S"),
+                DynamodbTableAttribute(name=TABLE_SORT_KEY, type="S"),
+                DynamodbTableAttribute(name=TABLE_TIME_INDEX_PARTITION_KEY, type="S"),
+                DynamodbTableAttribute(name=TABLE_TIME_INDEX_SORT_KEY, type="S"),
+            ],
+            global_secondary_index=[
+                DynamodbTableGlobalSecondaryIndex(
+                    name=TABLE_TIME_INDEX,
+                    hash_key=TABLE_TIME_INDEX_PARTITION_KEY,
+                    range_key=TABLE_TIME_INDEX_SORT_KEY,
+                    projection_type="ALL",
+                )
+            ],
+            ttl=DynamodbTableTtl(attribute_name=TABLE_TTL_ATTRIBUTE, enabled=True),
+            point_in_time_recovery=DynamodbTablePointInTimeRecovery(enabled=True),
+            server_side_encryption=DynamodbTableServerSideEncryption(
+                enabled=True, kms_key_arn=self.key.arn
+            ),
+            deletion_protection_enabled=True,
+        )
+
+        # Created empty: values are set by the admin function and never pass through code or
+        # Terraform state.
+        self.secrets = {
+            provider: SecretsmanagerSecret(
+                self,
+                f"secret_{provider}",
+                name=secret_name(settings, provider),
+                description=f"API key for the {provider} model provider",
+                kms_key_id=self.key.arn,
+            )
+            for provider in PROVIDERS
+        }

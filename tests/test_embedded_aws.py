@@ -1,0 +1,70 @@
+"""The stacks apply and destroy on moto server, each with its own S3 state, in order.
+
+Tests in this module run in file order against one deployment: apply foundation, look at what
+exists, destroy, and find nothing left.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from devtools.deploy import LocalDeployment
+from devtools.moto_server import MotoServer
+from stacks.settings import PROVIDERS
+from tests.conftest import STATE_BUCKET
+
+
+@pytest.fixture(scope="module")
+def deployment(
+    synth_s3: Path, moto: MotoServer, cli_config: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LocalDeployment]:
+    yield LocalDeployment(
+        synth_dir=synth_s3,
+        workroot=tmp_path_factory.mktemp("deploy"),
+        moto=moto,
+        bucket=STATE_BUCKET,
+        region="us-east-1",
+        cli_config=cli_config,
+    )
+
+
+def test_foundation_applies_with_its_own_s3_state(deployment: LocalDeployment) -> None:
+    deployment.apply("foundation")
+    state = deployment.state("foundation")
+    assert state["serial"] >= 1
+    keys = [
+        o["Key"] for o in deployment.client("s3").list_objects_v2(Bucket=STATE_BUCKET)["Contents"]
+    ]
+    assert "cloudagent/dev/foundation.tfstate" in keys
+
+
+def test_foundation_resources_exist(deployment: LocalDeployment) -> None:
+    table = deployment.client("dynamodb").describe_table(TableName="cloudagent-dev")["Table"]
+    assert table["DeletionProtectionEnabled"] is True
+    assert table["GlobalSecondaryIndexes"][0]["IndexName"] == "by_time"
+    names = {s["Name"] for s in deployment.client("secretsmanager").list_secrets()["SecretList"]}
+    assert {f"cloudagent-dev/provider/{p}" for p in PROVIDERS} <= names
+    [cluster] = deployment.client("ecs").describe_clusters(clusters=["cloudagent-dev"])["clusters"]
+    assert {"name": "containerInsights", "value": "enhanced"} in cluster["settings"]
+    vpcs = deployment.client("ec2").describe_vpcs(
+        Filters=[{"Name": "tag:Name", "Values": ["cloudagent-dev"]}]
+    )
+    assert len(vpcs["Vpcs"]) == 1
+    outputs = deployment.terraform("foundation").output()
+    assert outputs["table_name"]["value"] == "cloudagent-dev"
+    assert len(outputs["private_subnet_ids"]["value"]) == 2
+
+
+def test_foundation_destroys_cleanly(deployment: LocalDeployment) -> None:
+    deployment.destroy("foundation")
+    assert deployment.client("dynamodb").list_tables()["TableNames"] == []
+    clusters = deployment.client("ecs").describe_clusters(clusters=["cloudagent-dev"])["clusters"]
+    assert all(c["status"] == "INACTIVE" for c in clusters)
+    vpcs = deployment.client("ec2").describe_vpcs(
+        Filters=[{"Name": "tag:Name", "Values": ["cloudagent-dev"]}]
+    )
+    assert vpcs["Vpcs"] == []
+    assert deployment.state("foundation").get("resources") == []

@@ -1,0 +1,106 @@
+"""Every bad setting stops synth with one line that names it and the accepted form."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from stacks.settings import CDKTF_JSON, Settings, SettingsError, load_settings
+
+CONTEXT = json.loads(CDKTF_JSON.read_text())["context"]
+ROOT = Path(__file__).resolve().parent.parent
+
+BAD_VALUES = [
+    ("github_repo", "cloudagent", "ORG/REPO"),
+    ("github_repo", "org/repo/extra", "ORG/REPO"),
+    ("github_repo", "org/*", "ORG/REPO"),
+    ("region", "us-east", "AWS region"),
+    ("region", "US-EAST-1", "AWS region"),
+    ("vpc_cidr", "10.0.0.0/27", "/16 to /26"),
+    ("vpc_cidr", "10.0.0.0/8", "/16 to /26"),
+    ("vpc_cidr", "10.0.0.1/16", "IPv4 CIDR"),
+    ("vpc_cidr", "not-a-cidr", "IPv4 CIDR"),
+    ("nat_gateway_count", "0", "1 (one shared NAT gateway) or 2"),
+    ("nat_gateway_count", "3", "1 (one shared NAT gateway) or 2"),
+    ("nat_gateway_count", "two", "whole number"),
+    ("env_name", "Prod", "lowercase"),
+    ("env_name", "dev_1", "lowercase"),
+    ("env_name", "-dev", "lowercase"),
+    ("env_name", "a-very-long-environment-name", "1-16"),
+    ("github_environment", "prod env", "GitHub environment"),
+    ("state_bucket", "My_Bucket", "S3 bucket name"),
+    ("agent_image_tag", "v1:latest", "Docker tag"),
+    ("agent_architecture", "arm", "X86_64 or ARM64"),
+]
+
+
+def test_defaults_are_valid() -> None:
+    """cdktf.json ships the same local defaults the code documents."""
+    settings = load_settings(environ={})
+    assert settings == Settings()
+    assert settings.github_subject == "repo:org/cloudagent:environment:dev"
+    assert settings.state_key("agent") == "cloudagent/dev/agent.tfstate"
+
+
+@pytest.mark.parametrize(("name", "value", "accepted"), BAD_VALUES)
+def test_bad_value_from_environment_is_refused(name: str, value: str, accepted: str) -> None:
+    with pytest.raises(SettingsError) as error:
+        load_settings(environ={f"CLOUDAGENT_{name.upper()}": value})
+    message = str(error.value)
+    assert f"setting '{name}'" in message
+    assert f"CLOUDAGENT_{name.upper()}" in message
+    assert accepted in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(("name", "value", "accepted"), BAD_VALUES[:6])
+def test_bad_value_from_context_is_refused(name: str, value: str, accepted: str) -> None:
+    with pytest.raises(SettingsError, match=f"setting '{name}'"):
+        load_settings(context={**CONTEXT, name: value}, environ={})
+
+
+def test_environment_overrides_context() -> None:
+    settings = load_settings(
+        environ={"CLOUDAGENT_ENV_NAME": "prod", "CLOUDAGENT_NAT_GATEWAY_COUNT": "2"}
+    )
+    assert (settings.env_name, settings.nat_gateway_count) == ("prod", 2)
+    assert settings.prefix == "cloudagent-prod"
+
+
+def test_empty_state_bucket_means_local_state() -> None:
+    assert load_settings(environ={"CLOUDAGENT_STATE_BUCKET": ""}).state_bucket is None
+
+
+def test_unknown_context_key_is_refused() -> None:
+    with pytest.raises(SettingsError, match="unknown setting 'vpc_cdir'"):
+        load_settings(context={"vpc_cdir": "10.0.0.0/16"}, environ={})
+
+
+def test_settings_are_frozen() -> None:
+    settings = load_settings(environ={})
+    with pytest.raises(AttributeError):
+        settings.env_name = "prod"  # type: ignore[misc]
+
+
+def test_synth_stops_with_one_line_naming_the_setting(tmp_path) -> None:
+    result = subprocess.run(
+        [sys.executable, "main.py"],
+        env={
+            "CLOUDAGENT_GITHUB_REPO": "not-a-repo",
+            "CLOUDAGENT_OUTDIR": str(tmp_path),
+            "PATH": "",
+        },
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "setting 'github_repo' (CLOUDAGENT_GITHUB_REPO)" in lines[0]
+    assert "ORG/REPO" in lines[0]
+    assert not (tmp_path / "stacks").exists()
