@@ -1,0 +1,156 @@
+"""Configuration of the control Lambda, read only from environment variables.
+
+The api stack sets every variable. Reading happens on first use (not at import) so that
+``import app`` stays cheap and ``chalice package`` works without any of them; a missing
+required variable raises :class:`ConfigError` naming it, so a misconfigured deployment fails
+loudly on its first request instead of misbehaving later.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass, field
+
+DEFAULT_ISSUER = "https://token.actions.githubusercontent.com"
+PROVIDERS = ("anthropic", "openai", "google", "xai", "openrouter")
+HARD_MAX_RUNTIME_SECONDS = 7200
+
+
+class ConfigError(RuntimeError):
+    """A required environment variable is missing or malformed (the message names it)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the API reads from its environment, parsed and checked once."""
+
+    table_name: str
+    cluster_arn: str
+    task_definition_arn: str
+    container_name: str
+    subnet_ids: tuple[str, ...]
+    security_group_ids: tuple[str, ...]
+    log_group_name: str
+    max_concurrent_runs: int
+    oidc_issuer: str
+    oidc_jwks_url: str
+    oidc_audience: str
+    oidc_allowed_subjects: frozenset[str]
+    app_stage: str = "dev"
+    app_version: str = "0.0.0"
+    task_hourly_cost_usd: float | None = None
+    provider_secret_arns: dict[str, str] = field(default_factory=dict)
+    origin_verify_secret_arn: str | None = None
+    stop_grace_seconds: int = 30
+
+
+def _required(env: dict[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigError(f"required environment variable {name} is not set")
+    return value
+
+
+def _csv(env: dict[str, str], name: str) -> tuple[str, ...]:
+    items = tuple(x.strip() for x in _required(env, name).split(",") if x.strip())
+    if not items:
+        raise ConfigError(f"environment variable {name} must list at least one value")
+    return items
+
+
+def _int(env: dict[str, str], name: str, default: int | None, lo: int, hi: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        if default is None:
+            raise ConfigError(f"required environment variable {name} is not set")
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"environment variable {name} must be an integer") from None
+    if not lo <= value <= hi:
+        raise ConfigError(f"environment variable {name} must be between {lo} and {hi}")
+    return value
+
+
+def _provider_arns(env: dict[str, str]) -> dict[str, str]:
+    raw = env.get("PROVIDER_SECRET_ARNS", "").strip()
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise ConfigError(
+            "environment variable PROVIDER_SECRET_ARNS must be a JSON object"
+        ) from None
+    if not isinstance(data, dict) or not all(
+        k in PROVIDERS and isinstance(v, str) and v for k, v in data.items()
+    ):
+        raise ConfigError(
+            "environment variable PROVIDER_SECRET_ARNS must map providers "
+            f"({', '.join(PROVIDERS)}) to secret ARNs"
+        )
+    return dict(data)
+
+
+def _cost(env: dict[str, str]) -> float | None:
+    raw = env.get("TASK_HOURLY_COST_USD", "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError("environment variable TASK_HOURLY_COST_USD must be a number") from None
+    if not 0 <= value < 1000:
+        raise ConfigError("environment variable TASK_HOURLY_COST_USD is out of range")
+    return value
+
+
+def from_env(env: dict[str, str] | None = None) -> Settings:
+    """Parse settings from ``env`` (default ``os.environ``); raises ConfigError naming the var."""
+    env = dict(os.environ if env is None else env)
+    issuer = env.get("OIDC_ISSUER", "").strip() or DEFAULT_ISSUER
+    jwks = env.get("OIDC_JWKS_URL", "").strip() or issuer.rstrip("/") + "/.well-known/jwks"
+    return Settings(
+        table_name=_required(env, "TABLE_NAME"),
+        cluster_arn=_required(env, "CLUSTER_ARN"),
+        task_definition_arn=_required(env, "TASK_DEFINITION_ARN"),
+        container_name=_required(env, "CONTAINER_NAME"),
+        subnet_ids=_csv(env, "SUBNET_IDS"),
+        security_group_ids=_csv(env, "SECURITY_GROUP_IDS"),
+        log_group_name=_required(env, "LOG_GROUP_NAME"),
+        max_concurrent_runs=_int(env, "MAX_CONCURRENT_RUNS", None, 1, 10_000),
+        oidc_issuer=issuer,
+        oidc_jwks_url=jwks,
+        oidc_audience=_required(env, "OIDC_AUDIENCE"),
+        oidc_allowed_subjects=frozenset(_csv(env, "OIDC_ALLOWED_SUBJECTS")),
+        app_stage=env.get("APP_STAGE", "").strip() or "dev",
+        app_version=env.get("APP_VERSION", "").strip() or "0.0.0",
+        task_hourly_cost_usd=_cost(env),
+        provider_secret_arns=_provider_arns(env),
+        origin_verify_secret_arn=env.get("ORIGIN_VERIFY_SECRET_ARN", "").strip() or None,
+        stop_grace_seconds=_int(env, "AGENT_STOP_GRACE_SECONDS", 30, 0, 3600),
+    )
+
+
+_lock = threading.Lock()
+_cached: Settings | None = None
+
+
+def get() -> Settings:
+    """Settings for this Lambda container, parsed on first use and then cached."""
+    global _cached
+    if _cached is None:
+        with _lock:
+            if _cached is None:
+                _cached = from_env()
+    return _cached
+
+
+def reset() -> None:
+    """Forget cached settings (tests change the environment between cases)."""
+    global _cached
+    with _lock:
+        _cached = None

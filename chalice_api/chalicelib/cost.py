@@ -1,0 +1,42 @@
+"""Compute-cost estimate of a run: billed duration x the task's hourly price.
+
+The api stack computes ``TASK_HOURLY_COST_USD`` at synth from the task shape (vCPU, memory,
+ephemeral storage, architecture) and the price table kept with the settings; the rate in force
+when the run was created is stored on the run so later price changes do not rewrite history.
+Fargate bills from the start of the image pull to the task's stop, with a one-minute minimum.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+FARGATE_MINIMUM_SECONDS = 60
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """ISO-8601 text (as stored) to an aware datetime; None stays None."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def estimate(
+    billing_started_at: str | None,
+    stopped_at: str | None,
+    hourly_cost_usd: float | None,
+    now: datetime | None = None,
+) -> tuple[int | None, float | None]:
+    """(duration_seconds, estimated_cost_usd); a running task is measured up to ``now``."""
+    start = parse_time(billing_started_at)
+    if start is None:
+        return None, None
+    end = parse_time(stopped_at) or now or datetime.now(UTC)
+    duration = max(0, int((end - start).total_seconds()))
+    if hourly_cost_usd is None:
+        return duration, None
+    billed = max(duration, FARGATE_MINIMUM_SECONDS)
+    return duration, round(billed / 3600.0 * hourly_cost_usd, 4)

@@ -1,0 +1,128 @@
+"""ECS calls: start an agent task, stop it, and list this cluster's running tasks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from . import aws
+from .config import Settings
+
+STOP_REASON_MAX = 255
+
+
+class RunTaskFailed(Exception):
+    """ECS did not start the task; ``reason`` is recorded on the run (safe to show)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def container_overrides(settings: Settings, env: dict[str, str]) -> dict[str, Any]:
+    """The ``overrides`` block of RunTask (its size is checked against ECS's 8 KiB limit)."""
+    return {
+        "containerOverrides": [
+            {
+                "name": settings.container_name,
+                "environment": [{"name": k, "value": v} for k, v in env.items()],
+            }
+        ]
+    }
+
+
+class Ecs:
+    """Thin adapter over the ECS API for one cluster and task definition."""
+
+    def __init__(self, settings: Settings, client: Any | None = None):
+        self.settings = settings
+        self._client = client
+
+    @property
+    def api(self) -> Any:
+        """The ECS client (created on first use)."""
+        if self._client is None:
+            self._client = aws.client("ecs")
+        return self._client
+
+    def run_task(self, run_id: str, overrides: dict[str, Any], interactive: bool) -> str:
+        """Start one Fargate task for ``run_id``; returns its ARN or raises RunTaskFailed."""
+        s = self.settings
+        try:
+            resp = self.api.run_task(
+                cluster=s.cluster_arn,
+                taskDefinition=s.task_definition_arn,
+                launchType="FARGATE",
+                count=1,
+                startedBy=run_id,
+                clientToken=run_id,
+                enableExecuteCommand=interactive,
+                networkConfiguration={
+                    "awsvpcConfiguration": {
+                        "subnets": list(s.subnet_ids),
+                        "securityGroups": list(s.security_group_ids),
+                        "assignPublicIp": "DISABLED",
+                    }
+                },
+                overrides=overrides,
+            )
+        except Exception as exc:
+            code = aws.error_code(exc) or type(exc).__name__
+            raise RunTaskFailed(f"RunTask failed: {code}") from exc
+        tasks = resp.get("tasks") or []
+        if not tasks:
+            failures = resp.get("failures") or [{}]
+            first = failures[0]
+            reason = first.get("reason") or "unknown"
+            detail = first.get("detail")
+            text = f"RunTask failed: {reason}" + (f" ({detail})" if detail else "")
+            raise RunTaskFailed(text[:500])
+        return str(tasks[0]["taskArn"])
+
+    def stop_task(self, task_arn: str, reason: str) -> None:
+        """Ask ECS to stop a task (SIGTERM, then SIGKILL after the container's stopTimeout)."""
+        self.api.stop_task(
+            cluster=self.settings.cluster_arn, task=task_arn, reason=reason[:STOP_REASON_MAX]
+        )
+
+    def describe(self, task_arns: list[str]) -> list[dict[str, Any]]:
+        """Describe up to any number of tasks (batched by 100)."""
+        out: list[dict[str, Any]] = []
+        for i in range(0, len(task_arns), 100):
+            resp = self.api.describe_tasks(
+                cluster=self.settings.cluster_arn, tasks=task_arns[i : i + 100]
+            )
+            out.extend(resp.get("tasks", []))
+        return out
+
+    def running_tasks(self) -> Iterator[dict[str, Any]]:
+        """Every task of the cluster whose desired status is RUNNING, described."""
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {
+                "cluster": self.settings.cluster_arn,
+                "desiredStatus": "RUNNING",
+                "maxResults": 100,
+            }
+            if token:
+                kwargs["nextToken"] = token
+            resp = self.api.list_tasks(**kwargs)
+            arns = resp.get("taskArns", [])
+            if arns:
+                yield from self.describe(arns)
+            token = resp.get("nextToken")
+            if not token:
+                return
+
+
+def exec_command(settings: Settings, task_arn: str) -> str:
+    """The exact command an operator runs to open a shell in an interactive task."""
+    return (
+        f"aws ecs execute-command --cluster {settings.cluster_arn} --task {task_arn} "
+        f"--container {settings.container_name} --interactive --command /bin/bash"
+    )
+
+
+def task_id(task_arn: str) -> str:
+    """The id part of a task ARN (``.../cluster-name/<id>``)."""
+    return task_arn.rsplit("/", 1)[-1]

@@ -1,0 +1,72 @@
+"""Read a run's agent output from CloudWatch Logs, one page at a time."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from . import aws
+from .errors import BadRequest
+
+# The agent container logs with the awslogs stream prefix "agent".
+STREAM_PREFIX = "agent"
+
+
+def stream_name(container_name: str, task_id: str) -> str:
+    """awslogs names streams ``<prefix>/<container>/<task-id>``."""
+    return f"{STREAM_PREFIX}/{container_name}/{task_id}"
+
+
+class LogReader:
+    """Pages through one log stream from its start."""
+
+    def __init__(self, log_group: str, client: Any | None = None):
+        self.log_group = log_group
+        self._client = client
+
+    @property
+    def api(self) -> Any:
+        """The CloudWatch Logs client (created on first use)."""
+        if self._client is None:
+            self._client = aws.client("logs")
+        return self._client
+
+    def page(self, stream: str, token: str | None, limit: int) -> dict[str, Any]:
+        """One page of events; ``next_token`` resumes after it (also once more are written)."""
+        kwargs: dict[str, Any] = {
+            "logGroupName": self.log_group,
+            "logStreamName": stream,
+            "startFromHead": True,
+            "limit": limit,
+        }
+        if token:
+            kwargs["nextToken"] = token
+        try:
+            resp = self.api.get_log_events(**kwargs)
+        except Exception as exc:
+            code = aws.error_code(exc)
+            if code == "ResourceNotFoundException":
+                return {"events": [], "next_token": None, "end_of_stream": True}
+            if code == "InvalidParameterException":
+                raise BadRequest("next_token is not valid") from None
+            raise
+        events = [_event(e) for e in resp.get("events", [])]
+        forward = resp.get("nextForwardToken")
+        return {
+            "events": events,
+            "next_token": forward,
+            "end_of_stream": not events or forward == token,
+        }
+
+
+def _event(raw: dict[str, Any]) -> dict[str, Any]:
+    message = str(raw.get("message", ""))
+    out: dict[str, Any] = {"timestamp": raw.get("timestamp"), "message": message}
+    if message.startswith("{"):
+        try:
+            parsed = json.loads(message)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict):
+            out["data"] = parsed
+    return out
