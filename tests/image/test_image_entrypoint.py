@@ -184,6 +184,20 @@ def test_missing_key(entrypoint, fake, provider, key, value):
 
 
 @pytest.mark.parametrize(
+    ("overrides", "needle"),
+    [
+        ({"AGENT_PROVIDER": None}, "AGENT_PROVIDER is not set"),
+        ({"AGENT_MODEL": ""}, "AGENT_MODEL is not set"),
+        ({"JOB_PROMPT": " \n\t "}, "JOB_PROMPT is blank"),
+    ],
+)
+def test_incomplete_headless_config(entrypoint, fake, overrides, needle):
+    """A headless run needs a provider, a model and a prompt with some text in it."""
+    run = entrypoint(**overrides).wait()
+    assert_config_error(run, needle, fake)
+
+
+@pytest.mark.parametrize(
     ("var", "value"),
     [
         ("AGENT_MAX_RUNTIME_SECONDS", "7201"),
