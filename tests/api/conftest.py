@@ -1,0 +1,318 @@
+"""Fixtures for the control API: moto in-process, a JWKS server on 127.0.0.1, real RS256 tokens.
+
+The app is imported from ``chalice_api/`` the way Lambda does (``app`` and ``chalicelib`` at the
+top level). Every boto3 client is created after ``mock_aws`` starts (the app's client cache is
+reset per test); moto's ECS needs container-level memory, securityGroups and a VPC with DNS
+hostnames, which the fixture provides like the real stacks do.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+APP_DIR = Path(__file__).resolve().parents[2] / "chalice_api"
+if str(APP_DIR) not in sys.path:
+    sys.path.insert(0, str(APP_DIR))
+
+import app as app_module  # noqa: E402
+from chalicelib import auth, aws, origin  # noqa: E402
+from chalicelib import config as cfg  # noqa: E402
+
+ISSUER = "https://token.actions.githubusercontent.com"
+AUDIENCE = "cloudagent-api"
+SUBJECT = "repo:acme/agents:environment:prod"
+KID = "test-key-1"
+REGION = "us-east-1"
+CONTAINER = "agent"
+
+
+# -- keys, tokens and the JWKS server ---------------------------------------------------------
+
+
+@dataclass
+class Jwks:
+    """The JWKS server and the keys behind it."""
+
+    url: str
+    private_key: Any
+    other_key: Any
+    hits: list[float] = field(default_factory=list)
+
+
+@pytest.fixture(scope="session")
+def jwks() -> Iterator[Jwks]:
+    """A JWKS endpoint on 127.0.0.1 (free port) serving one RSA key; stopped at session end."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from jwt.algorithms import RSAAlgorithm
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = RSAAlgorithm.to_jwk(key.public_key(), as_dict=True)
+    jwk.update({"kid": KID, "alg": "RS256", "use": "sig"})
+    payload = json.dumps({"keys": [jwk]}).encode()
+    hits: list[float] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(time.time())
+            self.send_response(200 if self.path == "/.well-known/jwks" else 404)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks"
+        yield Jwks(url=url, private_key=key, other_key=other, hits=hits)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+@pytest.fixture(scope="session")
+def make_token(jwks: Jwks) -> Callable[..., str]:
+    """Sign a GitHub-Actions-shaped OIDC token; keyword args override claims/header/key."""
+    import jwt
+
+    def make(
+        *, key: Any = None, kid: str | None = KID, headers: dict | None = None, **claims: Any
+    ) -> str:
+        now = int(time.time())
+        body = {
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "sub": SUBJECT,
+            "iat": now,
+            "nbf": now - 5,
+            "exp": now + 300,
+            "repository": "acme/agents",
+        }
+        body.update(claims)
+        body = {k: v for k, v in body.items() if v is not None}
+        hdr = dict(headers or {})
+        if kid is not None:
+            hdr["kid"] = kid
+        return jwt.encode(body, key or jwks.private_key, algorithm="RS256", headers=hdr)
+
+    return make
+
+
+# -- AWS (moto) --------------------------------------------------------------------------------
+
+
+@dataclass
+class Env:
+    """What the api_env fixture built in moto."""
+
+    table: str
+    cluster_arn: str
+    task_definition_arn: str
+    log_group: str
+    subnets: list[str]
+    security_groups: list[str]
+    secret_arns: dict[str, str]
+    env: dict[str, str]
+
+
+def _create_table(ddb: Any, name: str) -> None:
+    ddb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "gsi1pk", "gsi1sk")
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by_time",
+                "KeySchema": [
+                    {"AttributeName": "gsi1pk", "KeyType": "HASH"},
+                    {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    )
+    ddb.update_time_to_live(
+        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"}
+    )
+
+
+def reset_app_caches() -> None:
+    """Forget settings, boto3 clients, JWKS and secrets cached by the app."""
+    cfg.reset()
+    aws.reset()
+    auth.reset()
+    origin.reset()
+    app_module._service = None
+
+
+@pytest.fixture
+def api_env(monkeypatch: pytest.MonkeyPatch, jwks: Jwks) -> Iterator[Env]:
+    """A table, VPC, cluster, task definition, log group and five empty secrets in moto."""
+    import boto3
+    from moto import mock_aws
+
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "AWS_CONFIG_FILE": "/nonexistent",
+        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    with mock_aws():
+        reset_app_caches()
+        ec2 = boto3.client("ec2", region_name=REGION)
+        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
+        ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsSupport={"Value": True})
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+        sg = ec2.create_security_group(GroupName="agent", Description="agent", VpcId=vpc)["GroupId"]
+        ecs = boto3.client("ecs", region_name=REGION)
+        cluster = ecs.create_cluster(clusterName="cloudagent-test")["cluster"]["clusterArn"]
+        taskdef = ecs.register_task_definition(
+            family="cloudagent-agent",
+            requiresCompatibilities=["FARGATE"],
+            networkMode="awsvpc",
+            cpu="16384",
+            memory="122880",
+            containerDefinitions=[
+                {"name": CONTAINER, "image": "agent:latest", "memory": 122880, "essential": True}
+            ],
+        )["taskDefinition"]["taskDefinitionArn"]
+        logs = boto3.client("logs", region_name=REGION)
+        logs.create_log_group(logGroupName="/cloudagent/test/agent")
+        table = "cloudagent-test"
+        _create_table(boto3.client("dynamodb", region_name=REGION), table)
+        sm = boto3.client("secretsmanager", region_name=REGION)
+        secrets = {
+            p: sm.create_secret(Name=f"cloudagent/test/{p}")["ARN"]
+            for p in ("anthropic", "openai", "google", "xai", "openrouter")
+        }
+        env = {
+            "TABLE_NAME": table,
+            "CLUSTER_ARN": cluster,
+            "TASK_DEFINITION_ARN": taskdef,
+            "CONTAINER_NAME": CONTAINER,
+            "SUBNET_IDS": subnet,
+            "SECURITY_GROUP_IDS": sg,
+            "LOG_GROUP_NAME": "/cloudagent/test/agent",
+            "MAX_CONCURRENT_RUNS": "5",
+            "OIDC_ISSUER": ISSUER,
+            "OIDC_JWKS_URL": jwks.url,
+            "OIDC_AUDIENCE": AUDIENCE,
+            "OIDC_ALLOWED_SUBJECTS": f"{SUBJECT},repo:acme/agents:environment:staging",
+            "APP_STAGE": "test",
+            "APP_VERSION": "1.2.3",
+            "TASK_HOURLY_COST_USD": "1.08",
+            "PROVIDER_SECRET_ARNS": json.dumps(secrets),
+            "AGENT_STOP_GRACE_SECONDS": "30",
+        }
+        monkeypatch.delenv("ORIGIN_VERIFY_SECRET_ARN", raising=False)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        yield Env(
+            table=table,
+            cluster_arn=cluster,
+            task_definition_arn=taskdef,
+            log_group="/cloudagent/test/agent",
+            subnets=[subnet],
+            security_groups=[sg],
+            secret_arns=secrets,
+            env=env,
+        )
+        reset_app_caches()
+
+
+@pytest.fixture
+def client(api_env: Env) -> Any:
+    """Chalice's test client for the app (routes, lambda functions)."""
+    from chalice.test import Client
+
+    with Client(app_module.app, stage_name="dev", project_dir=str(APP_DIR)) as c:
+        yield c
+
+
+@pytest.fixture
+def headers(make_token: Callable[..., str]) -> dict[str, str]:
+    """Headers of an authorized JSON request."""
+    return {"Authorization": f"Bearer {make_token()}", "Content-Type": "application/json"}
+
+
+@pytest.fixture
+def run_task_calls(api_env: Env) -> list[dict[str, Any]]:
+    """Every RunTask request the app sends (recorded on its own boto3 client)."""
+    calls: list[dict[str, Any]] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        calls.append(json.loads(json.dumps(params, default=str)))
+
+    aws.client("ecs").meta.events.register("provide-client-params.ecs.RunTask", record)
+    return calls
+
+
+def task_event(
+    env: Env,
+    run_id: str,
+    task_arn: str,
+    last_status: str,
+    *,
+    exit_code: int | None = None,
+    stopped_reason: str | None = None,
+    started_at: str | None = "2025-01-01T10:00:10.000Z",
+    pull_started_at: str | None = "2025-01-01T10:00:00.000Z",
+    stopped_at: str | None = None,
+) -> dict[str, Any]:
+    """An EventBridge "ECS Task State Change" event as AWS delivers it."""
+    detail: dict[str, Any] = {
+        "clusterArn": env.cluster_arn,
+        "taskArn": task_arn,
+        "startedBy": run_id,
+        "lastStatus": last_status,
+        "desiredStatus": "STOPPED" if last_status == "STOPPED" else "RUNNING",
+        "containers": [{"name": CONTAINER, "lastStatus": last_status}],
+    }
+    if started_at:
+        detail["startedAt"] = started_at
+    if pull_started_at:
+        detail["pullStartedAt"] = pull_started_at
+    if last_status == "STOPPED":
+        detail["stoppedAt"] = stopped_at or "2025-01-01T10:10:10.000Z"
+        detail["stoppedReason"] = stopped_reason or "Essential container in task exited"
+        detail["stopCode"] = "EssentialContainerExited"
+        if exit_code is not None:
+            detail["containers"][0]["exitCode"] = exit_code
+    return {
+        "version": "0",
+        "id": "0b6f0d3c-0000-0000-0000-000000000000",
+        "detail-type": "ECS Task State Change",
+        "source": "aws.ecs",
+        "account": "123456789012",
+        "time": "2025-01-01T10:00:00Z",
+        "region": REGION,
+        "resources": [task_arn],
+        "detail": detail,
+    }
