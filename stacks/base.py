@@ -12,9 +12,15 @@ from constructs import Construct
 
 from stacks.settings import PROJECT, Settings
 
-# Local state lives next to the stack's JSON (terraform -chdir=cdktf.out/stacks/<name>). A
-# relative path keeps the synthesized JSON independent of where the repo is checked out.
+# Local state lives next to the stack's JSON (terraform -chdir=cdktf.out/stacks/<name>). The path
+# is relative, so the synthesized JSON does not depend on where the repo is checked out, and
+# spelled `../<stack>/` so the consumer stacks' remote-state data sources, which copy it and
+# resolve it from their own directory, find the producer's state.
 LOCAL_STATE_FILE = "terraform.tfstate"
+
+
+def local_state_path(stack: str) -> str:
+    return f"../{stack}/{LOCAL_STATE_FILE}"
 
 
 class CloudAgentStack(TerraformStack):
@@ -52,4 +58,4 @@ class CloudAgentStack(TerraformStack):
             # S3-native locking (Terraform >= 1.10); the cdktf binding predates the option.
             backend.add_override("use_lockfile", True)
         else:
-            LocalBackend(self, path=LOCAL_STATE_FILE)
+            LocalBackend(self, path=local_state_path(stack))

@@ -58,6 +58,61 @@ def test_foundation_resources_exist(deployment: LocalDeployment) -> None:
     assert len(outputs["private_subnet_ids"]["value"]) == 2
 
 
+def test_agent_applies_reading_foundation_through_remote_state(deployment: LocalDeployment) -> None:
+    deployment.apply("agent")
+    outputs = deployment.terraform("agent").output()
+    ecs = deployment.client("ecs")
+    task = ecs.describe_task_definition(taskDefinition=outputs["task_definition_arn"]["value"])
+    definition = task["taskDefinition"]
+    assert (definition["cpu"], definition["memory"]) == ("16384", "122880")
+    [container] = definition["containerDefinitions"]
+    assert container["image"].endswith("cloudagent-dev-agent:latest")
+    assert {s["name"] for s in container["secrets"]} == {
+        "ANTHROPIC_API_KEY",
+        "OPENAI_API_KEY",
+        "GEMINI_API_KEY",
+        "XAI_API_KEY",
+        "OPENROUTER_API_KEY",
+    }
+    assert all(":secretsmanager:" in s["valueFrom"] for s in container["secrets"])
+
+
+def test_agent_task_definition_runs_on_the_cluster(deployment: LocalDeployment) -> None:
+    """What the control API will do: RunTask in the private subnets with the tasks group."""
+    foundation = deployment.terraform("foundation").output()
+    agent = deployment.terraform("agent").output()
+    response = deployment.client("ecs").run_task(
+        cluster=foundation["cluster_arn"]["value"],
+        taskDefinition=agent["task_definition_arn"]["value"],
+        launchType="FARGATE",
+        startedBy="test-run",
+        networkConfiguration={
+            "awsvpcConfiguration": {
+                "subnets": foundation["private_subnet_ids"]["value"],
+                "securityGroups": [agent["security_group_id"]["value"]],
+                "assignPublicIp": "DISABLED",
+            }
+        },
+        overrides={
+            "containerOverrides": [
+                {
+                    "name": agent["container_name"]["value"],
+                    "environment": [{"name": "JOB_PROMPT", "value": "hi"}],
+                }
+            ]
+        },
+    )
+    assert response["failures"] == []
+    assert len(response["tasks"]) == 1
+
+
+def test_agent_destroys_without_touching_foundation(deployment: LocalDeployment) -> None:
+    serial = deployment.state("foundation")["serial"]
+    deployment.destroy("agent")
+    assert deployment.state("agent")["resources"] == []
+    assert deployment.state("foundation")["serial"] == serial
+
+
 def test_foundation_destroys_cleanly(deployment: LocalDeployment) -> None:
     deployment.destroy("foundation")
     assert deployment.client("dynamodb").list_tables()["TableNames"] == []

@@ -73,6 +73,14 @@ def test_s3_backend_per_stack_with_encryption_and_lockfile(s3_stacks: dict[str, 
 
 
 def test_local_backend_without_a_state_bucket(stacks: dict[str, dict]) -> None:
-    for doc in stacks.values():
-        assert doc["terraform"]["backend"] == {"local": {"path": "terraform.tfstate"}}
+    for name, doc in stacks.items():
+        assert doc["terraform"]["backend"] == {"local": {"path": f"../{name}/terraform.tfstate"}}
         assert doc["terraform"]["required_providers"]["aws"]["version"] == "5.100.0"
+
+
+def test_local_remote_state_reads_the_producers_state_file(stacks: dict[str, dict]) -> None:
+    """Resolved from the consumer's directory, the path must land in the producer's."""
+    sources = stacks["agent"]["data"]["terraform_remote_state"]
+    assert sources["cross-stack-reference-input-foundation"]["config"] == {
+        "path": "../foundation/terraform.tfstate"
+    }
