@@ -11,7 +11,21 @@ import threading
 from typing import Any
 
 _clients: dict[str, Any] = {}
+_session: Any = None
 _lock = threading.Lock()
+
+
+def session() -> Any:
+    """One boto3 Session per container: boto3's implicit default session is not thread-safe,
+    and keeping one session keeps its loaded service models for every client made from it."""
+    global _session
+    if _session is None:
+        with _lock:
+            if _session is None:
+                import boto3
+
+                _session = boto3.session.Session()
+    return _session
 
 
 def client(service: str) -> Any:
@@ -22,10 +36,9 @@ def client(service: str) -> Any:
     with _lock:
         found = _clients.get(service)
         if found is None:
-            import boto3
             from botocore.config import Config
 
-            found = boto3.client(
+            found = session().client(
                 service,
                 config=Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5),
             )
@@ -41,7 +54,10 @@ def error_code(exc: BaseException) -> str:
     return ""
 
 
-def reset() -> None:
+def reset(*, new_session: bool = False) -> None:
     """Drop cached clients (tests: after the AWS mock starts or the environment changes)."""
+    global _session
     with _lock:
         _clients.clear()
+        if new_session:
+            _session = None

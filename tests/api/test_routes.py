@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import pytest
+from chalicelib import aws
 from chalicelib import config as cfg
 from chalicelib.openapi import document
 from chalicelib.validation import ECS_OVERRIDES_LIMIT, MAX_PROMPT_CHARS, RUN_ID_RE
@@ -230,28 +231,26 @@ def test_wrong_content_type_is_a_json_error(client: Any, headers: dict[str, str]
 
 
 def test_stop_run(client: Any, headers: dict[str, str], api_env: Env) -> None:
-    import boto3
 
     run_id = post(client, "/v1/runs", VALID, headers).json_body["run_id"]
     resp = post(client, f"/v1/runs/{run_id}/stop", {}, headers)
     assert resp.status_code == 202 and resp.json_body["status"] == "STOPPING"
     run = client.http.get(f"/v1/runs/{run_id}", headers=headers).json_body
     assert run["stop_requested_by"] == "repo:acme/agents:environment:prod"
-    task = boto3.client("ecs").describe_tasks(cluster=api_env.cluster_arn, tasks=[run["task_arn"]])
+    task = aws.client("ecs").describe_tasks(cluster=api_env.cluster_arn, tasks=[run["task_arn"]])
     assert task["tasks"][0]["desiredStatus"] == "STOPPED"
 
 
 def test_events_are_paged_from_the_agent_stream(
     client: Any, headers: dict[str, str], api_env: Env
 ) -> None:
-    import boto3
 
     run = post(client, "/v1/runs", VALID, headers).json_body
     got = client.http.get(f"/v1/runs/{run['run_id']}/events", headers=headers).json_body
     assert got["events"] == [] and got["end_of_stream"] is True  # no stream yet
 
     arn = client.http.get(f"/v1/runs/{run['run_id']}", headers=headers).json_body["task_arn"]
-    logs = boto3.client("logs")
+    logs = aws.client("logs")
     stream = f"agent/{CONTAINER}/{arn.rsplit('/', 1)[-1]}"
     logs.create_log_stream(logGroupName=api_env.log_group, logStreamName=stream)
     now_ms = int(time.time() * 1000)
