@@ -332,7 +332,11 @@ class RunService:
             if not isinstance(run_id, str) or not RUN_ID_RE.fullmatch(run_id):
                 continue
             record = self.store.get_run(run_id)
-            began = task.get("startedAt") or task.get("createdAt")
+            # ECS always reports createdAt; the record's creation time (written just before
+            # RunTask) is the fallback when a task description lacks both timestamps.
+            began = (
+                task.get("startedAt") or task.get("createdAt") or (record or {}).get("created_at")
+            )
             began_dt = cost.parse_time(_iso(began))
             age = now - began_dt.timestamp() if began_dt else 0.0
             if record is None or record.get("status") in TERMINAL:

@@ -258,7 +258,8 @@ class Store:
                 self._fill_missing(run_id, fill or {})
                 return Transition(applied=False)
             values = dict(fields)
-            values.update(fill or {})
+            # A missing fill value must not be stored as NULL: if_not_exists would keep it.
+            values.update({k: v for k, v in (fill or {}).items() if v is not None})
             values["status"] = status
             values["status_rank"] = rank
             values["updated_at"] = now_iso()

@@ -186,7 +186,14 @@ def api_env(monkeypatch: pytest.MonkeyPatch, jwks: Jwks) -> Iterator[Env]:
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
+    from moto.moto_api import state_manager
+
     with mock_aws():
+        # moto advances a task one state per DescribeTasks (RUNNING -> ... -> STOPPED); real
+        # tasks keep running, so freeze them until StopTask.
+        state_manager.set_transition(
+            model_name="ecs::task", transition={"progression": "manual", "times": 10**9}
+        )
         reset_app_caches()
         boto = aws.session()  # one session for the whole run: service models load once
         ec2 = boto.client("ec2", region_name=REGION)
@@ -249,6 +256,7 @@ def api_env(monkeypatch: pytest.MonkeyPatch, jwks: Jwks) -> Iterator[Env]:
             env=env,
         )
         reset_app_caches()
+        state_manager.unset_transition("ecs::task")
 
 
 @pytest.fixture
