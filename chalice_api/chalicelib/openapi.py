@@ -199,6 +199,11 @@ DOCUMENT: dict[str, Any] = {
             "CreateSessionRequest": {
                 "type": "object",
                 "additionalProperties": False,
+                "description": "provider and model are given together or not at all",
+                "anyOf": [
+                    {"required": ["provider", "model"]},
+                    {"not": {"anyOf": [{"required": ["provider"]}, {"required": ["model"]}]}},
+                ],
                 "properties": {
                     "provider": _PROVIDER,
                     "model": _MODEL,

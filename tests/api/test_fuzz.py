@@ -48,6 +48,15 @@ def resolve(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+def matches(obj: dict[str, Any], branch: dict[str, Any]) -> bool:
+    """The ``required`` / ``not`` / ``anyOf`` combinators the document uses on objects."""
+    if "required" in branch and not all(k in obj for k in branch["required"]):
+        return False
+    if "not" in branch and matches(obj, branch["not"]):
+        return False
+    return "anyOf" not in branch or any(matches(obj, b) for b in branch["anyOf"])
+
+
 def valid(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
     """Values that satisfy the (small) JSON-Schema subset the document uses."""
     schema = resolve(schema)
@@ -68,10 +77,13 @@ def valid(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
         props = schema.get("properties", {})
         required = schema.get("required", [])
         optional = [k for k in props if k not in required]
-        return st.fixed_dictionaries(
+        objects = st.fixed_dictionaries(
             {k: valid(props[k]) for k in required},
             optional={k: valid(props[k]) for k in optional},
         )
+        if "anyOf" in schema:
+            objects = objects.filter(lambda d: any(matches(d, b) for b in schema["anyOf"]))
+        return objects
     return JSON_VALUES
 
 
