@@ -1,0 +1,1 @@
+"""The project's security guarantees as code: Checkov checks, their config, IAM linting."""

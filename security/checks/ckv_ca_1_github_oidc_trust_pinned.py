@@ -1,0 +1,84 @@
+"""CKV_CA_1: a role GitHub Actions can assume is pinned to this repo's one environment.
+
+GitHub's OIDC issuer signs tokens for *every* repository on github.com. A trust that checks only
+the audience, or matches the subject with `StringLike`/a wildcard/a list, lets other repos,
+branches or pull requests assume the role. So every trust statement that names
+`token.actions.githubusercontent.com` must say, with `StringEquals` and nothing looser:
+`:aud` = `sts.amazonaws.com` and `:sub` = exactly the subject the settings configure.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+if str(Path(__file__).resolve().parents[2]) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from security.checklib import ProjectCheck, Unknown, as_list, policy_statements
+from stacks.settings import GITHUB_OIDC_HOST, STS_AUDIENCE, load_settings
+
+AUD_KEY = f"{GITHUB_OIDC_HOST}:aud"
+SUB_KEY = f"{GITHUB_OIDC_HOST}:sub"
+
+
+def allowed_subject() -> str:
+    """`repo:ORG/REPO:environment:ENV` from cdktf.json context and CLOUDAGENT_* overrides."""
+    return load_settings().github_subject
+
+
+class GithubOidcTrustPinned(ProjectCheck):
+    def __init__(self) -> None:
+        super().__init__(
+            name="GitHub OIDC trust: StringEquals aud=sts.amazonaws.com and sub=the one "
+            "configured repo:ORG/REPO:environment:ENV (no StringLike, wildcard or extra subject)",
+            id="CKV_CA_1",
+            resources=["aws_iam_role"],
+        )
+
+    def problems(self, conf: dict[str, Any]) -> list[str]:
+        found: list[str] = []
+        statements = policy_statements(conf, self.entity_type)
+        github = [s for s in statements if GITHUB_OIDC_HOST in json.dumps(s.__dict__)]
+        if not github:
+            raise Unknown("the role does not trust GitHub OIDC")
+        subject = allowed_subject()
+        for statement in github:
+            if not statement.allows:
+                continue
+            where = statement.name
+            kinds = {k for k, _ in _principal_kinds(statement.principal)}
+            if kinds != {"Federated"}:
+                found.append(f"{where}: principal {statement.principal!r} is not only the OIDC IdP")
+            pinned: dict[str, list[str]] = {}
+            for operator, keys in statement.conditions.items():
+                for key, value in (keys or {}).items():
+                    if not key.startswith(f"{GITHUB_OIDC_HOST}:"):
+                        continue
+                    if operator != "StringEquals":
+                        found.append(f"{where}: {operator} on {key} (only StringEquals pins)")
+                        continue
+                    pinned[key] = [str(v) for v in as_list(value)]
+            found += _exactly(where, AUD_KEY, pinned.get(AUD_KEY), STS_AUDIENCE)
+            found += _exactly(where, SUB_KEY, pinned.get(SUB_KEY), subject)
+        return found
+
+
+def _principal_kinds(principal: Any) -> list[tuple[str, Any]]:
+    if isinstance(principal, dict):
+        return list(principal.items())
+    return [("*", principal)]
+
+
+def _exactly(where: str, key: str, values: list[str] | None, expected: str) -> list[str]:
+    if not values:
+        return [f"{where}: no StringEquals on {key} (must be {expected!r})"]
+    wrong = [v for v in values if v != expected]
+    if wrong:
+        return [f"{where}: {key} allows {wrong!r}; only {expected!r} is allowed"]
+    return []
+
+
+check = GithubOidcTrustPinned()

@@ -1,0 +1,77 @@
+"""The one place a parliament finding on this project's IAM documents may be kept, with why.
+
+`security.iam_lint` runs parliament over every policy document the stacks synthesize; any finding
+not matched here fails the scan and the tests. An entry matches on the finding's issue code, the
+document's address (`<stack>/<resource type>.<name>#<attribute>`, a regular expression) and,
+optionally, a fragment of the finding's detail. Keep entries narrow and give the reason.
+
+`RESOURCE_STAR` is handled by rule rather than by entry: it is kept only when every action it
+names is on `stacks/star_only_actions.py` (where each action's reason lives), or when the
+document is a KMS key policy, whose `Resource` AWS requires to be `"*"` (meaning "this key").
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from stacks.settings import GITHUB_OIDC_HOST
+from stacks.star_only_actions import STAR_ONLY_ACTIONS
+
+
+@dataclass(frozen=True)
+class AllowedFinding:
+    issue: str
+    address: str  # regular expression, matched with re.search
+    reason: str
+    detail: str = ""  # substring of the finding's detail; empty matches any
+
+
+KMS_KEY_POLICY = r"/aws_kms_key\.[^#]+#policy$"
+
+ALLOWED_FINDINGS: tuple[AllowedFinding, ...] = (
+    AllowedFinding(
+        issue="RESOURCE_STAR",
+        address=KMS_KEY_POLICY,
+        reason="a key policy is attached to its key; AWS requires Resource '*' there and it means "
+        "this key only (who may use it is bounded by named principals, CKV_CA_13)",
+    ),
+    AllowedFinding(
+        issue="UNKNOWN_FEDERATION_SOURCE",
+        address=r"/aws_iam_role\.[^#]+#assume_role_policy$",
+        detail=f":oidc-provider/{GITHUB_OIDC_HOST}",
+        reason="parliament knows only Cognito, Amazon, Facebook, Google and SAML federation; an "
+        "IAM OIDC provider ARN is the documented principal for GitHub Actions (pinned by CKV_CA_1)",
+    ),
+    AllowedFinding(
+        issue="MISMATCHED_TYPE",
+        address=KMS_KEY_POLICY,
+        detail="requires a value of type Arn but given String",
+        reason="parliament types kms:EncryptionContext:* keys as String; AWS's documented key "
+        "policy for encrypted CloudWatch Logs compares kms:EncryptionContext:aws:logs:arn with "
+        "ArnLike/ArnEquals (docs: encrypt-log-data-kms)",
+    ),
+    AllowedFinding(
+        issue="UNKNOWN_CONDITION_FOR_ACTION",
+        address=KMS_KEY_POLICY,
+        detail="kms:EncryptionContext:aws:logs:arn for action kms:DescribeKey",
+        reason="AWS's documented CloudWatch Logs key policy grants kms:Describe* under the same "
+        "encryption-context condition; DescribeKey carries no context, so the condition only "
+        "narrows it (never widens). Cleaner: drop DescribeKey from the logs statement",
+    ),
+)
+
+STAR_ONLY_REASON = "every action is on stacks/star_only_actions.py, each with its reason"
+
+
+def star_only(detail: str) -> bool:
+    """A RESOURCE_STAR finding whose actions are all ones AWS accepts only at '*'."""
+    try:
+        actions = json.loads(detail)
+    except json.JSONDecodeError:
+        return False
+    return (
+        isinstance(actions, list)
+        and bool(actions)
+        and all(str(a) in STAR_ONLY_ACTIONS for a in actions)
+    )
