@@ -123,6 +123,7 @@ class AgentStack(CloudAgentStack):
         self, scope: Construct, id: str, *, settings: Settings, foundation: FoundationStack
     ) -> None:
         super().__init__(scope, id, settings=settings)
+        self.foundation = foundation
         key_arn = foundation.data.key.arn
         table_arn = foundation.data.table.arn
         secret_arns = {p: s.arn for p, s in foundation.data.secrets.items()}

@@ -1,17 +1,270 @@
-"""The `api` stack: the control plane (DESIGN §1, issue 4)."""
+"""The `api` stack: the control plane (DESIGN §1 and §5).
+
+Reads top to bottom like the request path, inside out: the roles the control functions run
+as, the functions Chalice built (with their triggers and the REST API), the edge every request
+must come through (CloudFront + WAF), and the GitHub OIDC role that alone may invoke the admin
+function. Values from `foundation` and `agent` arrive through remote state.
+"""
 
 from __future__ import annotations
 
+import json
+
+from cdktf import TerraformOutput
+from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from constructs import Construct
 
+from stacks import chalice_package
 from stacks.agent import AgentStack
 from stacks.base import CloudAgentStack
-from stacks.settings import Settings
+from stacks.control_plane import (
+    ADMIN_FUNCTION,
+    API_STAGE,
+    ControlPlane,
+    FunctionRoles,
+    function_log_group_name,
+)
+from stacks.data import TABLE_TIME_INDEX
+from stacks.edge import Edge, OriginVerifySecret
+from stacks.iam import Statement, role_with_policy, service_trust_json
+from stacks.settings import (
+    AGENT_STOP_GRACE_SECONDS,
+    GITHUB_OIDC_HOST,
+    GITHUB_OIDC_ISSUER,
+    STS_AUDIENCE,
+    Settings,
+    task_hourly_cost_usd,
+)
+
+APP_VERSION = "0.1.0"
+RUN_TABLE_ACTIONS = [
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "dynamodb:UpdateItem",
+]
+
+
+def github_admin_trust_json(settings: Settings, account_id: str) -> str:
+    """Trust only GitHub Actions tokens for this repository's environment, meant for STS."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "GitHubEnvironmentOnly",
+                    "Effect": "Allow",
+                    "Principal": {
+                        "Federated": f"arn:aws:iam::{account_id}:oidc-provider/{GITHUB_OIDC_HOST}"
+                    },
+                    "Action": "sts:AssumeRoleWithWebIdentity",
+                    "Condition": {
+                        "StringEquals": {
+                            f"{GITHUB_OIDC_HOST}:aud": STS_AUDIENCE,
+                            f"{GITHUB_OIDC_HOST}:sub": settings.github_subject,
+                        }
+                    },
+                }
+            ],
+        }
+    )
 
 
 class ApiStack(CloudAgentStack):
-    """The control plane; its contents land with the api issue."""
+    """Control Lambdas, API Gateway, CloudFront + WAF, and the admin invoke role."""
 
     def __init__(self, scope: Construct, id: str, *, settings: Settings, agent: AgentStack) -> None:
         super().__init__(scope, id, settings=settings)
-        self.agent = agent
+        foundation = agent.foundation
+        data, compute = foundation.data, foundation.compute
+        account_id = DataAwsCallerIdentity(self, "account").account_id
+        region = settings.region
+        cluster_arn = compute.cluster.arn
+        key_arn = data.key.arn
+        table_arn = data.table.arn
+        secret_arns = {p: s.arn for p, s in data.secrets.items()}
+        agent_log_group_arn = agent.log_group.arn
+        package = chalice_package.build(region)
+
+        origin_verify = OriginVerifySecret(
+            self, "origin_verify", settings=settings, kms_key_arn=key_arn
+        )
+
+        # --- Roles: what the control functions may do, statement by statement. ---
+        def own_logs(names: list[str]) -> Statement:
+            prefix = f"arn:aws:logs:{region}:{account_id}:log-group:"
+            arns = [prefix + function_log_group_name(settings, n) for n in names]
+            return Statement(
+                sid="WriteOwnLogs",
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[f"{arn}:log-stream:*" for arn in arns],
+            )
+
+        control_functions = sorted(n for n in package.functions if n != ADMIN_FUNCTION)
+        on_cluster = {"ArnEquals": {"ecs:cluster": cluster_arn}}
+        task_arns = f"arn:aws:ecs:{region}:{account_id}:task/{compute.cluster.name}/*"
+        table_resources = [table_arn, f"{table_arn}/index/{TABLE_TIME_INDEX}"]
+        api_role = role_with_policy(
+            self,
+            "api_role",
+            name=f"{settings.prefix}-api",
+            description="Control API, task-state handler and reaper: run and track agent tasks",
+            trust_policy=service_trust_json("lambda.amazonaws.com"),
+            statements=[
+                Statement(
+                    sid="RunAgentTask",
+                    actions=["ecs:RunTask"],
+                    resources=[
+                        f"arn:aws:ecs:{region}:{account_id}:task-definition/"
+                        f"{agent.task_definition.family}:*"
+                    ],
+                    conditions=on_cluster,
+                ),
+                Statement(
+                    sid="TrackAgentTasks",
+                    actions=["ecs:DescribeTasks", "ecs:StopTask"],
+                    resources=[task_arns],
+                    conditions=on_cluster,
+                ),
+                Statement(
+                    sid="ListClusterTasks",
+                    # ListTasks has no task-level resource on Fargate; the condition pins the
+                    # cluster (see stacks/star_only_actions.py).
+                    actions=["ecs:ListTasks"],
+                    resources=["*"],
+                    conditions=on_cluster,
+                ),
+                Statement(
+                    sid="PassAgentRoles",
+                    actions=["iam:PassRole"],
+                    resources=[agent.task_role.arn, agent.execution_role.arn],
+                    conditions={"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+                ),
+                Statement(
+                    sid="RunTable",
+                    actions=RUN_TABLE_ACTIONS,
+                    resources=table_resources,
+                ),
+                Statement(
+                    sid="ReadAgentLogs",
+                    actions=["logs:GetLogEvents"],
+                    resources=[f"{agent_log_group_arn}:log-stream:*"],
+                ),
+                Statement(
+                    sid="ReadOriginSecret",
+                    actions=["secretsmanager:GetSecretValue"],
+                    resources=[origin_verify.secret.arn],
+                ),
+                Statement(
+                    sid="UseProjectKey",
+                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                    resources=[key_arn],
+                ),
+                own_logs(control_functions),
+            ],
+        )
+        admin_role = role_with_policy(
+            self,
+            "admin_role",
+            name=f"{settings.prefix}-admin",
+            description="Admin function: set provider keys, report which are set, stop all tasks",
+            trust_policy=service_trust_json("lambda.amazonaws.com"),
+            statements=[
+                Statement(
+                    sid="SetProviderKeys",
+                    actions=["secretsmanager:DescribeSecret", "secretsmanager:PutSecretValue"],
+                    resources=list(secret_arns.values()),
+                ),
+                Statement(
+                    sid="StopAgentTasks",
+                    actions=["ecs:StopTask"],
+                    resources=[task_arns],
+                    conditions=on_cluster,
+                ),
+                Statement(
+                    sid="ListClusterTasks",
+                    actions=["ecs:ListTasks"],
+                    resources=["*"],
+                    conditions=on_cluster,
+                ),
+                Statement(sid="RunTable", actions=RUN_TABLE_ACTIONS, resources=table_resources),
+                Statement(
+                    sid="UseProjectKey",
+                    actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+                    resources=[key_arn],
+                ),
+                own_logs([ADMIN_FUNCTION]),
+            ],
+        )
+
+        # --- The functions Chalice built, their triggers and the REST API. ---
+        self.control_plane = ControlPlane(
+            self,
+            "control_plane",
+            settings=settings,
+            package=package,
+            roles=FunctionRoles(api=api_role, admin=admin_role),
+            environment={
+                "TABLE_NAME": data.table.name,
+                "CLUSTER_ARN": cluster_arn,
+                "TASK_DEFINITION_ARN": agent.task_definition.arn,
+                "CONTAINER_NAME": "agent",
+                "SUBNET_IDS": ",".join(s.id for s in foundation.network.private_subnets),
+                "SECURITY_GROUP_IDS": agent.security_group.id,
+                "LOG_GROUP_NAME": agent.log_group.name,
+                "MAX_CONCURRENT_RUNS": str(settings.max_concurrent_runs),
+                # GitHub's issuer, always: the development issuer exists only in `make up`.
+                "OIDC_ISSUER": GITHUB_OIDC_ISSUER,
+                "OIDC_JWKS_URL": f"{GITHUB_OIDC_ISSUER}/.well-known/jwks",
+                "OIDC_AUDIENCE": settings.api_audience,
+                "OIDC_ALLOWED_SUBJECTS": settings.github_subject,
+                "APP_STAGE": settings.env_name,
+                "APP_VERSION": APP_VERSION,
+                "TASK_HOURLY_COST_USD": str(task_hourly_cost_usd(settings.agent_architecture)),
+                "PROVIDER_SECRET_ARNS": json.dumps(secret_arns, sort_keys=True),
+                "ORIGIN_VERIFY_SECRET_ARN": origin_verify.secret.arn,
+                "AGENT_STOP_GRACE_SECONDS": str(AGENT_STOP_GRACE_SECONDS),
+            },
+            kms_key_arn=key_arn,
+            cluster_arn=cluster_arn,
+        )
+
+        # --- The edge: CloudFront + WAF, the only way to the API. ---
+        self.edge = Edge(
+            self,
+            "edge",
+            settings=settings,
+            api_domain=self.control_plane.api_domain,
+            api_stage=API_STAGE,
+            origin_verify_value=origin_verify.version.secret_string,
+        )
+
+        # --- GitHub OIDC: the one principal that may invoke the admin function. ---
+        admin_function = self.control_plane.functions[ADMIN_FUNCTION]
+        invoke_role = role_with_policy(
+            self,
+            "admin_invoke_role",
+            name=f"{settings.prefix}-github-admin",
+            description="GitHub Actions of this repo's environment may invoke the admin function",
+            trust_policy=github_admin_trust_json(settings, account_id),
+            max_session_duration=3600,
+            statements=[
+                Statement(
+                    sid="InvokeAdminFunction",
+                    actions=["lambda:InvokeFunction"],
+                    resources=[admin_function.arn],
+                )
+            ],
+        )
+
+        for output, value in {
+            "api_url": f"https://{self.edge.distribution.domain_name}",
+            "execute_api_domain": self.control_plane.api_domain,
+            "web_acl_arn": self.edge.web_acl.arn,
+            "admin_function_name": admin_function.function_name,
+            "admin_invoke_role_arn": invoke_role.arn,
+            "api_audience": settings.api_audience,
+            "table_name": data.table.name,
+        }.items():
+            TerraformOutput(self, output, value=value)

@@ -15,10 +15,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from cdktf import TerraformStack
+from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
+from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from constructs import Construct
 
+from stacks.settings import GITHUB_OIDC_HOST, STS_AUDIENCE, Settings
 from stacks.star_only_actions import STAR_ONLY_ACTIONS
 
 _ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+$")
@@ -108,6 +112,80 @@ def service_trust_json(
     return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
 
 
+def github_oidc_trust_json(provider_arn: str, subject: str) -> str:
+    """Trust GitHub Actions tokens meant for STS from exactly one subject, nothing else.
+
+    Both conditions are `StringEquals` (never `StringLike`), so a subject can only match itself:
+    a wildcard in `subject` would be read literally by AWS, and is refused here so nobody
+    believes it widens the trust.
+    """
+    if any(c in subject for c in "*?") or not subject.startswith("repo:"):
+        raise PolicyError(f"GitHub OIDC subject '{subject}' must be one exact repo:... subject")
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "GitHubEnvironmentOnly",
+                    "Effect": "Allow",
+                    "Principal": {"Federated": provider_arn},
+                    "Action": "sts:AssumeRoleWithWebIdentity",
+                    "Condition": {
+                        "StringEquals": {
+                            f"{GITHUB_OIDC_HOST}:aud": STS_AUDIENCE,
+                            f"{GITHUB_OIDC_HOST}:sub": subject,
+                        }
+                    },
+                }
+            ],
+        }
+    )
+
+
+# --- Permissions boundary: every role the stacks create carries the project's boundary. ---
+# The deploy role may create roles only with it attached, so nothing it creates (or rewrites)
+# can exceed it. The boundary itself lives in `foundation` (stacks/github_oidc.py).
+
+
+def boundary_name(settings: Settings) -> str:
+    """Name of the managed policy every project role carries as its permissions boundary."""
+    return f"{settings.prefix}-boundary"
+
+
+def boundary_arn(settings: Settings, account_id: str, partition: str = "aws") -> str:
+    """The boundary's ARN computed by name, so later stacks need no cross-stack reference."""
+    return f"arn:{partition}:iam::{account_id}:policy/{boundary_name(settings)}"
+
+
+_STACK_BOUNDARY = "_cloudagent_permissions_boundary"
+
+
+def set_stack_boundary(scope: Construct, arn: str) -> None:
+    """Make `arn` the boundary of every later `role_with_policy` in this stack.
+
+    `foundation` registers the boundary policy resource's own ARN, so its roles depend on the
+    policy and Terraform creates it first; other stacks fall back to the ARN by name.
+    """
+    setattr(TerraformStack.of(scope), _STACK_BOUNDARY, arn)
+
+
+def stack_boundary_arn(scope: Construct) -> str:
+    """The boundary for roles in `scope`'s stack: the registered one, else computed by name."""
+    stack = TerraformStack.of(scope)
+    arn = getattr(stack, _STACK_BOUNDARY, None)
+    if arn is None:
+        settings = getattr(stack, "settings", None)
+        if not isinstance(settings, Settings):
+            raise PolicyError(
+                "role_with_policy: no permissions boundary given and the stack has no settings"
+            )
+        account = DataAwsCallerIdentity(stack, "boundary_account")
+        partition = DataAwsPartition(stack, "boundary_partition")
+        arn = boundary_arn(settings, account.account_id, partition.partition)
+        setattr(stack, _STACK_BOUNDARY, arn)
+    return arn
+
+
 def role_with_policy(
     scope: Construct,
     id: str,
@@ -119,7 +197,13 @@ def role_with_policy(
     max_session_duration: int | None = None,
     permissions_boundary: str | None = None,
 ) -> IamRole:
-    """A role plus its permissions as a separate `aws_iam_role_policy` (readable by Checkov)."""
+    """A role plus its permissions as a separate `aws_iam_role_policy` (readable by Checkov).
+
+    Every role carries the project's permissions boundary: `permissions_boundary` when given,
+    otherwise the stack's (`stack_boundary_arn`), so no caller can forget it.
+    """
+    if permissions_boundary is None:
+        permissions_boundary = stack_boundary_arn(scope)
     role = IamRole(
         scope,
         id,

@@ -45,6 +45,28 @@ TASK_CPU_UNITS = 16384
 TASK_MEMORY_MIB = 122880
 TASK_EPHEMERAL_STORAGE_GIB = 200
 
+# --- Fargate list prices (USD), Linux, us-east-1, on-demand; source:
+# https://aws.amazon.com/fargate/pricing/ (read 2026-11-26). Used for the per-run cost estimate.
+FARGATE_PRICES_SOURCE = "https://aws.amazon.com/fargate/pricing/ (us-east-1, read 2026-11-26)"
+FARGATE_PRICE_PER_VCPU_HOUR = {"X86_64": 0.04048, "ARM64": 0.03238}
+FARGATE_PRICE_PER_GB_HOUR = {"X86_64": 0.004445, "ARM64": 0.00356}
+FARGATE_EPHEMERAL_PRICE_PER_GB_HOUR = 0.000111  # beyond the 20 GiB included
+FARGATE_EPHEMERAL_INCLUDED_GIB = 20
+
+
+def task_hourly_cost_usd(architecture: str) -> float:
+    """List price of one agent task-hour at the configured shape and architecture."""
+    vcpu = TASK_CPU_UNITS / 1024
+    memory_gb = TASK_MEMORY_MIB / 1024
+    storage_gb = max(0, TASK_EPHEMERAL_STORAGE_GIB - FARGATE_EPHEMERAL_INCLUDED_GIB)
+    return round(
+        vcpu * FARGATE_PRICE_PER_VCPU_HOUR[architecture]
+        + memory_gb * FARGATE_PRICE_PER_GB_HOUR[architecture]
+        + storage_gb * FARGATE_EPHEMERAL_PRICE_PER_GB_HOUR,
+        5,
+    )
+
+
 # --- GitHub OIDC ---
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 GITHUB_OIDC_ISSUER = f"https://{GITHUB_OIDC_HOST}"
@@ -64,6 +86,7 @@ _GITHUB_ENVIRONMENT = re.compile(r"^[A-Za-z0-9_.-]{1,255}$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _ARCHITECTURES = ("X86_64", "ARM64")
+_AUDIENCE = re.compile(r"^[^\s,]{1,128}$")
 
 
 @dataclass(frozen=True)
@@ -79,6 +102,12 @@ class Settings:
     nat_gateway_count: int = 1
     agent_image_tag: str = "latest"
     agent_architecture: str = "X86_64"
+    max_concurrent_runs: int = 5
+    api_reserved_concurrency: int = 20
+    api_oidc_audience: str = ""
+    # True when the account already has GitHub's OIDC provider (IAM allows one per URL):
+    # foundation then looks it up instead of creating it.
+    github_oidc_provider_exists: bool = False
 
     @property
     def prefix(self) -> str:
@@ -97,6 +126,11 @@ class Settings:
 
     def log_group_name(self, purpose: str) -> str:
         return f"{self.log_group_prefix}/{purpose}"
+
+    @property
+    def api_audience(self) -> str:
+        """The `aud` the control API accepts; workflows request tokens for it."""
+        return self.api_oidc_audience or self.prefix
 
     def state_key(self, stack: str) -> str:
         return f"{PROJECT}/{self.env_name}/{stack}.tfstate"
@@ -182,12 +216,46 @@ def validate(settings: Settings) -> Settings:
         settings.agent_architecture,
         " or ".join(_ARCHITECTURES),
     )
+    _check(
+        "max_concurrent_runs",
+        1 <= settings.max_concurrent_runs <= 100,
+        settings.max_concurrent_runs,
+        "a whole number from 1 to 100 (each running task costs about a dollar an hour)",
+    )
+    _check(
+        "api_reserved_concurrency",
+        1 <= settings.api_reserved_concurrency <= 1000,
+        settings.api_reserved_concurrency,
+        "a whole number from 1 to 1000",
+    )
+    _check(
+        "api_oidc_audience",
+        settings.api_oidc_audience == "" or bool(_AUDIENCE.match(settings.api_oidc_audience)),
+        settings.api_oidc_audience,
+        "empty (defaults to cloudagent-<env>) or 1-128 characters without spaces or commas",
+    )
+    _check(
+        "github_oidc_provider_exists",
+        isinstance(settings.github_oidc_provider_exists, bool),
+        settings.github_oidc_provider_exists,
+        "true or false",
+    )
     return settings
+
+
+_BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 
 
 def _coerce(name: str, raw: Any, target: type) -> Any:
     if raw is None or (isinstance(raw, str) and raw.strip() == "" and name == "state_bucket"):
         return None
+    if target is bool:
+        if isinstance(raw, bool):
+            return raw
+        word = str(raw).strip().lower()
+        if word not in _BOOLEANS:
+            _check(name, False, raw, "true or false")
+        return _BOOLEANS[word]
     if target is int:
         if isinstance(raw, bool):
             _check(name, False, raw, "a whole number")
@@ -202,7 +270,12 @@ def _coerce(name: str, raw: Any, target: type) -> Any:
     return raw.strip()
 
 
-_TYPES = {"nat_gateway_count": int}
+_TYPES: dict[str, type] = {
+    "nat_gateway_count": int,
+    "max_concurrent_runs": int,
+    "api_reserved_concurrency": int,
+    "github_oidc_provider_exists": bool,
+}
 
 
 def load_settings(

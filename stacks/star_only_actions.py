@@ -19,6 +19,9 @@ STAR_ONLY_ACTIONS: dict[str, str] = {
     # the account-wide read calls used by `terraform plan` have no resource type.
     "ecs:DescribeTaskDefinition": "no resource type",
     "ecs:ListTaskDefinitions": "no resource type",
+    # ECS ListTasks authorizes against a container-instance ARN, which Fargate tasks do not have;
+    # the control Lambda's statement is scoped to the cluster by an `ecs:cluster` condition.
+    "ecs:ListTasks": "container-instance resource only (none on Fargate); scoped by ecs:cluster",
     # Logs: listing log groups (used to find the run's stream prefix) has no resource type.
     "logs:DescribeLogGroups": "no resource type",
     # EC2 describe calls have no resource-level permissions.

@@ -13,6 +13,7 @@ import pytest
 
 from devtools.deploy import LocalDeployment
 from devtools.moto_server import MotoServer
+from devtools.synth import synthesize
 from stacks.settings import PROVIDERS
 from tests.conftest import STATE_BUCKET
 
@@ -106,9 +107,52 @@ def test_agent_task_definition_runs_on_the_cluster(deployment: LocalDeployment) 
     assert len(response["tasks"]) == 1
 
 
-def test_agent_destroys_without_touching_foundation(deployment: LocalDeployment) -> None:
+def test_api_applies_after_foundation_and_agent(deployment: LocalDeployment) -> None:
+    deployment.apply("api")
+    outputs = deployment.terraform("api").output()
+    lambdas = deployment.client("lambda")
+    config = lambdas.get_function_configuration(FunctionName="cloudagent-dev-api")
+    variables = config["Environment"]["Variables"]
+    agent = deployment.terraform("agent").output()
+    assert variables["TASK_DEFINITION_ARN"] == agent["task_definition_arn"]["value"]
+    assert variables["SECURITY_GROUP_IDS"] == agent["security_group_id"]["value"]
+    rest_id = outputs["execute_api_domain"]["value"].split(".")[0]
+    paths = {
+        r["path"] for r in deployment.client("apigateway").get_resources(restApiId=rest_id)["items"]
+    }
+    assert {"/v1/health", "/v1/runs", "/v1/runs/{run_id}/stop", "/v1/sessions"} <= paths
+    [distribution] = deployment.client("cloudfront").list_distributions()["DistributionList"][
+        "Items"
+    ]
+    assert distribution["WebACLId"] == outputs["web_acl_arn"]["value"]
+
+
+def test_agent_rolls_forward_alone(deployment: LocalDeployment, tmp_path_factory) -> None:
+    """Re-apply only `agent` with a changed setting: the other two states do not move."""
+    serials = {name: deployment.state(name)["serial"] for name in ("foundation", "api", "agent")}
+    changed = tmp_path_factory.mktemp("synth-v2")
+    synthesize(
+        changed, {"CLOUDAGENT_STATE_BUCKET": STATE_BUCKET, "CLOUDAGENT_AGENT_IMAGE_TAG": "v2"}
+    )
+    original = deployment.synth_dir
+    deployment.synth_dir = changed
+    try:
+        deployment.apply("agent")
+    finally:
+        deployment.synth_dir = original
+    assert deployment.state("foundation")["serial"] == serials["foundation"]
+    assert deployment.state("api")["serial"] == serials["api"]
+    assert deployment.state("agent")["serial"] > serials["agent"]
+    arn = deployment.terraform("agent").output()["task_definition_arn"]["value"]
+    definition = deployment.client("ecs").describe_task_definition(taskDefinition=arn)
+    assert definition["taskDefinition"]["containerDefinitions"][0]["image"].endswith(":v2")
+
+
+def test_api_and_agent_destroy_without_touching_foundation(deployment: LocalDeployment) -> None:
     serial = deployment.state("foundation")["serial"]
+    deployment.destroy("api")
     deployment.destroy("agent")
+    assert deployment.state("api")["resources"] == []
     assert deployment.state("agent")["resources"] == []
     assert deployment.state("foundation")["serial"] == serial
 

@@ -35,6 +35,11 @@ BAD_VALUES = [
     ("state_bucket", "My_Bucket", "S3 bucket name"),
     ("agent_image_tag", "v1:latest", "Docker tag"),
     ("agent_architecture", "arm", "X86_64 or ARM64"),
+    ("max_concurrent_runs", "0", "1 to 100"),
+    ("max_concurrent_runs", "101", "1 to 100"),
+    ("api_reserved_concurrency", "0", "1 to 1000"),
+    ("api_oidc_audience", "a b", "without spaces or commas"),
+    ("api_oidc_audience", "a,b", "without spaces or commas"),
 ]
 
 
@@ -104,3 +109,16 @@ def test_synth_stops_with_one_line_naming_the_setting(tmp_path) -> None:
     assert "setting 'github_repo' (CLOUDAGENT_GITHUB_REPO)" in lines[0]
     assert "ORG/REPO" in lines[0]
     assert not (tmp_path / "stacks").exists()
+
+
+def test_api_audience_defaults_to_the_prefix() -> None:
+    assert load_settings(environ={}).api_audience == "cloudagent-dev"
+    custom = load_settings(environ={"CLOUDAGENT_API_OIDC_AUDIENCE": "https://api.example.com"})
+    assert custom.api_audience == "https://api.example.com"
+
+
+def test_task_hourly_cost_is_about_a_dollar() -> None:
+    from stacks.settings import task_hourly_cost_usd
+
+    assert 1.0 < task_hourly_cost_usd("X86_64") < 1.5
+    assert task_hourly_cost_usd("ARM64") < task_hourly_cost_usd("X86_64")
