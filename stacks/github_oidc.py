@@ -25,7 +25,8 @@ administrator, not by the deploy workflow.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from cdktf import TerraformOutput
@@ -37,6 +38,7 @@ from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from cdktf_cdktf_provider_aws.iam_openid_connect_provider import IamOpenidConnectProvider
 from cdktf_cdktf_provider_aws.iam_policy import IamPolicy
 from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from constructs import Construct
 
 from stacks.iam import (
@@ -49,7 +51,6 @@ from stacks.iam import (
     set_stack_boundary,
 )
 from stacks.settings import GITHUB_OIDC_HOST, GITHUB_OIDC_ISSUER, STS_AUDIENCE, Settings
-from stacks.star_only_actions import STAR_ONLY_ACTIONS
 
 __all__ = [
     "BOUNDARY_OUTPUT",
@@ -121,6 +122,9 @@ class Arns:
     def prefix(self) -> str:
         return self.settings.prefix
 
+    def role(self, name: str) -> str:
+        return f"arn:{self.partition}:iam::{self.account}:role/{name}"
+
     @property
     def roles(self) -> str:
         return f"arn:{self.partition}:iam::{self.account}:role/{self.prefix}-*"
@@ -166,13 +170,17 @@ class Arns:
 
     @property
     def aliases(self) -> list[str]:
-        return self._regional("kms", f"alias/{self.prefix}*")
+        p, r, a = self.partition, self.settings.region, self.account
+        return [f"arn:{p}:kms:{r}:{a}:alias/{self.prefix}*"]
 
     @property
     def log_groups(self) -> list[str]:
-        return self._regional(
-            "logs", f"log-group:{self.settings.log_group_prefix}/*"
-        ) + self._regional("logs", f"log-group:aws-waf-logs-{self.prefix}*")
+        """The project's log groups, and WAF's (named `aws-waf-logs-*`, beside the web ACL)."""
+        p, r, a = self.partition, self.settings.region, self.account
+        return [
+            f"arn:{p}:logs:{r}:{a}:log-group:{self.settings.log_group_prefix}/*",
+            f"arn:{p}:logs:{EDGE_REGION}:{a}:log-group:aws-waf-logs-{self.prefix}*",
+        ]
 
     @property
     def cluster(self) -> list[str]:
@@ -193,6 +201,10 @@ class Arns:
     def repositories(self) -> list[str]:
         p, r, a = self.partition, self.settings.region, self.account
         return [f"arn:{p}:ecr:{r}:{a}:repository/{self.prefix}-*"]
+
+    def repository(self, name: str) -> str:
+        p, r, a = self.partition, self.settings.region, self.account
+        return f"arn:{p}:ecr:{r}:{a}:repository/{name}"
 
     @property
     def functions(self) -> list[str]:
@@ -324,7 +336,7 @@ def plan_statements(arns: Arns) -> list[Statement]:
         ),
         Statement(
             sid="ReadLogGroups",
-            actions=["logs:ListTagsForResource", "logs:ListTagsLogGroup"],
+            actions=["logs:ListTagsForResource"],
             resources=arns.log_groups,
         ),
         Statement(
@@ -443,19 +455,84 @@ STAR_WRITE = [
 ]
 # Role writes that are only allowed with the project boundary attached.
 BOUNDED_ROLE_WRITES = ["iam:CreateRole", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy"]
+DELIVERY_ROLE_WRITES = [
+    *BOUNDED_ROLE_WRITES,
+    "iam:AttachRolePolicy",
+    "iam:DeleteRole",
+    "iam:DeleteRolePermissionsBoundary",
+    "iam:DeleteRolePolicy",
+    "iam:TagRole",
+    "iam:UntagRole",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:UpdateRole",
+    "iam:UpdateRoleDescription",
+]
+
+
+def _folded(statements: Iterable[Statement]) -> list[Statement]:
+    """Join statements that differ only in actions: same meaning, fewer characters.
+
+    An inline role policy may hold 10,240 characters; the deploy role comes close.
+    """
+    folded: dict[tuple, Statement] = {}
+    for s in statements:
+        key = (s.effect, tuple(s.resources), json.dumps(s.conditions, sort_keys=True))
+        if key in folded:
+            first = folded[key]
+            actions = sorted(set(first.actions) | set(s.actions))
+            folded[key] = Statement(
+                sid=first.sid,
+                actions=actions,
+                resources=first.resources,
+                conditions=first.conditions,
+                effect=first.effect,
+            )
+        else:
+            folded[key] = s
+    return list(folded.values())
+
+
+def boundary_guards(arns: Arns) -> list[Statement]:
+    """Denies that keep the boundary in force: it cannot be edited, skipped or removed."""
+    all_roles = arns.role("*")
+    return [
+        Statement(
+            sid="DenyEditingBoundary",
+            effect="Deny",
+            actions=[
+                "iam:CreatePolicyVersion",
+                "iam:DeletePolicy",
+                "iam:DeletePolicyVersion",
+                "iam:SetDefaultPolicyVersion",
+            ],
+            resources=[arns.boundary],
+        ),
+        Statement(
+            sid="DenyRolesWithoutBoundary",
+            effect="Deny",
+            actions=BOUNDED_ROLE_WRITES,
+            resources=[all_roles],
+            conditions={"StringNotEquals": {"iam:PermissionsBoundary": arns.boundary}},
+        ),
+        Statement(
+            sid="DenyRemovingBoundary",
+            effect="Deny",
+            actions=["iam:DeleteRolePermissionsBoundary"],
+            resources=[all_roles],
+        ),
+    ]
 
 
 def deploy_statements(arns: Arns) -> list[Statement]:
-    """Plan's reads plus the writes `terraform apply` makes, each scoped as far as AWS allows."""
+    """The writes `terraform apply` makes, each scoped as far as AWS allows.
+
+    The deploy role also carries plan's reads, as the managed policy `<prefix>-github-read`:
+    both together exceed the 10,240 characters IAM allows a role's inline policies.
+    """
     bucket, objects = arns.state()
     key_use = ["kms:CreateGrant", "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
-    statements = [s for s in plan_statements(arns) if s.sid != "ReadWithoutResourceType"]
-    statements += [
-        Statement(
-            sid="WithoutResourceType",
-            actions=[*STAR_READ, *STAR_WRITE],
-            resources=["*"],
-        ),
+    statements = [
+        Statement(sid="WithoutResourceType", actions=STAR_WRITE, resources=["*"]),
         Statement(sid="Network", actions=EC2_WRITE, resources=arns.ec2),
         Statement(
             sid="ProjectKeys",
@@ -508,9 +585,7 @@ def deploy_statements(arns: Arns) -> list[Statement]:
                 "logs:DeleteRetentionPolicy",
                 "logs:DisassociateKmsKey",
                 "logs:PutRetentionPolicy",
-                "logs:TagLogGroup",
                 "logs:TagResource",
-                "logs:UntagLogGroup",
                 "logs:UntagResource",
             ],
             resources=arns.log_groups,
@@ -640,7 +715,28 @@ def deploy_statements(arns: Arns) -> list[Statement]:
                 sid="WriteState", actions=["s3:DeleteObject", "s3:PutObject"], resources=objects
             )
         )
-    return statements
+    delivery_roles = [arns.role(github_role_name(arns.settings, r)) for r in GITHUB_ROLES]
+    statements += [
+        # The delivery roles, the trust they hang on and the boundary are an administrator's:
+        # the deploy role cannot widen itself, its siblings or the ceiling of what it creates.
+        Statement(
+            sid="DenyDeliveryRoleChanges",
+            effect="Deny",
+            actions=DELIVERY_ROLE_WRITES,
+            resources=delivery_roles,
+        ),
+        Statement(
+            sid="DenyTrustChanges",
+            effect="Deny",
+            actions=[
+                "iam:DeleteOpenIDConnectProvider",
+                "iam:UpdateOpenIDConnectProviderThumbprint",
+            ],
+            resources=[arns.oidc_provider],
+        ),
+        *boundary_guards(arns),
+    ]
+    return _folded(statements)
 
 
 def image_statements(arns: Arns, repository_arn: str) -> list[Statement]:
@@ -767,42 +863,18 @@ def _merged(statements: Iterable[Statement]) -> list[Statement]:
 
 
 def boundary_statements(arns: Arns, repository_arn: str) -> list[Statement]:
-    """Everything any project role may do, and denies that keep the boundary in force."""
+    """The ceiling of every bounded role: plan's reads, the image push, the runtime roles.
+
+    The deploy role is the one role that cannot carry it: what applying three stacks needs
+    is about 250 named actions, more than a managed policy (6,144 characters) can list without
+    wildcards. So the deploy role is unbounded but administrator-managed: its own policy denies
+    it any change to the delivery roles, the OIDC provider and this boundary, and it may only
+    create or write policies into roles that carry this boundary.
+    """
     allowed = _merged(
-        [
-            *deploy_statements(arns),
-            *image_statements(arns, repository_arn),
-            *runtime_statements(arns),
-        ]
+        [*plan_statements(arns), *image_statements(arns, repository_arn), *runtime_statements(arns)]
     )
-    all_roles = f"arn:{arns.partition}:iam::{arns.account}:role/*"
-    return [
-        *allowed,
-        Statement(
-            sid="DenyEditingBoundary",
-            effect="Deny",
-            actions=[
-                "iam:CreatePolicyVersion",
-                "iam:DeletePolicy",
-                "iam:DeletePolicyVersion",
-                "iam:SetDefaultPolicyVersion",
-            ],
-            resources=[arns.boundary],
-        ),
-        Statement(
-            sid="DenyRolesWithoutBoundary",
-            effect="Deny",
-            actions=BOUNDED_ROLE_WRITES,
-            resources=[all_roles],
-            conditions={"StringNotEquals": {"iam:PermissionsBoundary": arns.boundary}},
-        ),
-        Statement(
-            sid="DenyRemovingBoundary",
-            effect="Deny",
-            actions=["iam:DeleteRolePermissionsBoundary"],
-            resources=[all_roles],
-        ),
-    ]
+    return [*allowed, *boundary_guards(arns)]
 
 
 class GithubOidc(Construct):
@@ -829,7 +901,8 @@ class GithubOidc(Construct):
                 self, "provider", url=GITHUB_OIDC_ISSUER, client_id_list=[STS_AUDIENCE]
             ).arn
 
-        repository_arn = arns.repositories[0].replace("-*", "-agent")
+        # By name (compute.py names it so), so this construct can come before the repository.
+        repository_arn = arns.repository(f"{settings.prefix}-agent")
         self.boundary = IamPolicy(
             self,
             "boundary",
@@ -839,6 +912,14 @@ class GithubOidc(Construct):
         )
         set_stack_boundary(self, self.boundary.arn)
 
+        # Plan's reads, shared with the deploy role as a managed policy (see deploy_statements).
+        self.read_policy = IamPolicy(
+            self,
+            "read_policy",
+            name=f"{settings.prefix}-github-read",
+            description="What terraform plan of the three stacks reads",
+            policy=policy_json(plan_statements(arns)),
+        )
         trust = github_oidc_trust_json(self.provider_arn, settings.github_subject)
         purposes = {
             PLAN: (
@@ -861,8 +942,17 @@ class GithubOidc(Construct):
                 trust_policy=trust,
                 statements=statements,
                 max_session_duration=GITHUB_ROLE_SESSION_SECONDS,
-                permissions_boundary=self.boundary.arn,
+                # The deploy role's actions do not fit in any managed policy (see
+                # boundary_statements); its own denies stand in for a boundary.
+                permissions_boundary=None if role == DEPLOY else self.boundary.arn,
+                bounded=role != DEPLOY,
             )
+        IamRolePolicyAttachment(
+            self,
+            "deploy_reads",
+            role=self.roles[DEPLOY].name,
+            policy_arn=self.read_policy.arn,
+        )
 
     def outputs(self, scope: Construct) -> None:
         """Role, provider and boundary ARNs as stack outputs (copied into GitHub variables)."""
@@ -870,8 +960,3 @@ class GithubOidc(Construct):
             TerraformOutput(scope, output, value=self.roles[role].arn)
         TerraformOutput(scope, OIDC_PROVIDER_OUTPUT, value=self.provider_arn)
         TerraformOutput(scope, BOUNDARY_OUTPUT, value=self.boundary.arn)
-
-
-def star_only(actions: Sequence[str]) -> list[str]:
-    """The subset of `actions` that AWS accepts only at `*` (for reviewers and tests)."""
-    return [a for a in actions if a in STAR_ONLY_ACTIONS]

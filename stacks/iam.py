@@ -196,13 +196,18 @@ def role_with_policy(
     statements: Sequence[Statement],
     max_session_duration: int | None = None,
     permissions_boundary: str | None = None,
+    bounded: bool = True,
 ) -> IamRole:
     """A role plus its permissions as a separate `aws_iam_role_policy` (readable by Checkov).
 
     Every role carries the project's permissions boundary: `permissions_boundary` when given,
-    otherwise the stack's (`stack_boundary_arn`), so no caller can forget it.
+    otherwise the stack's (`stack_boundary_arn`), so no caller can forget it. `bounded=False`
+    is for the one role that cannot carry it (the GitHub deploy role; see github_oidc.py).
     """
-    if permissions_boundary is None:
+    if not bounded:
+        if permissions_boundary is not None:
+            raise PolicyError(f"role '{name}': bounded=False with a permissions boundary")
+    elif permissions_boundary is None:
         permissions_boundary = stack_boundary_arn(scope)
     role = IamRole(
         scope,

@@ -30,6 +30,32 @@ STAR_ONLY_ACTIONS: dict[str, str] = {
     "ec2:DescribeSubnets": "no resource type",
     "ec2:DescribeSecurityGroups": "no resource type",
     "ec2:DescribeNetworkInterfaces": "no resource type",
+    "ec2:DescribeAddresses": "no resource type",
+    "ec2:DescribeAddressesAttribute": "no resource type",
+    "ec2:DescribeFlowLogs": "no resource type",
+    "ec2:DescribeInternetGateways": "no resource type",
+    "ec2:DescribeNatGateways": "no resource type",
+    "ec2:DescribeNetworkAcls": "no resource type",
+    "ec2:DescribePrefixLists": "no resource type",
+    "ec2:DescribeRouteTables": "no resource type",
+    "ec2:DescribeSecurityGroupRules": "no resource type",
+    "ec2:DescribeVpcAttribute": "no resource type",
+    "ec2:DescribeVpcEndpoints": "no resource type",
+    # Deploy role (stacks/github_oidc.py): creating these has no resource to name yet, or the
+    # action is account-wide.
+    "ecs:CreateCluster": "no resource type (AWS's own ECS policy examples use '*')",
+    "ecs:RegisterTaskDefinition": "no resource type; a new revision has no ARN yet",
+    "ecs:DeregisterTaskDefinition": "no resource type",
+    "kms:CreateKey": "no resource type; the key does not exist yet",
+    "kms:ListAliases": "account-wide listing; no resource type",
+    # WAF logging to CloudWatch Logs: the log delivery and the logs resource policy are
+    # account-level (AWS's WAF logging permissions list them with '*').
+    "logs:CreateLogDelivery": "log delivery; no resource type",
+    "logs:DeleteLogDelivery": "log delivery; no resource type",
+    "logs:PutResourcePolicy": "account-level logs resource policy; no resource type",
+    "logs:DescribeResourcePolicies": "account-level listing; no resource type",
+    # The api stack's aws_secretsmanager_random_password data source; generates, stores nothing.
+    "secretsmanager:GetRandomPassword": "no resource type",
     # STS identity lookups made by every Terraform run.
     "sts:GetCallerIdentity": "no resource type",
 }
