@@ -12,6 +12,7 @@ from constructs import Construct
 from stacks.base import CloudAgentStack
 from stacks.compute import Compute
 from stacks.data import DataPlane
+from stacks.github_oidc import GithubOidc
 from stacks.network import Network
 from stacks.settings import Settings
 
@@ -21,6 +22,8 @@ class FoundationStack(CloudAgentStack):
 
     def __init__(self, scope: Construct, id: str, *, settings: Settings) -> None:
         super().__init__(scope, id, settings=settings)
+        # First: it registers the permissions boundary that every later role here carries.
+        self.github = GithubOidc(self, "github", settings=settings)
         self.data = DataPlane(self, "data", settings=settings)
         self.network = Network(self, "network", settings=settings, kms_key_arn=self.data.key.arn)
         self.compute = Compute(self, "compute", settings=settings, kms_key_arn=self.data.key.arn)
@@ -43,6 +46,7 @@ class FoundationStack(CloudAgentStack):
         }
         for name, value in values.items():
             TerraformOutput(self, name, value=value)
+        self.github.outputs(self)
         TerraformOutput(
             self,
             "provider_secret_arns",
