@@ -217,6 +217,14 @@ AGENT_TASK_ROLE_NAME = re.compile(rf"^{re.escape(PROJECT)}-[a-z0-9-]+-agent-task
 AGENT_TASK_POLICY_NAME = re.compile(rf"^{re.escape(PROJECT)}-[a-z0-9-]+-agent-task-policy$")
 
 
+def is_plan(conf: dict[str, Any]) -> bool:
+    """True when Checkov read the resource from a `terraform show -json` plan.
+
+    The plan parser records the change Terraform will make; the terraform_json parser does not.
+    """
+    return "__change_actions__" in conf or "start_line" in conf
+
+
 def is_reference(value: str) -> bool:
     """A Terraform reference: `${...}` in synth, bare `aws_x.y.attr` / `data.x...` in a plan."""
     return "${" in value or bool(re.match(r"^(data\.)?[a-z0-9_]+\.[A-Za-z0-9_-]+\.", value))

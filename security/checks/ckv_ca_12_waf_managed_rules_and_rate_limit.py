@@ -29,6 +29,7 @@ REQUIRED_GROUPS = (
 
 def _present(value: Any) -> bool:
     """An action block is set when it is there: `{}` in synth, `[{}]` in a plan, not `[]`."""
+    value = unwrap(value)
     if value is None:
         return False
     if isinstance(value, list):

@@ -32,7 +32,8 @@ class GithubOidcProviderAudience(ProjectCheck):
         if GITHUB_OIDC_HOST not in url:
             raise Unknown("not the GitHub OIDC provider")
         found = []
-        if url.rstrip("/") != GITHUB_OIDC_ISSUER:
+        # Terraform state (and so a plan after apply) keeps the URL without its scheme.
+        if url.rstrip("/") not in (GITHUB_OIDC_ISSUER, GITHUB_OIDC_HOST):
             found.append(f"url {url!r}, must be {GITHUB_OIDC_ISSUER!r}")
         clients = [str(c) for c in as_list(attr(conf, "client_id_list"))]
         if clients != [STS_AUDIENCE]:

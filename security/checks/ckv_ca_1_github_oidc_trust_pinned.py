@@ -17,7 +17,7 @@ from typing import Any
 if str(Path(__file__).resolve().parents[2]) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from security.checklib import ProjectCheck, Unknown, as_list, policy_statements
+from security.checklib import ProjectCheck, Statement, Unknown, as_list, policy_statements
 from stacks.settings import GITHUB_OIDC_HOST, STS_AUDIENCE, load_settings
 
 AUD_KEY = f"{GITHUB_OIDC_HOST}:aud"
@@ -41,7 +41,7 @@ class GithubOidcTrustPinned(ProjectCheck):
     def problems(self, conf: dict[str, Any]) -> list[str]:
         found: list[str] = []
         statements = policy_statements(conf, self.entity_type)
-        github = [s for s in statements if GITHUB_OIDC_HOST in json.dumps(s.__dict__)]
+        github = [s for s in statements if _trusts_github(s)]
         if not github:
             raise Unknown("the role does not trust GitHub OIDC")
         subject = allowed_subject()
@@ -64,6 +64,17 @@ class GithubOidcTrustPinned(ProjectCheck):
             found += _exactly(where, AUD_KEY, pinned.get(AUD_KEY), STS_AUDIENCE)
             found += _exactly(where, SUB_KEY, pinned.get(SUB_KEY), subject)
         return found
+
+
+def _trusts_github(statement: Statement) -> bool:
+    """The statement names GitHub's IdP: by host, or by the project's OIDC provider resource.
+
+    A trust whose only mention of GitHub is `${aws_iam_openid_connect_provider.x.arn}` and that
+    has no conditions at all must still be caught, so a reference to an OIDC provider resource
+    counts (GitHub is the project's only OIDC identity provider).
+    """
+    text = json.dumps([statement.principal, statement.conditions])
+    return GITHUB_OIDC_HOST in text or "aws_iam_openid_connect_provider" in text
 
 
 def _principal_kinds(principal: Any) -> list[tuple[str, Any]]:
