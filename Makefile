@@ -29,8 +29,10 @@ test: $(STAMP) ## the whole test suite
 lint: $(STAMP) ## ruff format check and lint
 	@$(VENV)/bin/ruff format --check . && $(VENV)/bin/ruff check .
 
-bench: $(STAMP) ## benchmarks; numbers go into BENCHMARKS.md
+bench: $(STAMP) ## benchmarks (synth, control Lambda, entrypoint); numbers go into BENCHMARKS.md
 	@$(PY) -m bench.synth_bench
+	@$(PY) bench/api_bench.py --runs 21
+	@$(PY) bench/entrypoint_overhead.py --runs 21
 
 lock: ## re-resolve requirements.in into requirements.lock
 	@rm -rf .build/lock-venv && $(PYTHON) -m venv .build/lock-venv

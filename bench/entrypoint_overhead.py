@@ -9,7 +9,7 @@ Node 24) against the fake OpenAI Responses server on 127.0.0.1.
 Runs alternate bare / entrypoint so drift on a busy machine hits both equally; the
 overhead is the difference of the medians.
 
-    .venv/bin/python bench/entrypoint_overhead.py [--runs 15] [--out bench/ENTRYPOINT_RESULTS.md]
+    .venv/bin/python bench/entrypoint_overhead.py [--runs 15] [--out FILE]
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ def timed(
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=15)
-    ap.add_argument("--out", type=Path, default=REPO / "bench" / "ENTRYPOINT_RESULTS.md")
+    ap.add_argument("--out", type=Path, default=None, help="also write the report to this file")
     args = ap.parse_args()
 
     rt = ensure_runtime()
@@ -190,7 +190,8 @@ linearly. Both include the entrypoint's `runtime_start`/`runtime_end` lines and 
 Of the compact stream, {dup:.0%} is `turn_end` + `agent_end`, which repeat messages already
 logged by `message_end`; DESIGN §4 keeps them, so they are kept (a possible further cut).
 """
-    args.out.write_text(result)
+    if args.out:
+        args.out.write_text(result)
     print(result)
     return 0 if overhead <= 100 else 1
 

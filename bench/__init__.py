@@ -1,0 +1,1 @@
+"""Benchmarks; the numbers they print are recorded in BENCHMARKS.md."""
