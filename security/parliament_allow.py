@@ -52,6 +52,14 @@ ALLOWED_FINDINGS: tuple[AllowedFinding, ...] = (
         "ArnLike/ArnEquals (docs: encrypt-log-data-kms)",
     ),
     AllowedFinding(
+        issue="MISMATCHED_TYPE_BUT_USABLE",
+        address=r"/aws_iam_(role_policy|policy)\.github_(deploy_role_policy|boundary)_",
+        detail="requires a value of type String but given Arn",
+        reason="iam:PermissionsBoundary is compared to the boundary's full ARN with StringEquals/"
+        "StringNotEquals, as AWS's permissions-boundary delegation example does; an exact string "
+        "match of the whole ARN is as strict as ArnEquals",
+    ),
+    AllowedFinding(
         issue="UNKNOWN_CONDITION_FOR_ACTION",
         address=KMS_KEY_POLICY,
         detail="kms:EncryptionContext:aws:logs:arn for action kms:DescribeKey",
