@@ -832,6 +832,13 @@ def runtime_statements(arns: Arns) -> list[Statement]:
             ],
             resources=arns.repositories,
         ),
+        Statement(
+            sid="RuntimeKeys",
+            actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+            resources=arns.keys,
+        ),
+        # The control API hands the agent's roles to ECS when it runs a task.
+        Statement(sid="RuntimePassRoles", actions=["iam:PassRole"], resources=[arns.roles]),
         Statement(sid="RuntimeInvoke", actions=["lambda:InvokeFunction"], resources=arns.functions),
     ]
 
