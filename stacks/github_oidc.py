@@ -673,7 +673,6 @@ def deploy_statements(arns: Arns) -> list[Statement]:
             sid="ProjectDistribution",
             actions=[
                 "cloudfront:CreateDistribution",
-                "cloudfront:CreateDistributionWithTags",
                 "cloudfront:DeleteDistribution",
                 "cloudfront:TagResource",
                 "cloudfront:UntagResource",
