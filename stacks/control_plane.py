@@ -47,6 +47,9 @@ REAPER_SCHEDULE = "rate(5 minutes)"
 ADMIN_FUNCTION = "admin"
 TASK_STATE_FUNCTION = "task_state"
 REAPER_FUNCTION = "reaper"
+# Reserved concurrency of the functions other than the API handler (whose own comes from the
+# settings): enough for bursts of task-state events, one reaper at a time, a few admin calls.
+RESERVED_CONCURRENCY = {TASK_STATE_FUNCTION: 10, REAPER_FUNCTION: 1, ADMIN_FUNCTION: 2}
 
 
 @dataclass(frozen=True)
@@ -109,7 +112,9 @@ class ControlPlane(Construct):
                 source_code_hash=code.asset_hash,
                 role=role.arn,
                 reserved_concurrent_executions=(
-                    settings.api_reserved_concurrency if chalice_name == API_HANDLER else None
+                    settings.api_reserved_concurrency
+                    if chalice_name == API_HANDLER
+                    else RESERVED_CONCURRENCY[chalice_name]
                 ),
                 kms_key_arn=kms_key_arn,
                 environment=LambdaFunctionEnvironment(variables=environment),
@@ -164,6 +169,7 @@ class ControlPlane(Construct):
             description="Cloud Agent Studio control API (reached through CloudFront)",
             body=package.api_definition(handler.invoke_arn),
             endpoint_configuration=ApiGatewayRestApiEndpointConfiguration(types=["REGIONAL"]),
+            lifecycle={"create_before_destroy": True},
         )
         deployment = ApiGatewayDeployment(
             self,

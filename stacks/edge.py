@@ -57,6 +57,8 @@ RATE_LIMIT_PER_5_MINUTES = 1000
 # forward everything the API reads except Host (API Gateway routes by its own host name).
 CACHING_DISABLED_POLICY = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 ALL_VIEWER_EXCEPT_HOST_POLICY = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+# AWS managed SecurityHeadersPolicy: HSTS, nosniff, frame and referrer policies on responses.
+SECURITY_HEADERS_POLICY = "67f7725c-6f97-4210-82d7-5512b31e9d03"
 
 
 def _visibility(metric: str) -> dict:
@@ -268,6 +270,7 @@ class Edge(Construct):
                 cached_methods=["GET", "HEAD"],
                 cache_policy_id=CACHING_DISABLED_POLICY,
                 origin_request_policy_id=ALL_VIEWER_EXCEPT_HOST_POLICY,
+                response_headers_policy_id=SECURITY_HEADERS_POLICY,
                 compress=True,
             ),
             restrictions=CloudfrontDistributionRestrictions(

@@ -147,7 +147,10 @@ def test_cloudfront_has_the_web_acl_and_sends_the_origin_header(api: dict) -> No
     [header] = origin["custom_header"]
     assert header["name"] == "X-Origin-Verify"
     assert header["value"].startswith("${aws_secretsmanager_secret_version.")
-    assert distribution["default_cache_behavior"]["viewer_protocol_policy"] == "https-only"
+    behavior = distribution["default_cache_behavior"]
+    assert behavior["viewer_protocol_policy"] == "https-only"
+    # AWS managed SecurityHeadersPolicy (HSTS, nosniff, frame and referrer policies).
+    assert behavior["response_headers_policy_id"] == "67f7725c-6f97-4210-82d7-5512b31e9d03"
 
 
 def test_waf_acl_in_us_east_1_with_managed_groups_rate_rule_and_logging(api: dict) -> None:

@@ -18,27 +18,10 @@ from tests.security.planting import add_statement, agent_task_policy
 ROOT = Path(__file__).resolve().parents[2]
 
 
-# Real findings in the stacks, reported to the lead with the fix for each (issue 5). Listed so the
-# suite stays usable meanwhile, never silently: the tests fail on any finding not listed here AND
-# on a listed one that is gone (remove it). The target is two empty sets.
-OPEN_CHECKOV_FINDINGS = {
-    # api: reserved_concurrent_executions on the admin, reaper and task-state functions
-    ("CKV_AWS_115", "resource.control_plane_admin_A9BB0FF1"),
-    ("CKV_AWS_115", "resource.control_plane_reaper_D9CFF585"),
-    ("CKV_AWS_115", "resource.control_plane_task_state_EB081B17"),
-    # api: lifecycle create_before_destroy on the REST API
-    ("CKV_AWS_237", "resource.control_plane_rest_api_4A69732A"),
-    # api: a response headers policy (e.g. AWS's managed SecurityHeadersPolicy) on the distribution
-    ("CKV2_AWS_32", "aws_cloudfront_distribution.edge_distribution_4E54CAB5"),
-}
-OPEN_PARLIAMENT_FINDINGS = {
-    # foundation (github_oidc): not an IAM action; the CreateDistributionWithTags API is
-    # authorized by cloudfront:CreateDistribution + cloudfront:TagResource (both granted)
-    (
-        "foundation/aws_iam_role_policy.github_deploy_role_policy_2C40072A#policy",
-        "UNKNOWN_ACTION",
-    ),
-}
+# Findings known in the stacks and waiting for a fix, each with its reason; the tests fail on any
+# finding not listed here AND on a listed one that is gone. Both are empty: the stacks are clean.
+OPEN_CHECKOV_FINDINGS: set[tuple[str, str]] = set()
+OPEN_PARLIAMENT_FINDINGS: set[tuple[str, str]] = set()
 
 
 def test_scan_of_the_real_synth_has_no_failed_check(synth_local: Path) -> None:
