@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(LOCK_HASH)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: help synth test scan lint bench up down lock clean
+.PHONY: help synth test scan lint bench lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -22,12 +22,18 @@ $(STAMP): requirements.lock
 
 synth: $(STAMP) ## the main job: synthesize the three stacks on local defaults and scan them
 	@$(PY) -m devtools.synth
+	@$(PY) -m devtools.scan --quick --no-synth
+
+scan: $(STAMP) ## Checkov on the synth and on Terraform plans made against moto; SARIF in cdktf.out/scan
+	@$(PY) -m devtools.scan
 
 test: $(STAMP) ## the whole test suite
 	@$(PY) -m pytest
 
-lint: $(STAMP) ## ruff format check and lint
+lint: $(STAMP) ## ruff format check and lint, actionlint on the workflows, hadolint on the image
 	@$(VENV)/bin/ruff format --check . && $(VENV)/bin/ruff check .
+	@$(PY) -m devtools.actionlint
+	@$(VENV)/bin/hadolint image/Dockerfile
 
 bench: $(STAMP) ## benchmarks (synth, control Lambda, entrypoint); numbers go into BENCHMARKS.md
 	@$(PY) -m bench.synth_bench

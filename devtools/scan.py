@@ -137,9 +137,10 @@ def parliament_findings(synth_dir: Path) -> list[dict[str, str]]:
 
 
 def quick_scan(synth_dir: Path = ROOT / "cdktf.out", out: Callable[[str], None] = print) -> int:
-    """Checkov (terraform_json) on a synth plus parliament; print the JSON summary; 0 if clean.
+    """Checkov (terraform_json) on a synth plus parliament; print a short summary; 0 if clean.
 
-    No Terraform and no moto: a few seconds, so `make synth` can end with it.
+    No Terraform and no moto: a few seconds, so `make synth` can end with it. The full summary
+    is written as JSON next to the SARIF (`scan/synth/summary.json`).
     """
     started = time.monotonic()
     scan_dir = synth_dir / "scan" / "synth"
@@ -155,7 +156,18 @@ def quick_scan(synth_dir: Path = ROOT / "cdktf.out", out: Callable[[str], None] 
         else str(scan_dir / "results_sarif.sarif"),
         "seconds": round(time.monotonic() - started, 1),
     }
-    out(json.dumps({"scan": summary}, indent=2))
+    (scan_dir / "summary.json").write_text(json.dumps({"scan": summary}, indent=2))
+    out(
+        f"Checked: Checkov {run.passed_count} passed, {run.failed_count} failed, "
+        f"{run.parsing_errors} parsing errors; parliament {len(lint)} unjustified finding(s) "
+        f"({summary['seconds']}s). SARIF: {summary['sarif']}"
+    )
+    for failure in run.failed:
+        out(
+            f"  FAILED {failure['check_id']} {failure['resource']} ({failure.get('file_path', '')})"
+        )
+    for finding in lint:
+        out(f"  PARLIAMENT {finding['document']}: {finding['issue']} {finding['detail']}")
     return 1 if (run.failed_count or run.parsing_errors or lint) else 0
 
 
