@@ -57,6 +57,7 @@ __all__ = [
     "GITHUB_ROLES",
     "GITHUB_ROLE_SESSION_SECONDS",
     "OIDC_PROVIDER_OUTPUT",
+    "READ_ACTIONS_WITHOUT_READ_PREFIX",
     "READ_ACTION_PREFIXES",
     "ROLE_OUTPUTS",
     "ROLE_VARIABLES",
@@ -84,6 +85,8 @@ BOUNDARY_OUTPUT = "permissions_boundary_arn"
 # Access-level "Read"/"List" action name prefixes; the plan role may use nothing else.
 # API Gateway authorizes by HTTP verb: `apigateway:GET` is its read.
 READ_ACTION_PREFIXES = ("Describe", "Get", "List", "BatchGet", "GET")
+# Reads whose names carry no read prefix; each writes nothing.
+READ_ACTIONS_WITHOUT_READ_PREFIX = ("kms:Decrypt",)
 
 # Services that run the project's roles: the only ones `iam:PassRole` may hand a role to.
 PASS_ROLE_SERVICES = (
@@ -333,6 +336,19 @@ def plan_statements(arns: Arns) -> list[Statement]:
             sid="ReadOriginVerifyValue",
             actions=["secretsmanager:GetSecretValue"],
             resources=arns.origin_verify_secret,
+        ),
+        Statement(
+            # ...which Secrets Manager decrypts with the project key on the caller's behalf:
+            # only through Secrets Manager, and only for that one secret.
+            sid="DecryptOriginVerifyValue",
+            actions=["kms:Decrypt"],
+            resources=arns.keys,
+            conditions={
+                "StringEquals": {
+                    "kms:ViaService": f"secretsmanager.{arns.settings.region}.amazonaws.com"
+                },
+                "StringLike": {"kms:EncryptionContext:SecretARN": arns.origin_verify_secret},
+            },
         ),
         Statement(
             sid="ReadLogGroups",

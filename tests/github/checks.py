@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from stacks.github_oidc import READ_ACTION_PREFIXES
+from stacks.github_oidc import READ_ACTION_PREFIXES, READ_ACTIONS_WITHOUT_READ_PREFIX
 from stacks.settings import GITHUB_OIDC_HOST, STS_AUDIENCE
 
 
@@ -48,6 +48,8 @@ def write_actions(doc: Mapping[str, Any]) -> list[str]:
             continue
         for action in _list(s.get("Action", [])):
             verb = action.split(":", 1)[1]
+            if action in READ_ACTIONS_WITHOUT_READ_PREFIX:
+                continue
             if not verb.startswith(READ_ACTION_PREFIXES):
                 found.append(action)
     return found
