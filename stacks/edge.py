@@ -43,9 +43,8 @@ from cdktf_cdktf_provider_aws.wafv2_web_acl_logging_configuration import (
 )
 from constructs import Construct
 
-from stacks.settings import LOG_RETENTION_DAYS, Settings
+from stacks.settings import LOG_RETENTION_DAYS, ORIGIN_VERIFY_HEADER, Settings
 
-ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
 # AWS managed rule groups on the ACL, in evaluation order (DESIGN §1, issue 4 P3).
 MANAGED_RULE_GROUPS = (
     "AWSManagedRulesAmazonIpReputationList",

@@ -67,6 +67,11 @@ def task_hourly_cost_usd(architecture: str) -> float:
     )
 
 
+# --- The edge: CloudFront sends this header with a secret value; the control API refuses any
+# request without it, so the API cannot be reached around CloudFront and its WAF. ---
+ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
+ORIGIN_VERIFY_ENV = "ORIGIN_VERIFY_SECRET_ARN"
+
 # --- GitHub OIDC ---
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 GITHUB_OIDC_ISSUER = f"https://{GITHUB_OIDC_HOST}"

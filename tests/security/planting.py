@@ -185,7 +185,13 @@ WAF_TEMPLATE: Body = {
 DISTRIBUTION_TEMPLATE: Body = {
     "enabled": True,
     "web_acl_id": "${aws_wafv2_web_acl.planted.arn}",
-    "origin": [{"domain_name": "example.execute-api.us-east-1.amazonaws.com", "origin_id": "api"}],
+    "origin": [
+        {
+            "domain_name": "example.execute-api.us-east-1.amazonaws.com",
+            "origin_id": "api",
+            "custom_header": [{"name": "X-Origin-Verify", "value": "planted"}],
+        }
+    ],
     "default_cache_behavior": {
         "allowed_methods": ["GET", "HEAD"],
         "cached_methods": ["GET", "HEAD"],
@@ -310,6 +316,19 @@ PLANTS: tuple[Plant, ...] = (
           _count_rule("AWSManagedRulesCommonRuleSet"), "only counts", template=WAF_TEMPLATE),
     Plant("acl_no_rate_rule", "CKV_CA_12", "api", "aws_wafv2_web_acl", any_resource,
           _drop_rate_rule, "no blocking rate-based rule", template=WAF_TEMPLATE),
+    # CKV_CA_16 / 17 — no way around CloudFront
+    Plant("origin_without_verify_header", "CKV_CA_16", "api", "aws_cloudfront_distribution",
+          any_resource, lambda body: [o.pop("custom_header", None) for o in body["origin"]],
+          "sends no X-Origin-Verify header", template=DISTRIBUTION_TEMPLATE),
+    Plant("origin_verify_header_empty", "CKV_CA_16", "api", "aws_cloudfront_distribution",
+          any_resource,
+          lambda body: [h.__setitem__("value", "") for o in body["origin"]
+                        for h in o["custom_header"]],
+          "empty X-Origin-Verify header", template=DISTRIBUTION_TEMPLATE),
+    Plant("api_lambda_without_origin_check", "CKV_CA_17", "api", "aws_lambda_function",
+          lambda _, body: "OIDC_AUDIENCE" in body.get("environment", {}).get("variables", {}),
+          lambda body: body["environment"]["variables"].pop("ORIGIN_VERIFY_SECRET_ARN"),
+          "ORIGIN_VERIFY_SECRET_ARN is unset"),
     # CKV_CA_13 / 14 / 15
     Plant("key_policy_principal_star", "CKV_CA_13", "foundation", "aws_kms_key", any_resource,
           edit_json("policy", lambda p: p["Statement"][0].__setitem__("Principal", {"AWS": "*"})),

@@ -7,6 +7,7 @@ test_checkov_cli.py runs the same cases through the real `checkov` command.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +15,16 @@ from checkov.common.models.enums import CheckResult
 
 from tests.security.planting import PLANTS, Plant, checkov_conf, locate, planted
 
-ALL_IDS = [f"CKV_CA_{n}" for n in range(1, 16)]
+# One check per file, its id in the file name (security/checks/ckv_ca_<n>_<guarantee>.py).
+ALL_IDS = sorted(
+    (
+        f"CKV_CA_{path.name.split('_')[2]}"
+        for path in (Path(__file__).resolve().parents[2] / "security" / "checks").glob(
+            "ckv_ca_*.py"
+        )
+    ),
+    key=lambda check_id: int(check_id.rsplit("_", 1)[1]),
+)
 
 
 def test_every_project_check_is_loaded_with_a_stated_guarantee(checks: dict[str, Any]) -> None:
