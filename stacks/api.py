@@ -174,7 +174,10 @@ class ApiStack(CloudAgentStack):
             statements=[
                 Statement(
                     sid="SetProviderKeys",
-                    actions=["secretsmanager:DescribeSecret", "secretsmanager:PutSecretValue"],
+                    actions=[
+                        "secretsmanager:ListSecretVersionIds",
+                        "secretsmanager:PutSecretValue",
+                    ],
                     resources=list(secret_arns.values()),
                 ),
                 Statement(

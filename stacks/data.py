@@ -21,9 +21,10 @@ from cdktf_cdktf_provider_aws.dynamodb_table import (
 from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
 from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
+from cdktf_cdktf_provider_aws.secretsmanager_secret_version import SecretsmanagerSecretVersion
 from constructs import Construct
 
-from stacks.settings import PROVIDERS, Settings
+from stacks.settings import PROVIDER_KEY_PLACEHOLDER, PROVIDERS, Settings
 
 TABLE_PARTITION_KEY = "pk"
 TABLE_SORT_KEY = "sk"
@@ -156,15 +157,23 @@ class DataPlane(Construct):
             deletion_protection_enabled=True,
         )
 
-        # Created empty: values are set by the admin function and never pass through code or
-        # Terraform state.
-        self.secrets = {
-            provider: SecretsmanagerSecret(
+        # Keys are set by the admin function and never pass through code or Terraform state. Each
+        # secret starts with a placeholder (see PROVIDER_KEY_PLACEHOLDER) so that ECS can start
+        # tasks before all five providers are configured; Terraform never touches the value again.
+        self.secrets: dict[str, SecretsmanagerSecret] = {}
+        for provider in PROVIDERS:
+            secret = SecretsmanagerSecret(
                 self,
                 f"secret_{provider}",
                 name=secret_name(settings, provider),
                 description=f"API key for the {provider} model provider",
                 kms_key_id=self.key.arn,
             )
-            for provider in PROVIDERS
-        }
+            SecretsmanagerSecretVersion(
+                self,
+                f"secret_{provider}_placeholder",
+                secret_id=secret.id,
+                secret_string=PROVIDER_KEY_PLACEHOLDER,
+                lifecycle={"ignore_changes": ["secret_string"]},
+            )
+            self.secrets[provider] = secret

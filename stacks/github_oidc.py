@@ -819,6 +819,7 @@ def runtime_statements(arns: Arns) -> list[Statement]:
             actions=[
                 "secretsmanager:DescribeSecret",
                 "secretsmanager:GetSecretValue",
+                "secretsmanager:ListSecretVersionIds",
                 "secretsmanager:PutSecretValue",
             ],
             resources=arns.secrets,

@@ -30,6 +30,11 @@ PROVIDER_KEY_ENV = {
     "openrouter": "OPENROUTER_API_KEY",
 }
 PROVIDERS = tuple(PROVIDER_KEY_ENV)
+# ECS refuses to start a task when any secret it injects has no value, and operators rarely use
+# all five providers. So each provider secret starts with this placeholder (not a key); the
+# entrypoint treats it as a missing key (exit 2) and the admin function reports the key unset
+# until a real value replaces it. Kept in step with image/entrypoint by a test.
+PROVIDER_KEY_PLACEHOLDER = "cloudagent:not-set"
 
 # --- Limits shared by the stacks, the container contract and the checks. ---
 LOG_RETENTION_DAYS = 14

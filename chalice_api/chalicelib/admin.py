@@ -109,6 +109,13 @@ def _set_key(settings: Settings, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _key_status(settings: Settings) -> dict[str, Any]:
+    """A key is set once the secret has a version after its first one.
+
+    The foundation stack creates each secret with a placeholder version (ECS cannot start a task
+    while any injected secret has no value); every real key is a later version. Counting
+    versions, not reading values, keeps this function unable to read a key. (Writing the
+    placeholder back by hand reads as "set"; the entrypoint still refuses it with exit 2.)
+    """
     sm = aws.client("secretsmanager")
     keys: dict[str, bool | None] = {}
     for provider in PROVIDERS:
@@ -116,7 +123,7 @@ def _key_status(settings: Settings) -> dict[str, Any]:
         if not arn:
             keys[provider] = None  # not configured
             continue
-        desc = sm.describe_secret(SecretId=arn)
-        stages = desc.get("VersionIdsToStages") or {}
-        keys[provider] = any("AWSCURRENT" in s for s in stages.values())
+        versions = sm.list_secret_version_ids(SecretId=arn, IncludeDeprecated=True)["Versions"]
+        current = any("AWSCURRENT" in v.get("VersionStages", []) for v in versions)
+        keys[provider] = current and len(versions) > 1
     return {"ok": True, "keys": keys}

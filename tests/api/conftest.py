@@ -21,6 +21,8 @@ from typing import Any
 
 import pytest
 
+from stacks.settings import PROVIDER_KEY_PLACEHOLDER
+
 # moto's EC2 backend otherwise parses thousands of AMIs on every reset (~0.15 s per test).
 os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
 
@@ -220,7 +222,10 @@ def api_env(monkeypatch: pytest.MonkeyPatch, jwks: Jwks) -> Iterator[Env]:
         _create_table(boto.client("dynamodb", region_name=REGION), table)
         sm = boto.client("secretsmanager", region_name=REGION)
         secrets = {
-            p: sm.create_secret(Name=f"cloudagent/test/{p}")["ARN"]
+            # As the foundation stack creates them: holding the placeholder, not a key.
+            p: sm.create_secret(Name=f"cloudagent/test/{p}", SecretString=PROVIDER_KEY_PLACEHOLDER)[
+                "ARN"
+            ]
             for p in ("anthropic", "openai", "google", "xai", "openrouter")
         }
         env = {

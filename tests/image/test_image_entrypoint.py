@@ -173,7 +173,7 @@ def test_unknown_provider(entrypoint, fake):
         ("openrouter", "OPENROUTER_API_KEY"),
     ],
 )
-@pytest.mark.parametrize("value", [None, "", "  "])
+@pytest.mark.parametrize("value", [None, "", "  ", "cloudagent:not-set"])
 def test_missing_key(entrypoint, fake, provider, key, value):
     """The chosen provider's key must be present and non-blank (others do not matter)."""
     overrides = {"AGENT_PROVIDER": provider, key: value}
@@ -372,3 +372,12 @@ def test_run_id_on_every_line(entrypoint, fake):
     assert run.returncode == 0
     assert {e["run_id"] for e in run.events} == {"run-0123"}
     assert run.events[0]["type"] == "runtime_start"
+
+
+def test_key_placeholder_matches_the_stacks() -> None:
+    """The entrypoint and the foundation stack agree on what an unset key looks like."""
+    from pi_runtime import ENTRYPOINT
+
+    from stacks.settings import PROVIDER_KEY_PLACEHOLDER
+
+    assert f'const KEY_PLACEHOLDER = "{PROVIDER_KEY_PLACEHOLDER}";' in ENTRYPOINT.read_text()
