@@ -104,6 +104,14 @@ class ApiStack(CloudAgentStack):
 
         control_functions = sorted(n for n in package.functions if n != ADMIN_FUNCTION)
         on_cluster = {"ArnEquals": {"ecs:cluster": cluster_arn}}
+        list_cluster_tasks = Statement(
+            sid="ListClusterTasks",
+            # ListTasks has no task-level resource on Fargate; the condition pins the cluster
+            # (see stacks/star_only_actions.py).
+            actions=["ecs:ListTasks"],
+            resources=["*"],
+            conditions=on_cluster,
+        )
         task_arns = f"arn:aws:ecs:{region}:{account_id}:task/{compute.cluster.name}/*"
         table_resources = [table_arn, f"{table_arn}/index/{TABLE_TIME_INDEX}"]
         api_role = role_with_policy(
@@ -128,14 +136,7 @@ class ApiStack(CloudAgentStack):
                     resources=[task_arns],
                     conditions=on_cluster,
                 ),
-                Statement(
-                    sid="ListClusterTasks",
-                    # ListTasks has no task-level resource on Fargate; the condition pins the
-                    # cluster (see stacks/star_only_actions.py).
-                    actions=["ecs:ListTasks"],
-                    resources=["*"],
-                    conditions=on_cluster,
-                ),
+                list_cluster_tasks,
                 Statement(
                     sid="PassAgentRoles",
                     actions=["iam:PassRole"],
@@ -186,12 +187,7 @@ class ApiStack(CloudAgentStack):
                     resources=[task_arns],
                     conditions=on_cluster,
                 ),
-                Statement(
-                    sid="ListClusterTasks",
-                    actions=["ecs:ListTasks"],
-                    resources=["*"],
-                    conditions=on_cluster,
-                ),
+                list_cluster_tasks,
                 Statement(sid="RunTable", actions=RUN_TABLE_ACTIONS, resources=table_resources),
                 Statement(
                     sid="UseProjectKey",

@@ -6,8 +6,6 @@ groups, so an operator can revoke the whole deployment's data access in one plac
 
 from __future__ import annotations
 
-import json
-
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from cdktf_cdktf_provider_aws.dynamodb_table import (
@@ -24,6 +22,7 @@ from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
 from cdktf_cdktf_provider_aws.secretsmanager_secret_version import SecretsmanagerSecretVersion
 from constructs import Construct
 
+from stacks.kms import key_policy_json
 from stacks.settings import PROVIDER_KEY_PLACEHOLDER, PROVIDERS, Settings
 
 TABLE_PARTITION_KEY = "pk"
@@ -33,67 +32,18 @@ TABLE_TIME_INDEX_PARTITION_KEY = "gsi1pk"
 TABLE_TIME_INDEX_SORT_KEY = "gsi1sk"
 TABLE_TTL_ATTRIBUTE = "expires_at"
 
-# Key-administration and usage actions for the account root. A key policy is attached to its
-# key, where AWS requires `Resource: "*"` (it means "this key"). Actions are listed one by one
-# instead of the console default `kms:*`, so the policy grants nothing it does not name.
-_ROOT_KEY_ACTIONS = sorted(
-    [
-        "kms:CancelKeyDeletion",
-        "kms:CreateAlias",
-        "kms:CreateGrant",
-        "kms:Decrypt",
-        "kms:DeleteAlias",
-        "kms:DescribeKey",
-        "kms:DisableKey",
-        "kms:DisableKeyRotation",
-        "kms:EnableKey",
-        "kms:EnableKeyRotation",
-        "kms:Encrypt",
-        "kms:GenerateDataKey",
-        "kms:GenerateDataKeyWithoutPlaintext",
-        "kms:GetKeyPolicy",
-        "kms:GetKeyRotationStatus",
-        "kms:ListGrants",
-        "kms:ListResourceTags",
-        "kms:PutKeyPolicy",
-        "kms:ReEncryptFrom",
-        "kms:ReEncryptTo",
-        "kms:RetireGrant",
-        "kms:RevokeGrant",
-        "kms:ScheduleKeyDeletion",
-        "kms:TagResource",
-        "kms:UntagResource",
-        "kms:UpdateAlias",
-        "kms:UpdateKeyDescription",
-    ]
-)
-_LOGS_KEY_ACTIONS = [
-    "kms:Decrypt",
-    "kms:DescribeKey",
-    "kms:Encrypt",
-    "kms:GenerateDataKey",
-    "kms:ReEncryptFrom",
-    "kms:ReEncryptTo",
-]
-
 
 def secret_name(settings: Settings, provider: str) -> str:
     return f"{settings.prefix}/provider/{provider}"
 
 
 class DataPlane(Construct):
-    """KMS key, single DynamoDB table and one empty secret per model provider."""
+    """KMS key, single DynamoDB table and one secret per model provider."""
 
     def __init__(self, scope: Construct, id: str, *, settings: Settings) -> None:
         super().__init__(scope, id)
         account = DataAwsCallerIdentity(self, "account")
         partition = DataAwsPartition(self, "partition")
-        root = f"arn:{partition.partition}:iam::{account.account_id}:root"
-        logs_principal = f"logs.{settings.region}.amazonaws.com"
-        log_groups = (
-            f"arn:{partition.partition}:logs:{settings.region}:{account.account_id}"
-            f":log-group:{settings.log_group_prefix}/*"
-        )
 
         self.key = KmsKey(
             self,
@@ -101,29 +51,13 @@ class DataPlane(Construct):
             description=f"{settings.prefix}: table, secrets, images and logs",
             enable_key_rotation=True,
             deletion_window_in_days=30,
-            policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "AccountAdministersKey",
-                            "Effect": "Allow",
-                            "Principal": {"AWS": root},
-                            "Action": _ROOT_KEY_ACTIONS,
-                            "Resource": "*",
-                        },
-                        {
-                            "Sid": "LogsEncryptProjectLogGroups",
-                            "Effect": "Allow",
-                            "Principal": {"Service": logs_principal},
-                            "Action": _LOGS_KEY_ACTIONS,
-                            "Resource": "*",
-                            "Condition": {
-                                "ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_groups}
-                            },
-                        },
-                    ],
-                }
+            policy=key_policy_json(
+                account_root=f"arn:{partition.partition}:iam::{account.account_id}:root",
+                logs_region=settings.region,
+                log_groups_arn=(
+                    f"arn:{partition.partition}:logs:{settings.region}:{account.account_id}"
+                    f":log-group:{settings.log_group_prefix}/*"
+                ),
             ),
         )
         KmsAlias(self, "key_alias", name=f"alias/{settings.prefix}", target_key_id=self.key.key_id)

@@ -10,8 +10,6 @@ version (`terraform apply -replace=...`).
 
 from __future__ import annotations
 
-import json
-
 from cdktf_cdktf_provider_aws.cloudfront_distribution import (
     CloudfrontDistribution,
     CloudfrontDistributionDefaultCacheBehavior,
@@ -43,8 +41,11 @@ from cdktf_cdktf_provider_aws.wafv2_web_acl_logging_configuration import (
 )
 from constructs import Construct
 
+from stacks.kms import key_policy_json
 from stacks.settings import LOG_RETENTION_DAYS, ORIGIN_VERIFY_HEADER, Settings
 
+# CloudFront-scope WAF resources, and so the WAF's logs, exist only in us-east-1.
+EDGE_REGION = "us-east-1"
 # AWS managed rule groups on the ACL, in evaluation order (DESIGN §1, issue 4 P3).
 MANAGED_RULE_GROUPS = (
     "AWSManagedRulesAmazonIpReputationList",
@@ -114,7 +115,7 @@ class Edge(Construct):
             self,
             "us_east_1",
             alias="us_east_1",
-            region="us-east-1",
+            region=EDGE_REGION,
             default_tags=[{"tags": {"Project": "cloudagent", "Environment": settings.env_name}}],
         )
 
@@ -166,58 +167,13 @@ class Edge(Construct):
             description=f"{name}: WAF logs (us-east-1)",
             enable_key_rotation=True,
             deletion_window_in_days=30,
-            policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "AccountAdministersKey",
-                            "Effect": "Allow",
-                            "Principal": {"AWS": f"arn:aws:iam::{account.account_id}:root"},
-                            "Action": [
-                                "kms:CancelKeyDeletion",
-                                "kms:CreateAlias",
-                                "kms:DeleteAlias",
-                                "kms:DescribeKey",
-                                "kms:DisableKey",
-                                "kms:EnableKey",
-                                "kms:EnableKeyRotation",
-                                "kms:GetKeyPolicy",
-                                "kms:GetKeyRotationStatus",
-                                "kms:ListResourceTags",
-                                "kms:PutKeyPolicy",
-                                "kms:ScheduleKeyDeletion",
-                                "kms:TagResource",
-                                "kms:UntagResource",
-                                "kms:UpdateKeyDescription",
-                            ],
-                            # In a key policy "*" means this key; AWS accepts nothing else.
-                            "Resource": "*",
-                        },
-                        {
-                            "Sid": "LogsEncryptWafLogGroup",
-                            "Effect": "Allow",
-                            "Principal": {"Service": "logs.us-east-1.amazonaws.com"},
-                            "Action": [
-                                "kms:Decrypt",
-                                "kms:DescribeKey",
-                                "kms:Encrypt",
-                                "kms:GenerateDataKey",
-                                "kms:ReEncryptFrom",
-                                "kms:ReEncryptTo",
-                            ],
-                            "Resource": "*",
-                            "Condition": {
-                                "ArnEquals": {
-                                    "kms:EncryptionContext:aws:logs:arn": (
-                                        f"arn:aws:logs:us-east-1:{account.account_id}"
-                                        f":log-group:{waf_log_group_name}"
-                                    )
-                                }
-                            },
-                        },
-                    ],
-                }
+            policy=key_policy_json(
+                account_root=f"arn:aws:iam::{account.account_id}:root",
+                logs_region=EDGE_REGION,
+                log_groups_arn=(
+                    f"arn:aws:logs:{EDGE_REGION}:{account.account_id}"
+                    f":log-group:{waf_log_group_name}"
+                ),
             ),
         )
         waf_logs = CloudwatchLogGroup(
