@@ -126,17 +126,25 @@ def to_openapi3(swagger: dict) -> dict:
     return document
 
 
+def source_files(app_dir: Path = APP_DIR) -> list[Path]:
+    """What goes into the package: sources, requirements and config, never caches or bytecode."""
+    return [
+        path.relative_to(app_dir)
+        for path in sorted(app_dir.rglob("*"))
+        if path.is_file()
+        and not _SKIPPED & set(path.relative_to(app_dir).parts)
+        and path.suffix != ".pyc"
+    ]
+
+
 def source_hash(app_dir: Path = APP_DIR) -> str:
     """Hash of everything that goes into the package (sources, requirements, config, chalice)."""
     digest = hashlib.sha256()
     from importlib.metadata import version
 
     digest.update(f"chalice=={version('chalice')}\n".encode())
-    for path in sorted(app_dir.rglob("*")):
-        relative = path.relative_to(app_dir)
-        if path.is_dir() or _SKIPPED & set(relative.parts) or path.suffix == ".pyc":
-            continue
-        digest.update(str(relative).encode() + b"\0" + path.read_bytes() + b"\0")
+    for relative in source_files(app_dir):
+        digest.update(str(relative).encode() + b"\0" + (app_dir / relative).read_bytes() + b"\0")
     return digest.hexdigest()[:20]
 
 
@@ -162,11 +170,18 @@ def build(region: str, app_dir: Path = APP_DIR, build_root: Path = BUILD_ROOT) -
     target = build_root / source_hash(app_dir)
     rendered = target / "chalice.tf.json"
     if not rendered.exists():
+        # Package a clean copy of exactly the hashed files: the working tree's __pycache__ or a
+        # stale Chalice cache must not change (or leak into) the deployed zip.
         staging = target.with_suffix(".tmp")
         shutil.rmtree(staging, ignore_errors=True)
-        _run_chalice(app_dir, staging, region)
+        sources = staging / "app"
+        for relative in source_files(app_dir):
+            (sources / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(app_dir / relative, sources / relative)
+        _run_chalice(sources, staging / "package", region)
         shutil.rmtree(target, ignore_errors=True)
-        staging.rename(target)
+        (staging / "package").rename(target)
+        shutil.rmtree(staging, ignore_errors=True)
     document = json.loads(rendered.read_text())
     functions = {
         name: LambdaSpec(

@@ -179,3 +179,16 @@ def test_waf_acl_in_us_east_1_with_managed_groups_rate_rule_and_logging(api: dic
         if g["name"].startswith("aws-waf-logs-")
     )
     assert waf_group["provider"] == "aws.us_east_1"
+
+
+def test_deployment_zip_holds_sources_and_dependencies_only(synth_local, functions) -> None:
+    """Built from a clean copy: no bytecode or caches from the working tree, no boto3."""
+    import zipfile
+
+    [path] = {f["filename"] for f in functions.values()}
+    zip_path = synth_local / "stacks" / "api" / path
+    names = zipfile.ZipFile(zip_path).namelist()
+    assert "app.py" in names and "chalicelib/service.py" in names
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+    assert not [n for n in names if n.startswith(("boto3/", "botocore/"))]
+    assert zip_path.stat().st_size <= 5 * 1024 * 1024
