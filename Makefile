@@ -40,6 +40,12 @@ bench: $(STAMP) ## benchmarks (synth, control Lambda, entrypoint); numbers go in
 	@$(PY) bench/api_bench.py --runs 21
 	@$(PY) bench/entrypoint_overhead.py --runs 21
 
+up: $(STAMP) ## the three stacks on an embedded AWS (moto) and the API on 127.0.0.1; idempotent
+	@$(PY) -m devtools.local.up
+
+down: $(STAMP) ## destroy what `make up` deployed and stop every process it started
+	@$(PY) -m devtools.local.down
+
 lock: ## re-resolve requirements.in into requirements.lock
 	@rm -rf .build/lock-venv && $(PYTHON) -m venv .build/lock-venv
 	@.build/lock-venv/bin/pip install --quiet -r requirements.in

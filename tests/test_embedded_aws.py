@@ -33,7 +33,14 @@ from devtools.local.down import DownResult, destroy_stack, down
 from devtools.local.lambdas import deliver, invoke
 from devtools.local.oidc import DEV_SUBJECT
 from devtools.local.paths import LocalPaths
-from devtools.local.up import MOTO_MARKER, SERVE_MARKER, UpResult, up
+from devtools.local.up import (
+    MOTO_MARKER,
+    SERVE_MARKER,
+    UpResult,
+    ensure_moto,
+    ensure_server,
+    up,
+)
 from devtools.synth import synthesize
 from stacks.settings import GITHUB_OIDC_ISSUER, PROVIDERS
 from tests.conftest import STATE_BUCKET
@@ -359,6 +366,20 @@ def test_stop_idempotency_and_the_cap(
 )
 def test_cold_start_does_not_hang(local: UpResult) -> None:
     invoke(local.aws, "cloudagent-dev-reaper", {}, prime_session=False, timeout=5)
+
+
+def test_a_second_up_starts_nothing_twice(local: UpResult) -> None:
+    """`make up` again finds moto and the API server by pid and reuses them.
+
+    (The Terraform half of a second `make up` is a re-apply: measured in bench/UP_RESULTS.md,
+    not repeated here - it would cost every `make test` ~25 s.)
+    """
+    state = local.paths.load_state()
+    moto, started = ensure_moto(local.paths, state, lambda line: None)
+    assert (moto.port, started) == (state["moto_port"], False)
+    config = json.loads(local.paths.serve_config.read_text())
+    pid, started = ensure_server(local.paths, state, config, lambda line: None)
+    assert (pid, started) == (local.server_pid, False)
 
 
 # -- 3. roll forward one stack, tear down ------------------------------------------------------

@@ -157,6 +157,8 @@ def down(
                 inspect(deployment)
         elif state:
             out("moto server is not running: nothing deployed is left to destroy")
+        else:
+            out("nothing is up")
         for name, pid, marker in (
             ("API server", server_pid, SERVE_MARKER),
             ("moto server", moto_pid, MOTO_MARKER),

@@ -41,7 +41,7 @@ from devtools.local.lambdas import Aws, function_environment
 from devtools.local.oidc import DEV_SUBJECT, DevIssuer
 from devtools.local.paths import ROOT, LocalPaths
 from devtools.synth import synthesize
-from devtools.terraform import write_cli_config
+from devtools.terraform import TerraformError, write_cli_config
 from stacks.settings import STACK_NAMES
 
 DEFAULT_BUCKET = "cloudagent-tfstate-local"
@@ -498,8 +498,13 @@ def main() -> int:
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     try:
         up(out=lambda line: print(line, flush=True))
-    except UpError as error:
+    except (UpError, TerraformError) as error:
         print(f"make up: {error}", file=sys.stderr)
+        print(
+            "make up: what is already running stays up; fix the cause and run `make up` "
+            "again, or `make down` to remove everything",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

@@ -1,0 +1,68 @@
+"""The development issuer of `make up` never reaches a synthesized stack or shipped code.
+
+`make up` overrides OIDC_ISSUER/OIDC_JWKS_URL/OIDC_ALLOWED_SUBJECTS only in the local server's
+environment. These checks make sure nothing of it can leak the other way: no synthesized stack
+(local or S3 backend) mentions a loopback URL or the development subject, every control
+function pins GitHub's issuer, and neither `stacks/` nor `chalice_api/` imports `devtools`.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import pytest
+
+from devtools.local.oidc import DEV_SUBJECT, DevIssuer
+from stacks.settings import GITHUB_OIDC_ISSUER
+
+ROOT = Path(__file__).resolve().parents[2]
+LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
+
+
+@pytest.mark.parametrize("which", ["stacks", "s3_stacks"])
+def test_no_synthesized_stack_mentions_the_dev_issuer(which: str, request) -> None:
+    stacks: dict[str, dict] = request.getfixturevalue(which)
+    for name, doc in stacks.items():
+        text = json.dumps(doc)
+        assert DEV_SUBJECT not in text, name
+        assert not [host for host in LOOPBACK if host in text], name
+
+
+def test_every_control_function_pins_githubs_issuer(stacks: dict[str, dict]) -> None:
+    functions = stacks["api"]["resource"]["aws_lambda_function"].values()
+    for function in functions:
+        variables = function["environment"]["variables"]
+        assert variables["OIDC_ISSUER"] == GITHUB_OIDC_ISSUER
+        assert variables["OIDC_JWKS_URL"] == f"{GITHUB_OIDC_ISSUER}/.well-known/jwks"
+        assert variables["OIDC_ALLOWED_SUBJECTS"].startswith("repo:")
+        assert variables["OIDC_ALLOWED_SUBJECTS"] != DEV_SUBJECT
+
+
+@pytest.mark.parametrize("package", ["stacks", "chalice_api"])
+def test_shipped_code_never_imports_devtools(package: str) -> None:
+    for path in (ROOT / package).rglob("*.py"):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            assert not [n for n in names if n.split(".")[0] == "devtools"], path
+
+
+def test_dev_tokens_are_github_shaped_but_not_githubs(tmp_path: Path) -> None:
+    """The real verifier would refuse a dev token against the deployed (GitHub) issuer."""
+    import jwt
+
+    issuer = DevIssuer.load("http://127.0.0.1:9", tmp_path / "key.pem")
+    token = issuer.token("cloudagent-dev")
+    claims = jwt.decode(
+        token, issuer.key.public_key(), algorithms=["RS256"], audience="cloudagent-dev"
+    )
+    assert claims["iss"] == "http://127.0.0.1:9" != GITHUB_OIDC_ISSUER
+    assert claims["sub"] == DEV_SUBJECT
+    assert (tmp_path / "key.pem").stat().st_mode & 0o077 == 0  # the key is private to its owner
+    assert jwt.get_unverified_header(token)["kid"] == issuer.jwks()["keys"][0]["kid"]
