@@ -27,8 +27,8 @@ synth: $(STAMP) ## the main job: synthesize the three stacks on local defaults a
 scan: $(STAMP) ## Checkov on the synth and on Terraform plans made against moto; SARIF in cdktf.out/scan
 	@$(PY) -m devtools.scan
 
-test: $(STAMP) ## the whole test suite
-	@$(PY) -m pytest
+test: $(STAMP) ## the whole test suite (two workers: the embedded-AWS module runs beside the rest)
+	@$(PY) -m pytest -n 2 --dist loadfile
 
 lint: $(STAMP) ## ruff format check and lint, actionlint on the workflows, hadolint on the image
 	@$(VENV)/bin/ruff format --check . && $(VENV)/bin/ruff check .

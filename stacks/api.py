@@ -208,7 +208,9 @@ class ApiStack(CloudAgentStack):
             environment={
                 "TABLE_NAME": data.table.name,
                 "CLUSTER_ARN": cluster_arn,
-                "TASK_DEFINITION_ARN": agent.task_definition.arn,
+                # Without the revision: RunTask takes the family's latest ACTIVE revision, so
+                # re-applying only `agent` (which retires the old revision) keeps the API working.
+                "TASK_DEFINITION_ARN": agent.task_definition.arn_without_revision,
                 "CONTAINER_NAME": "agent",
                 "SUBNET_IDS": ",".join(s.id for s in foundation.network.private_subnets),
                 "SECURITY_GROUP_IDS": agent.security_group.id,

@@ -14,6 +14,7 @@ synthesized JSON reproducible.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -165,23 +166,34 @@ def _run_chalice(app_dir: Path, target: Path, region: str) -> None:
         )
 
 
+def _package_clean_copy(app_dir: Path, target: Path, region: str) -> None:
+    """Package a clean copy of exactly the hashed files, then move the result into place.
+
+    The working tree's __pycache__ or a stale Chalice cache must not change (or leak into) the
+    deployed zip; the rename makes a half-built package invisible.
+    """
+    staging = target.with_suffix(".tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    sources = staging / "app"
+    for relative in source_files(app_dir):
+        (sources / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(app_dir / relative, sources / relative)
+    _run_chalice(sources, staging / "package", region)
+    shutil.rmtree(target, ignore_errors=True)
+    (staging / "package").rename(target)
+    shutil.rmtree(staging, ignore_errors=True)
+
+
 def build(region: str, app_dir: Path = APP_DIR, build_root: Path = BUILD_ROOT) -> ChalicePackage:
     """Package the app (or reuse the cached package for the same sources)."""
     target = build_root / source_hash(app_dir)
     rendered = target / "chalice.tf.json"
-    if not rendered.exists():
-        # Package a clean copy of exactly the hashed files: the working tree's __pycache__ or a
-        # stale Chalice cache must not change (or leak into) the deployed zip.
-        staging = target.with_suffix(".tmp")
-        shutil.rmtree(staging, ignore_errors=True)
-        sources = staging / "app"
-        for relative in source_files(app_dir):
-            (sources / relative).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(app_dir / relative, sources / relative)
-        _run_chalice(sources, staging / "package", region)
-        shutil.rmtree(target, ignore_errors=True)
-        (staging / "package").rename(target)
-        shutil.rmtree(staging, ignore_errors=True)
+    build_root.mkdir(parents=True, exist_ok=True)
+    # Parallel synths (test workers, a synth beside `make up`) build the same package once.
+    with open(build_root / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not rendered.exists():
+            _package_clean_copy(app_dir, target, region)
     document = json.loads(rendered.read_text())
     functions = {
         name: LambdaSpec(

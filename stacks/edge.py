@@ -84,6 +84,9 @@ class OriginVerifySecret(Construct):
             name=f"{name}/origin-verify",
             description="X-Origin-Verify value sent by CloudFront, checked by the control API",
             kms_key_id=kms_key_arn,
+            # Regenerated on every fresh apply, so nothing to recover: deleting it at once lets
+            # the api stack be destroyed and applied again without a name clash.
+            recovery_window_in_days=0,
         )
         self.version = SecretsmanagerSecretVersion(
             self,

@@ -21,7 +21,6 @@ An apply costs tens of seconds, so there is exactly one `up` and one `down`.
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -177,7 +176,10 @@ def test_api_applied_after_foundation_and_agent(deployment: LocalDeployment) -> 
     config = lambdas.get_function_configuration(FunctionName="cloudagent-dev-api")
     variables = config["Environment"]["Variables"]
     agent = deployment.terraform("agent").output()
-    assert variables["TASK_DEFINITION_ARN"] == agent["task_definition_arn"]["value"]
+    # The family's ARN without the revision: RunTask takes the latest ACTIVE revision.
+    assert (
+        variables["TASK_DEFINITION_ARN"] == agent["task_definition_arn"]["value"].rsplit(":", 1)[0]
+    )
     assert variables["SECURITY_GROUP_IDS"] == agent["security_group_id"]["value"]
     rest_id = outputs["execute_api_domain"]["value"].split(".")[0]
     paths = {
@@ -357,16 +359,9 @@ def test_stop_idempotency_and_the_cap(
     assert refused.body["error"]["code"] == "concurrency_limit"
 
 
-@pytest.mark.xfail(
-    raises=subprocess.TimeoutExpired,
-    strict=True,
-    reason="chalice_api/chalicelib/aws.py: client() holds a non-reentrant lock while "
-    "session() takes it - the first AWS call of a cold container hangs. When this passes, "
-    "delete devtools.local.serve.prime_boto3_session and the prime_session flag.",
-)
 def test_cold_start_does_not_hang(local: UpResult) -> None:
     """A cold process's first AWS call (boto3 session created on demand) must return."""
-    invoke(local.aws, "cloudagent-dev-reaper", {}, prime_session=False, timeout=3)
+    invoke(local.aws, "cloudagent-dev-reaper", {}, timeout=30)
 
 
 def test_a_second_up_starts_nothing_twice(local: UpResult) -> None:
@@ -405,6 +400,28 @@ def test_agent_rolls_forward_alone(deployment: LocalDeployment, tmp_path_factory
     arn = deployment.terraform("agent").output()["task_definition_arn"]["value"]
     definition = deployment.client("ecs").describe_task_definition(taskDefinition=arn)
     assert definition["taskDefinition"]["containerDefinitions"][0]["image"].endswith(":v2")
+    # The API, not re-applied, starts the new revision: it names the family, not a revision.
+    api_env = deployment.client("lambda").get_function_configuration(
+        FunctionName="cloudagent-dev-api"
+    )["Environment"]["Variables"]
+    started = deployment.client("ecs").run_task(
+        cluster=api_env["CLUSTER_ARN"],
+        taskDefinition=api_env["TASK_DEFINITION_ARN"],
+        launchType="FARGATE",
+        startedBy="rolled-forward",
+        networkConfiguration={
+            "awsvpcConfiguration": {
+                "subnets": api_env["SUBNET_IDS"].split(","),
+                "securityGroups": api_env["SECURITY_GROUP_IDS"].split(","),
+                "assignPublicIp": "DISABLED",
+            }
+        },
+    )
+    assert started["failures"] == []
+    assert started["tasks"][0]["taskDefinitionArn"] == arn
+    deployment.client("ecs").stop_task(
+        cluster=api_env["CLUSTER_ARN"], task=started["tasks"][0]["taskArn"], reason="test"
+    )
 
 
 def test_api_and_agent_destroy_without_touching_foundation(deployment: LocalDeployment) -> None:

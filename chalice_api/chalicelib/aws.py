@@ -12,7 +12,8 @@ from typing import Any
 
 _clients: dict[str, Any] = {}
 _session: Any = None
-_lock = threading.Lock()
+# Re-entrant: client() holds it while session() creates the session on a cold start.
+_lock = threading.RLock()
 
 
 def session() -> Any:

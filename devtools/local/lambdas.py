@@ -76,14 +76,9 @@ def invoke(
     event: Any,
     overrides: dict[str, str] | None = None,
     *,
-    prime_session: bool = True,
     timeout: float = 120,
 ) -> Any:
-    """Run the deployed function's handler on `event` in a new process; its return value.
-
-    `prime_session` works around the cold-start deadlock described in
-    `devtools.local.serve.prime_boto3_session`.
-    """
+    """Run the deployed function's handler on `event` in a new process (a cold container)."""
     handler, variables = function_environment(aws, function_name)
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -104,7 +99,6 @@ def invoke(
                 handler,
                 str(event_path),
                 str(result_path),
-                "1" if prime_session else "0",
             ],
             cwd=APP_DIR,
             env=env,
@@ -121,11 +115,9 @@ def invoke(
 # deployment package: `module.function` is imported and called with (event, context=None).
 _BOOTSTRAP = """
 import importlib, json, sys
-handler, event_path, result_path, prime = sys.argv[1:5]
+handler, event_path, result_path = sys.argv[1:4]
 module_name, _, attr = handler.rpartition(".")
 function = getattr(importlib.import_module(module_name), attr)
-if prime == "1":  # see devtools/local/serve.py prime_boto3_session
-    importlib.import_module("chalicelib.aws").session()
 with open(event_path) as f:
     result = function(json.load(f), None)
 with open(result_path, "w") as f:

@@ -116,21 +116,7 @@ def app_server(project_dir: str, port: int) -> Any:
     from chalice.cli.factory import CLIFactory
 
     factory = CLIFactory(project_dir, environ=os.environ)
-    server = create_local_server(factory, HOST, port, "dev")
-    prime_boto3_session()
-    return server
-
-
-def prime_boto3_session() -> None:
-    """Work around a deadlock in chalice_api/chalicelib/aws.py (reported to the lead).
-
-    `client()` holds the module's non-reentrant lock while calling `session()`, which takes the
-    same lock when no session exists yet: the first AWS call of a cold process hangs forever.
-    Creating the session first avoids it. tests/test_embedded_aws.py keeps an xfail(strict)
-    test that shows the cold start hanging, so the fix there turns it into a failure that says
-    to delete this function.
-    """
-    sys.modules["chalicelib.aws"].session()
+    return create_local_server(factory, HOST, port, "dev")
 
 
 def serve(config: dict[str, Any], ready: Callable[[], None] = lambda: None) -> None:
