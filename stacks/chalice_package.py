@@ -32,6 +32,9 @@ CHALICE_STAGE = "dev"
 API_HANDLER = "api_handler"
 INVOKE_ARN_PLACEHOLDER = "${aws_lambda_function.api_handler.invoke_arn}"
 _SKIPPED = {"__pycache__", "deployments", ".pytest_cache"}
+# Bump when the way a package is built changes, so cached packages built the old way are not
+# reused (2: clean source copy, no bytecode).
+PACKAGE_RECIPE = "2"
 
 
 class ChalicePackageError(RuntimeError):
@@ -143,7 +146,7 @@ def source_hash(app_dir: Path = APP_DIR) -> str:
     digest = hashlib.sha256()
     from importlib.metadata import version
 
-    digest.update(f"chalice=={version('chalice')}\n".encode())
+    digest.update(f"chalice=={version('chalice')} recipe={PACKAGE_RECIPE}\n".encode())
     for relative in source_files(app_dir):
         digest.update(str(relative).encode() + b"\0" + (app_dir / relative).read_bytes() + b"\0")
     return digest.hexdigest()[:20]
@@ -155,7 +158,8 @@ def _run_chalice(app_dir: Path, target: Path, region: str) -> None:
     result = subprocess.run(
         [*command, "package", "--stage", CHALICE_STAGE, "--pkg-format", "terraform", str(target)],
         cwd=app_dir,
-        env={**os.environ, "AWS_DEFAULT_REGION": region},
+        # Chalice imports the app to read its routes; bytecode written then would be zipped.
+        env={**os.environ, "AWS_DEFAULT_REGION": region, "PYTHONDONTWRITEBYTECODE": "1"},
         capture_output=True,
         text=True,
     )
