@@ -26,13 +26,12 @@ from stacks.control_plane import (
 )
 from stacks.data import TABLE_TIME_INDEX
 from stacks.edge import Edge, OriginVerifySecret
-from stacks.iam import Statement, role_with_policy, service_trust_json
+from stacks.iam import Statement, github_oidc_trust_json, role_with_policy, service_trust_json
 from stacks.settings import (
     AGENT_STOP_GRACE_SECONDS,
     GITHUB_OIDC_HOST,
     GITHUB_OIDC_ISSUER,
     ORIGIN_VERIFY_ENV,
-    STS_AUDIENCE,
     Settings,
     task_hourly_cost_usd,
 )
@@ -45,31 +44,6 @@ RUN_TABLE_ACTIONS = [
     "dynamodb:Query",
     "dynamodb:UpdateItem",
 ]
-
-
-def github_admin_trust_json(settings: Settings, account_id: str) -> str:
-    """Trust only GitHub Actions tokens for this repository's environment, meant for STS."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "GitHubEnvironmentOnly",
-                    "Effect": "Allow",
-                    "Principal": {
-                        "Federated": f"arn:aws:iam::{account_id}:oidc-provider/{GITHUB_OIDC_HOST}"
-                    },
-                    "Action": "sts:AssumeRoleWithWebIdentity",
-                    "Condition": {
-                        "StringEquals": {
-                            f"{GITHUB_OIDC_HOST}:aud": STS_AUDIENCE,
-                            f"{GITHUB_OIDC_HOST}:sub": settings.github_subject,
-                        }
-                    },
-                }
-            ],
-        }
-    )
 
 
 class ApiStack(CloudAgentStack):
@@ -249,7 +223,10 @@ class ApiStack(CloudAgentStack):
             "admin_invoke_role",
             name=f"{settings.prefix}-github-admin",
             description="GitHub Actions of this repo's environment may invoke the admin function",
-            trust_policy=github_admin_trust_json(settings, account_id),
+            trust_policy=github_oidc_trust_json(
+                f"arn:aws:iam::{account_id}:oidc-provider/{GITHUB_OIDC_HOST}",
+                settings.github_subject,
+            ),
             max_session_duration=3600,
             statements=[
                 Statement(
