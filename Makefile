@@ -16,7 +16,7 @@ help: ## list the targets
 $(STAMP): requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "Installing the pinned Python dependencies into $(VENV) (once per requirements.lock)..."
-	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	@$(PY) -m pip install -qq --disable-pip-version-check -r requirements.lock
 	@rm -f $(VENV)/.installed-* && touch $@
 
 synth: $(STAMP) ## the main job: synthesize the three stacks on local defaults and scan them
