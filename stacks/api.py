@@ -80,10 +80,12 @@ class ApiStack(CloudAgentStack):
         on_cluster = {"ArnEquals": {"ecs:cluster": cluster_arn}}
         list_cluster_tasks = Statement(
             sid="ListClusterTasks",
-            # ListTasks has no task-level resource on Fargate; the condition pins the cluster
-            # (see stacks/star_only_actions.py).
+            # ListTasks authorizes against the cluster's container-instance ARN (the Service
+            # Authorization Reference); the condition pins the cluster as well.
             actions=["ecs:ListTasks"],
-            resources=["*"],
+            resources=[
+                f"arn:aws:ecs:{region}:{account_id}:container-instance/{compute.cluster.name}/*"
+            ],
             conditions=on_cluster,
         )
         task_arns = f"arn:aws:ecs:{region}:{account_id}:task/{compute.cluster.name}/*"

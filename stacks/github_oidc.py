@@ -191,6 +191,17 @@ class Arns:
         return [f"arn:{p}:ecs:{r}:{a}:cluster/{self.prefix}"]
 
     @property
+    def container_instances(self) -> list[str]:
+        """What ecs:ListTasks authorizes against (the Service Authorization Reference)."""
+        p, r, a = self.partition, self.settings.region, self.account
+        return [f"arn:{p}:ecs:{r}:{a}:container-instance/{self.prefix}/*"]
+
+    @property
+    def vpcs(self) -> list[str]:
+        p, r, a = self.partition, self.settings.region, self.account
+        return [f"arn:{p}:ec2:{r}:{a}:vpc/*"]
+
+    @property
     def task_definitions(self) -> list[str]:
         p, r, a = self.partition, self.settings.region, self.account
         return [f"arn:{p}:ecs:{r}:{a}:task-definition/{self.prefix}-*"]
@@ -272,7 +283,6 @@ EC2_READ = [
     "ec2:DescribeSecurityGroupRules",
     "ec2:DescribeSecurityGroups",
     "ec2:DescribeSubnets",
-    "ec2:DescribeVpcAttribute",
     "ec2:DescribeVpcEndpoints",
     "ec2:DescribeVpcs",
 ]
@@ -359,6 +369,12 @@ def plan_statements(arns: Arns) -> list[Statement]:
             sid="ReadEcs",
             actions=["ecs:DescribeClusters", "ecs:ListTagsForResource"],
             resources=arns.cluster + arns.task_definitions,
+        ),
+        Statement(
+            # The VPC's DNS attributes; EC2 names VPCs by ID, so any VPC of this account/region.
+            sid="ReadVpcAttributes",
+            actions=["ec2:DescribeVpcAttribute"],
+            resources=arns.vpcs,
         ),
         Statement(
             sid="ReadEcr",
@@ -460,7 +476,6 @@ EC2_WRITE = [
 ]
 STAR_WRITE = [
     # Each has no resource type (stacks/star_only_actions.py says why, one by one).
-    "ecs:CreateCluster",
     "ecs:DeregisterTaskDefinition",
     "ecs:RegisterTaskDefinition",
     "kms:CreateKey",
@@ -609,6 +624,7 @@ def deploy_statements(arns: Arns) -> list[Statement]:
         Statement(
             sid="ProjectEcs",
             actions=[
+                "ecs:CreateCluster",
                 "ecs:DeleteCluster",
                 "ecs:PutClusterCapacityProviders",
                 "ecs:TagResource",
@@ -794,13 +810,17 @@ def runtime_statements(arns: Arns) -> list[Statement]:
             sid="RuntimeWithoutResourceType",
             actions=[
                 "ecr:GetAuthorizationToken",
-                "ecs:ListTasks",
                 "ssmmessages:CreateControlChannel",
                 "ssmmessages:CreateDataChannel",
                 "ssmmessages:OpenControlChannel",
                 "ssmmessages:OpenDataChannel",
             ],
             resources=["*"],
+        ),
+        Statement(
+            sid="RuntimeListClusterTasks",
+            actions=["ecs:ListTasks"],
+            resources=arns.container_instances,
         ),
         Statement(
             sid="RuntimeTable",

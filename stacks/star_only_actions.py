@@ -19,9 +19,6 @@ STAR_ONLY_ACTIONS: dict[str, str] = {
     # the account-wide read calls used by `terraform plan` have no resource type.
     "ecs:DescribeTaskDefinition": "no resource type",
     "ecs:ListTaskDefinitions": "no resource type",
-    # ECS ListTasks authorizes against a container-instance ARN, which Fargate tasks do not have;
-    # the control Lambda's statement is scoped to the cluster by an `ecs:cluster` condition.
-    "ecs:ListTasks": "container-instance resource only (none on Fargate); scoped by ecs:cluster",
     # Logs: listing log groups (used to find the run's stream prefix) has no resource type.
     "logs:DescribeLogGroups": "no resource type",
     # EC2 describe calls have no resource-level permissions.
@@ -39,11 +36,9 @@ STAR_ONLY_ACTIONS: dict[str, str] = {
     "ec2:DescribePrefixLists": "no resource type",
     "ec2:DescribeRouteTables": "no resource type",
     "ec2:DescribeSecurityGroupRules": "no resource type",
-    "ec2:DescribeVpcAttribute": "no resource type",
     "ec2:DescribeVpcEndpoints": "no resource type",
     # Deploy role (stacks/github_oidc.py): creating these has no resource to name yet, or the
     # action is account-wide.
-    "ecs:CreateCluster": "no resource type (AWS's own ECS policy examples use '*')",
     "ecs:RegisterTaskDefinition": "no resource type; a new revision has no ARN yet",
     "ecs:DeregisterTaskDefinition": "no resource type",
     "kms:CreateKey": "no resource type; the key does not exist yet",
