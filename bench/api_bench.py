@@ -3,8 +3,9 @@
 * import: median wall time of ``import app`` in fresh interpreters (``python -c``), with the
   chalice_api directory first on sys.path as in Lambda and no AWS configuration at all; also
   reports which heavy modules the import pulled in (boto3, jwt, cryptography must not be).
-* zip: ``chalice package`` into a temporary directory (AWS_DEFAULT_REGION set, as packaging
-  needs), then the size of deployment.zip and a check that boto3/botocore are not bundled.
+* zip: the package the api stack deploys (``stacks/chalice_package.py``: ``chalice package`` on
+  a clean copy of the sources, into a temporary directory), then the size of deployment.zip and
+  a check that boto3/botocore are not bundled.
 
 Usage: .venv/bin/python bench/api_bench.py [--runs 15] [--json]
 """
@@ -61,25 +62,20 @@ def measure_import(runs: int) -> dict[str, Any]:
     }
 
 
-def package(outdir: Path) -> Path:
-    """Run ``chalice package`` for the app; returns the deployment zip."""
-    chalice = Path(sys.executable).with_name("chalice")
-    env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
-    subprocess.run(
-        [str(chalice), "package", str(outdir)],
-        cwd=APP_DIR,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    return outdir / "deployment.zip"
+def package(build_root: Path) -> Path:
+    """The zip the api stack deploys: built as synth builds it (clean copy, no bytecode)."""
+    sys.path.insert(0, str(APP_DIR.parent))
+    from stacks.chalice_package import build
+
+    region = os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
+    return build(region, build_root=build_root).zip_path
 
 
 def measure_zip() -> dict[str, Any]:
     """Size and top-level contents of the packaged zip."""
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        zip_path = package(Path(tmp) / "out")
+        zip_path = package(Path(tmp))
         seconds = time.perf_counter() - start
         with zipfile.ZipFile(zip_path) as zf:
             names = zf.namelist()

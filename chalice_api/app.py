@@ -148,12 +148,7 @@ def openapi() -> dict[str, Any]:
 @api()
 def create_run(subject: str) -> Response:
     """Start a headless agent run."""
-    req = app.current_request
-    _query(set())
-    key = v.validate_idempotency_key(req.headers.get("idempotency-key"))
-    body = v.validate_create_run(v.parse_json_object(req.raw_body))
-    result, replayed = service().create(subject, body, key, interactive=False)
-    return _json_response(202, result, {"Idempotent-Replayed": "true"} if replayed else None)
+    return _start_task(subject, interactive=False)
 
 
 @app.route("/v1/runs", methods=["GET"])
@@ -197,11 +192,19 @@ def stop_run(run_id: str, subject: str) -> Response:
 @api()
 def create_session(subject: str) -> Response:
     """Start an interactive task with ECS Exec; returns the execute-command line."""
+    return _start_task(subject, interactive=True)
+
+
+def _start_task(subject: str, *, interactive: bool) -> Response:
+    """Validate a create request (a session's body may be empty), then record and run it."""
     req = app.current_request
     _query(set())
     key = v.validate_idempotency_key(req.headers.get("idempotency-key"))
-    body = v.validate_create_session(v.parse_json_object(req.raw_body, allow_empty=True))
-    result, replayed = service().create(subject, body, key, interactive=True)
+    if interactive:
+        body = v.validate_create_session(v.parse_json_object(req.raw_body, allow_empty=True))
+    else:
+        body = v.validate_create_run(v.parse_json_object(req.raw_body))
+    result, replayed = service().create(subject, body, key, interactive=interactive)
     return _json_response(202, result, {"Idempotent-Replayed": "true"} if replayed else None)
 
 
