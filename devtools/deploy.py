@@ -18,7 +18,6 @@ import boto3
 
 from devtools.moto_server import MotoServer
 from devtools.terraform import Terraform, moto_backend_config
-from stacks.settings import STACK_NAMES
 
 OVERRIDE_FILE = "moto_override.tf.json"
 
@@ -113,10 +112,6 @@ class LocalDeployment:
         tf.apply()
         return tf
 
-    def apply_all(self, stacks: tuple[str, ...] = STACK_NAMES) -> None:
-        for stack in stacks:
-            self.apply(stack)
-
     def state(self, stack: str) -> dict:
         body = self.client("s3").get_object(Bucket=self.bucket, Key=self._state_key(stack))["Body"]
         return json.loads(body.read())
@@ -130,13 +125,3 @@ class LocalDeployment:
         dynamodb = self.client("dynamodb")
         for name in dynamodb.list_tables().get("TableNames", []):
             dynamodb.update_table(TableName=name, DeletionProtectionEnabled=False)
-
-    def destroy(self, stack: str) -> None:
-        self.progress(f"{stack}: destroy")
-        if stack == "foundation":
-            self.release_deletion_protection()
-        self.prepare(stack).destroy()
-
-    def destroy_all(self, stacks: tuple[str, ...] = STACK_NAMES) -> None:
-        for stack in reversed(stacks):
-            self.destroy(stack)
