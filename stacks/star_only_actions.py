@@ -15,11 +15,9 @@ STAR_ONLY_ACTIONS: dict[str, str] = {
     "ssmmessages:OpenDataChannel": "ECS Exec channel; no resource type",
     # ECR: registry login token is account-wide; no resource type.
     "ecr:GetAuthorizationToken": "registry login token; no resource type",
-    # ECS: RunTask targets a task definition, but listing/describing task definitions and
-    # the account-wide read calls used by `terraform plan` have no resource type.
+    # ECS: describing a task definition (terraform plan's refresh) has no resource type.
     "ecs:DescribeTaskDefinition": "no resource type",
-    "ecs:ListTaskDefinitions": "no resource type",
-    # Logs: listing log groups (used to find the run's stream prefix) has no resource type.
+    # Logs: listing log groups (terraform plan's refresh) has no resource type.
     "logs:DescribeLogGroups": "no resource type",
     # EC2 describe calls have no resource-level permissions.
     "ec2:DescribeAvailabilityZones": "no resource type",
