@@ -8,12 +8,12 @@ import sys
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 if os.environ.get("CLOUDAGENT_SLOW_IMPORT") != "1":
-    # Import the provider bindings on demand (see stacks/fast_provider.py); the output is the same.
-    from stacks import fast_provider
+    # Import the provider bindings on demand (toolchain/fast_provider.py); the output is the same.
+    from toolchain import fast_provider
 
     fast_provider.install()
 
-from stacks.settings import SettingsError, load_settings
+from stacks.shared.settings import SettingsError, load_settings
 
 
 def main() -> int:

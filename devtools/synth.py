@@ -9,16 +9,15 @@ import sys
 import time
 from pathlib import Path
 
-from stacks.settings import STACK_NAMES
-
-ROOT = Path(__file__).resolve().parent.parent
+from stacks.shared.constants import STACK_NAMES
+from toolchain.paths import PROJECT_ROOT
 
 
 def synthesize(outdir: Path, env: dict[str, str] | None = None) -> None:
     """Run the app exactly as `cdktf synth` does (`python main.py`), into `outdir`."""
     result = subprocess.run(
         [sys.executable, "main.py"],
-        cwd=ROOT,
+        cwd=PROJECT_ROOT,
         env={**os.environ, **(env or {}), "CLOUDAGENT_OUTDIR": str(outdir)},
         capture_output=True,
         text=True,
@@ -26,6 +25,11 @@ def synthesize(outdir: Path, env: dict[str, str] | None = None) -> None:
     if result.returncode != 0:
         sys.stderr.write(result.stderr)
         raise SystemExit(result.returncode)
+
+
+def _shown(path: Path) -> Path:
+    """A path as the user would type it: relative to the project when inside it."""
+    return path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path
 
 
 def summarize(outdir: Path) -> list[str]:
@@ -38,20 +42,18 @@ def summarize(outdir: Path) -> list[str]:
         backend = next(iter(doc["terraform"].get("backend", {"none": 0})))
         lines.append(
             f"  {name:<11} {resources:>3} resources {data:>2} data sources  "
-            f"backend={backend:<5} {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}"
+            f"backend={backend:<5} {_shown(path)}"
         )
     return lines
 
 
 def main() -> int:
-    outdir = ROOT / "cdktf.out"
+    outdir = PROJECT_ROOT / "cdktf.out"
     started = time.monotonic()
     synthesize(outdir)
     print(f"Synthesized {len(STACK_NAMES)} stacks in {time.monotonic() - started:.1f}s:")
     print("\n".join(summarize(outdir)))
-    print(
-        f"Deploy one with: terraform -chdir={outdir.relative_to(ROOT)}/stacks/<name> init && apply"
-    )
+    print(f"Deploy one with: terraform -chdir={_shown(outdir)}/stacks/<name> init && apply")
     return 0
 
 

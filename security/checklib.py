@@ -8,8 +8,8 @@ apply arrives as the *reference text* instead (`aws_iam_role.x.arn`). These help
 into plain Python values, and tell "unknown until apply" (the check returns UNKNOWN) apart
 from a value that is really there.
 
-Only `stacks.settings` is imported from the stacks (DESIGN §2): names and limits that the stacks
-and the checks must agree on.
+Only `stacks.shared` constants are imported from the stacks (docs/ARCHITECTURE.md §2): names
+and limits that the stacks and the checks must agree on.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
 
-from stacks.settings import PROJECT
+from stacks.shared.constants import PROJECT
 
 # Keys Checkov adds to a parsed config; they are bookkeeping, never resource attributes.
 _META_KEYS = {"//", "references_", "start_line", "end_line"}
@@ -211,8 +211,9 @@ def principals(principal: Any) -> Iterator[tuple[str, str]]:
 
 # --- Project identities ----------------------------------------------------------------------
 
-# The agent task role is named `<PROJECT>-<env>-agent-task` (stacks/agent.py: task family
-# `<prefix>-agent` + `-task`), and `stacks.iam.role_with_policy` names its policy `<role>-policy`.
+# The agent task role is named `<PROJECT>-<env>-agent-task` (stacks/agent: task family
+# `<prefix>-agent` + `-task`), and `stacks.shared.iam.role_with_policy` names its policy
+# `<role>-policy`.
 AGENT_TASK_ROLE_NAME = re.compile(rf"^{re.escape(PROJECT)}-[a-z0-9-]+-agent-task$")
 AGENT_TASK_POLICY_NAME = re.compile(rf"^{re.escape(PROJECT)}-[a-z0-9-]+-agent-task-policy$")
 
@@ -232,7 +233,7 @@ def is_reference(value: str) -> bool:
 
 # --- The base of every project check ---------------------------------------------------------
 
-GUIDELINE = "security/checks/ (Cloud Agent Studio, DESIGN §6)"
+GUIDELINE = "security/checks/ (Cloud Agent Studio, docs/ARCHITECTURE.md §6)"
 
 
 class ProjectCheck(BaseResourceCheck):
@@ -286,7 +287,7 @@ def containers(conf: dict[str, Any]) -> list[dict[str, Any]]:
     """The task definition's containers, parsed from the `container_definitions` JSON string.
 
     Checkov's own container checks read this attribute as if it were structured and pass on
-    cdktf output (DESIGN §10), so the project checks parse it themselves.
+    cdktf output (docs/ARCHITECTURE.md §10), so the project checks parse it themselves.
     """
     parsed = json_attr(conf, "container_definitions")
     found = [c for c in as_list(parsed) if isinstance(c, dict)]

@@ -27,7 +27,7 @@ from security.parliament_allow import (
     AllowedFinding,
     star_only,
 )
-from stacks.settings import GITHUB_OIDC_HOST, STACK_NAMES
+from stacks.shared.constants import GITHUB_OIDC_HOST, STACK_NAMES
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -43,7 +43,7 @@ PLACEHOLDERS: tuple[tuple[str, str], ...] = (
     ("aws_cloudwatch_log_group", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/placeholder"),
     ("aws_ecr_repository", f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/placeholder"),
     ("aws_iam_role", f"arn:aws:iam::{ACCOUNT}:role/placeholder"),
-    # The project's only OIDC identity provider is GitHub's (stacks/github_oidc.py).
+    # The project's only OIDC identity provider is GitHub's (stacks/foundation/github/).
     (
         "aws_iam_openid_connect_provider",
         f"arn:aws:iam::{ACCOUNT}:oidc-provider/{GITHUB_OIDC_HOST}",

@@ -6,7 +6,7 @@ document's address (`<stack>/<resource type>.<name>#<attribute>`, a regular expr
 optionally, a fragment of the finding's detail. Keep entries narrow and give the reason.
 
 `RESOURCE_STAR` is handled by rule rather than by entry: it is kept only when every action it
-names is on `stacks/star_only_actions.py` (where each action's reason lives), or when the
+names is on `stacks/shared/star_only_actions.py` (where each action's reason lives), or when the
 document is a KMS key policy, whose `Resource` AWS requires to be `"*"` (meaning "this key").
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from stacks.settings import GITHUB_OIDC_HOST
-from stacks.star_only_actions import STAR_ONLY_ACTIONS
+from stacks.shared.constants import GITHUB_OIDC_HOST
+from stacks.shared.star_only_actions import STAR_ONLY_ACTIONS
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ ALLOWED_FINDINGS: tuple[AllowedFinding, ...] = (
     ),
 )
 
-STAR_ONLY_REASON = "every action is on stacks/star_only_actions.py, each with its reason"
+STAR_ONLY_REASON = "every action is on stacks/shared/star_only_actions.py, each with its reason"
 
 
 def star_only(detail: str) -> bool:

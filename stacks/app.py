@@ -9,13 +9,13 @@ from cdktf import App
 from stacks.agent import AgentStack
 from stacks.api import ApiStack
 from stacks.foundation import FoundationStack
-from stacks.settings import Settings
+from stacks.shared.settings import Settings
 
 
 def build_app(settings: Settings, outdir: str | Path = "cdktf.out") -> App:
     """The app with its stacks in dependency order: foundation -> agent -> api."""
     app = App(outdir=str(outdir), skip_validation=False)
     foundation = FoundationStack(app, "foundation", settings=settings)
-    agent = AgentStack(app, "agent", settings=settings, foundation=foundation)
-    ApiStack(app, "api", settings=settings, agent=agent)
+    agent = AgentStack(app, "agent", settings=settings, foundation=foundation.outputs)
+    ApiStack(app, "api", settings=settings, foundation=foundation.outputs, agent=agent.outputs)
     return app

@@ -17,10 +17,8 @@ import pytest
 from devtools import moto_server
 from devtools.synth import synthesize
 from devtools.terraform import Terraform, write_cli_config
-from stacks.settings import STACK_NAMES
-
-ROOT = Path(__file__).resolve().parent.parent
-STATE_BUCKET = "cloudagent-tfstate-test"
+from stacks.shared.constants import STACK_NAMES
+from tests.support.synthesized import STATE_BUCKET
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from toolchain.paths import PROJECT_ROOT
+
 RUFF = Path(sys.executable).parent / "ruff"
 
 
 @pytest.mark.parametrize("command", [["check", "."], ["format", "--check", "."]])
 def test_ruff(command: list[str]) -> None:
-    result = subprocess.run([str(RUFF), *command], cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run([str(RUFF), *command], cwd=PROJECT_ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr

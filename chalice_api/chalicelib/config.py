@@ -12,8 +12,14 @@ import json
 import os
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 DEFAULT_ISSUER = "https://token.actions.githubusercontent.com"
+# The ranges of the deployment settings this function receives, generated from their one
+# declaration (stacks/shared/settings.py) by `python -m devtools.docs`; a test keeps it fresh.
+SETTING_LIMITS: dict[str, dict] = json.loads(
+    (Path(__file__).resolve().parent / "setting_limits.json").read_text()
+)
 PROVIDERS = ("anthropic", "openai", "google", "xai", "openrouter")
 HARD_MAX_RUNTIME_SECONDS = 7200
 
@@ -75,6 +81,12 @@ def _int(env: dict[str, str], name: str, default: int | None, lo: int, hi: int) 
     return value
 
 
+def _setting_int(env: dict[str, str], name: str) -> int:
+    """A deployment setting's value, within the same range synth accepted."""
+    limits = SETTING_LIMITS[name]
+    return _int(env, name, None, limits["min"], limits["max"])
+
+
 def _provider_arns(env: dict[str, str]) -> dict[str, str]:
     raw = env.get("PROVIDER_SECRET_ARNS", "").strip()
     if not raw:
@@ -121,7 +133,7 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         subnet_ids=_csv(env, "SUBNET_IDS"),
         security_group_ids=_csv(env, "SECURITY_GROUP_IDS"),
         log_group_name=_required(env, "LOG_GROUP_NAME"),
-        max_concurrent_runs=_int(env, "MAX_CONCURRENT_RUNS", None, 1, 10_000),
+        max_concurrent_runs=_setting_int(env, "MAX_CONCURRENT_RUNS"),
         oidc_issuer=issuer,
         oidc_jwks_url=jwks,
         oidc_audience=_required(env, "OIDC_AUDIENCE"),

@@ -21,10 +21,11 @@ from pathlib import Path
 from devtools import moto_server
 from devtools.deploy import LocalDeployment
 from devtools.local import processes
+from devtools.local.overrides import write_local_overrides
 from devtools.local.paths import LocalPaths
-from devtools.local.up import MOTO_MARKER, SERVE_MARKER, UpError, locked, write_local_overrides
+from devtools.local.session import MOTO_MARKER, SERVE_MARKER, UpError, locked
 from devtools.terraform import TerraformError, write_cli_config
-from stacks.settings import STACK_NAMES
+from stacks.shared.constants import STACK_NAMES
 
 
 @dataclass

@@ -28,10 +28,11 @@ from typing import Any
 
 import boto3
 
-from devtools.local.paths import ROOT, LocalPaths
+from devtools.local.paths import LocalPaths
 from devtools.moto_server import FAKE_CREDENTIALS
+from toolchain.paths import PROJECT_ROOT
 
-APP_DIR = ROOT / "chalice_api"
+APP_DIR = PROJECT_ROOT / "chalice_api"
 
 
 class InvokeError(RuntimeError):

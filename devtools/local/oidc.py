@@ -1,10 +1,11 @@
 """The development OIDC issuer of `make up`: its own RSA key, a JWKS on 127.0.0.1, tokens.
 
-The deployed API trusts only GitHub's issuer (the api stack pins it; tests/test_api_stack.py
-and tests/test_embedded_aws.py prove it). Locally there is no GitHub to mint tokens, so `make
-up` serves the API with `OIDC_ISSUER`/`OIDC_JWKS_URL`/`OIDC_ALLOWED_SUBJECTS` pointing here
-instead - only in the local server's environment, never in a synthesized stack. The key is
-generated on the first `make up`, kept (0600) under `.local/` and removed by `make down`.
+The deployed API trusts only GitHub's issuer (the api stack pins it;
+tests/stacks/api/test_api_stack.py and tests/e2e/test_embedded_aws.py prove it). Locally there
+is no GitHub to mint tokens, so `make up` serves the API with `OIDC_ISSUER`/`OIDC_JWKS_URL`/
+`OIDC_ALLOWED_SUBJECTS` pointing here instead - only in the local server's environment, never in
+a synthesized stack. The key is generated on the first `make up`, kept (0600) under `.local/`
+and removed by `make down`.
 Tokens carry the same claims a GitHub Actions token does, so the real verifier checks them.
 """
 

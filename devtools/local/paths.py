@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_DIR = ROOT / ".local"
+from toolchain.paths import PROJECT_ROOT
+
+DEFAULT_DIR = PROJECT_ROOT / ".local"
 
 
 @dataclass(frozen=True)

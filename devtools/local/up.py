@@ -17,8 +17,6 @@ when nothing changed) and restarts the API server only if its wiring changed.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -29,7 +27,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,26 +37,23 @@ from devtools.deploy import LocalDeployment
 from devtools.local import processes
 from devtools.local.lambdas import Aws, function_environment
 from devtools.local.oidc import DEV_SUBJECT, DevIssuer
-from devtools.local.paths import ROOT, LocalPaths
+from devtools.local.overrides import write_local_overrides
+from devtools.local.paths import LocalPaths
+from devtools.local.session import MOTO_MARKER, SERVE_MARKER, UpError, locked
 from devtools.synth import synthesize
 from devtools.terraform import TerraformError, write_cli_config
-from stacks.settings import STACK_NAMES
+from stacks.shared.constants import STACK_NAMES
+from toolchain.paths import PROJECT_ROOT
 
 DEFAULT_BUCKET = "cloudagent-tfstate-local"
-MOTO_MARKER = "moto.server"
-SERVE_MARKER = "devtools.local.serve"
 ORIGIN_HEADER = "X-Origin-Verify"
-API_HANDLER = "app.app"
+API_LAMBDA_HANDLER = "app.app"  # the Chalice handler of the HTTP routes
 # stack -> {resource address: why moto cannot create it}. Such resources are planned, not
 # applied; everything else in the stack is applied with -target. Verified empty: every resource
-# of the three stacks applies on moto 5.2 (tests/test_embedded_aws.py applies them all).
+# of the three stacks applies on moto 5.2 (tests/e2e/test_embedded_aws.py applies them all).
 PLAN_ONLY: dict[str, dict[str, str]] = {}
 # The local server replaces only these; everything else is the deployed Lambda's environment.
 LOCAL_OVERRIDES = ("OIDC_ISSUER", "OIDC_JWKS_URL", "OIDC_ALLOWED_SUBJECTS")
-
-
-class UpError(RuntimeError):
-    """`make up` cannot continue; the message says why and what to do."""
 
 
 @dataclass
@@ -97,18 +92,6 @@ class UpResult:
         """A development token the local API accepts."""
         issuer = DevIssuer.load(self.issuer_url, self.paths.key_file)
         return issuer.token(self.audience, subject, **claims)
-
-
-@contextlib.contextmanager
-def locked(paths: LocalPaths) -> Iterator[None]:
-    """One `make up`/`make down` at a time per directory."""
-    paths.root.mkdir(parents=True, exist_ok=True)
-    with open(paths.lock_file, "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise UpError(f"another make up/down is running on {paths.root}") from None
-        yield
 
 
 def _moto_answers(url: str) -> bool:
@@ -167,7 +150,7 @@ def ensure_moto(paths: LocalPaths, state: dict[str, Any], out: Callable[[str], N
 
 
 def _show(path: Path) -> str:
-    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+    return str(path.relative_to(PROJECT_ROOT)) if path.is_relative_to(PROJECT_ROOT) else str(path)
 
 
 def region_of(synth_dir: Path) -> str:
@@ -188,40 +171,6 @@ def resource_addresses(stack_json: dict[str, Any]) -> list[str]:
 def _changes(apply_output: str) -> str:
     found = re.search(r"(Apply complete! Resources: [^\n]*|No changes\.[^\n]*)", apply_output)
     return found.group(1).rstrip(".") if found else "applied"
-
-
-LOCAL_OVERRIDE_FILE = "local_override.tf.json"
-
-
-def local_overrides(stack_json: dict[str, Any]) -> dict[str, Any] | None:
-    """Terraform overrides that change how long Terraform waits on moto, nothing in AWS.
-
-    `wait_for_deployment = false` on CloudFront distributions: the provider otherwise sleeps
-    30 s before its first status poll on create and again on destroy, although moto reports
-    the distribution Deployed at once. The distribution's configuration is untouched.
-    """
-    distributions = stack_json.get("resource", {}).get("aws_cloudfront_distribution", {})
-    if not distributions:
-        return None
-    return {
-        "resource": {
-            "aws_cloudfront_distribution": {
-                name: {"wait_for_deployment": False} for name in distributions
-            }
-        }
-    }
-
-
-def write_local_overrides(deployment: LocalDeployment, stack: str) -> None:
-    """Place `local_overrides` next to the stack's working copy (removed when not needed)."""
-    doc = json.loads((deployment.synth_dir / "stacks" / stack / "cdk.tf.json").read_text())
-    target = deployment.workdir(stack) / LOCAL_OVERRIDE_FILE
-    overrides = local_overrides(doc)
-    if overrides:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps(overrides, indent=2))
-    else:
-        target.unlink(missing_ok=True)
 
 
 def apply_stack(deployment: LocalDeployment, stack: str, out: Callable[[str], None]) -> StackReport:
@@ -267,9 +216,9 @@ def api_function_name(deployment: LocalDeployment) -> str:
             continue
         for instance in resource.get("instances", []):
             attributes = instance.get("attributes", {})
-            if attributes.get("handler") == API_HANDLER:
+            if attributes.get("handler") == API_LAMBDA_HANDLER:
                 return attributes["function_name"]
-    raise UpError(f"no Lambda function with handler {API_HANDLER} in the api stack's state")
+    raise UpError(f"no Lambda function with handler {API_LAMBDA_HANDLER} in the api stack's state")
 
 
 def origin_headers(aws: Aws, execute_api_domain: str, secret_arn: str | None) -> dict[str, str]:
@@ -324,7 +273,7 @@ def ensure_server(
     log = open(paths.log_file("server"), "ab")  # noqa: SIM115 - handed to the child
     process = subprocess.Popen(
         [sys.executable, "-m", SERVE_MARKER, str(paths.serve_config)],
-        cwd=ROOT,
+        cwd=PROJECT_ROOT,
         stdin=subprocess.DEVNULL,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -402,7 +351,7 @@ def up(
         issuer_url = f"http://127.0.0.1:{ports['issuer_port']}"
         api_outputs = deployment.terraform("api").output()
         config = {
-            "project_dir": str(ROOT / "chalice_api"),
+            "project_dir": str(PROJECT_ROOT / "chalice_api"),
             "app_env": {
                 **variables,
                 **aws.env(),
@@ -463,7 +412,11 @@ def up(
 def summarize(result: UpResult, out: Callable[[str], None]) -> None:
     """What is up, a ready-to-paste curl with a development token, and how to stop."""
     paths = result.paths
-    python = _show(Path(sys.executable)) if Path(sys.executable).is_relative_to(ROOT) else "python"
+    python = (
+        _show(Path(sys.executable))
+        if Path(sys.executable).is_relative_to(PROJECT_ROOT)
+        else "python"
+    )
     plan_only = [f"{s.stack}: {a}" for s in result.stacks for a in s.planned_only]
     resources = ", ".join(f"{s.stack} {s.resources}" for s in result.stacks)
     token = result.token()

@@ -15,7 +15,7 @@ if str(Path(__file__).resolve().parents[2]) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from security.checklib import ProjectCheck, Unknown, as_list, attr
-from stacks.settings import GITHUB_OIDC_HOST, GITHUB_OIDC_ISSUER, STS_AUDIENCE
+from stacks.shared.constants import GITHUB_OIDC_HOST, GITHUB_OIDC_ISSUER, STS_AUDIENCE
 
 
 class GithubOidcProviderAudience(ProjectCheck):

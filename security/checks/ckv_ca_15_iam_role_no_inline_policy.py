@@ -1,8 +1,9 @@
 """CKV_CA_15: IAM roles carry no `inline_policy` blocks and no managed-policy list.
 
-Checkov does not read `inline_policy` blocks (DESIGN §6), so a permission written there would be
+Checkov does not read `inline_policy` blocks (docs/ARCHITECTURE.md §6), so a permission written
+there would be
 invisible to every IAM check here. Policies are separate `aws_iam_role_policy` resources
-(`stacks.iam.role_with_policy`); a role's `managed_policy_arns` would likewise attach
+(`stacks.shared.iam.role_with_policy`); a role's `managed_policy_arns` would likewise attach
 permissions no project check reads. Judged on the synthesized JSON only (see `problems`).
 """
 

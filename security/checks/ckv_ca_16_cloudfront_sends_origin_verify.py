@@ -19,7 +19,7 @@ if str(Path(__file__).resolve().parents[2]) not in sys.path:
 from checkov.common.models.enums import CheckCategories
 
 from security.checklib import ProjectCheck, Unknown, blocks, unwrap
-from stacks.settings import ORIGIN_VERIFY_HEADER
+from stacks.shared.constants import ORIGIN_VERIFY_HEADER
 
 
 class CloudfrontSendsOriginVerify(ProjectCheck):

@@ -18,7 +18,7 @@ if str(Path(__file__).resolve().parents[2]) not in sys.path:
 from checkov.common.models.enums import CheckCategories
 
 from security.checklib import ProjectCheck, Unknown, block, unwrap
-from stacks.settings import ORIGIN_VERIFY_ENV
+from stacks.shared.constants import ORIGIN_VERIFY_ENV
 
 
 class ApiLambdaRequiresOriginVerify(ProjectCheck):

@@ -18,7 +18,8 @@ if str(Path(__file__).resolve().parents[2]) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from security.checklib import ProjectCheck, Statement, Unknown, as_list, policy_statements
-from stacks.settings import GITHUB_OIDC_HOST, STS_AUDIENCE, load_settings
+from stacks.shared.constants import GITHUB_OIDC_HOST, STS_AUDIENCE
+from stacks.shared.settings import load_settings
 
 AUD_KEY = f"{GITHUB_OIDC_HOST}:aud"
 SUB_KEY = f"{GITHUB_OIDC_HOST}:sub"

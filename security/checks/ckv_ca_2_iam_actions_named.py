@@ -1,7 +1,7 @@
 """CKV_CA_2: every Allow statement names its actions — no `*`, no `service:*`, no patterns.
 
-A wildcard grants actions nobody reviewed, including ones AWS adds later. `stacks.iam` refuses
-them at synth; this check holds every policy in the output to the same rule, so a policy
+A wildcard grants actions nobody reviewed, including ones AWS adds later. `stacks.shared.iam`
+refuses them at synth; this check holds every policy in the output to the same rule, so a policy
 written around the builder (or a resource policy such as a KMS key policy) cannot slip one in.
 `NotAction` in an Allow statement grants everything *but* a list, so it fails too. Deny
 statements may use wildcards: they only take permissions away.

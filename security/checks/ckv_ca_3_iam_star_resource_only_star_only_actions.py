@@ -1,7 +1,7 @@
 """CKV_CA_3: `Resource: "*"` appears only next to actions AWS accepts only at `*`.
 
-The allow-list is `stacks/star_only_actions.py` (one entry per action, each with the reason AWS
-offers no narrower resource); the policy builder and this check read the same list.
+The allow-list is `stacks/shared/star_only_actions.py` (one entry per action, each with the
+reason AWS offers no narrower resource); the policy builder and this check read the same list.
 
 Scope: identity policies (role, user, group and managed policies). A KMS key policy is a
 *resource* policy: its `Resource` must be `"*"` and means "this key", so it is deliberately out
@@ -24,14 +24,14 @@ from security.checklib import (
     matches_everything,
     policy_statements,
 )
-from stacks.star_only_actions import STAR_ONLY_ACTIONS
+from stacks.shared.star_only_actions import STAR_ONLY_ACTIONS
 
 
 class IamStarResourceOnlyForStarOnlyActions(ProjectCheck):
     def __init__(self) -> None:
         super().__init__(
             name="IAM Resource '*' only with actions AWS accepts only at '*' "
-            "(stacks/star_only_actions.py); no NotResource",
+            "(stacks/shared/star_only_actions.py); no NotResource",
             id="CKV_CA_3",
             resources=sorted(IDENTITY_POLICY_ATTRS),
         )
@@ -48,7 +48,8 @@ class IamStarResourceOnlyForStarOnlyActions(ProjectCheck):
                 if loose or statement.not_actions:
                     found.append(
                         f"{statement.name}: Resource '*' with {', '.join(loose) or 'NotAction'}, "
-                        "which can be scoped to an ARN (only stacks/star_only_actions.py at '*')"
+                        "which can be scoped to an ARN "
+                        "(only stacks/shared/star_only_actions.py at '*')"
                     )
         return found
 

@@ -8,7 +8,7 @@ exfiltration, privilege escalation, other accounts), as does any other service, 
 more secrets than providers, a wildcard ARN, or a managed policy attached to the role.
 
 The role is found by name (`<project>-<env>-agent-task`, see `security.checklib`), its inline
-policy by the `<role>-policy` name `stacks.iam.role_with_policy` gives it or by its `role`.
+policy by the `<role>-policy` name `stacks.shared.iam.role_with_policy` gives it or by its `role`.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from security.checklib import (
     policy_statements,
     service_of,
 )
-from stacks.settings import PROJECT, PROVIDERS
+from stacks.shared.constants import PROJECT, PROVIDERS
 
 FORBIDDEN_SERVICES = ("s3", "iam", "sts", "organizations")
 

@@ -1,7 +1,8 @@
 """CKV_CA_6: every ECS container runs an init process and gets exactly the 30 s stop grace.
 
-pi as PID 1 ignores SIGINT and leaves tool children behind (DESIGN §10), so `initProcessEnabled`
-must be on; the entrypoint's SIGTERM -> SIGKILL grace and ECS `stopTimeout` must be the same
+pi as PID 1 ignores SIGINT and leaves tool children behind (docs/ARCHITECTURE.md §10), so
+`initProcessEnabled` must be on; the entrypoint's SIGTERM -> SIGKILL grace and ECS
+`stopTimeout` must be the same
 number (`AGENT_STOP_GRACE_SECONDS`), or ECS kills the agent before it could stop cleanly (or
 keeps paying for a hung one).
 """
@@ -18,7 +19,7 @@ if str(Path(__file__).resolve().parents[2]) not in sys.path:
 from checkov.common.models.enums import CheckCategories
 
 from security.checklib import ProjectCheck, container_name, containers
-from stacks.settings import AGENT_STOP_GRACE_SECONDS
+from stacks.shared.constants import AGENT_STOP_GRACE_SECONDS
 
 
 class EcsContainerInitAndStopGrace(ProjectCheck):

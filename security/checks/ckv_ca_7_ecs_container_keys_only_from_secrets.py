@@ -20,7 +20,7 @@ if str(Path(__file__).resolve().parents[2]) not in sys.path:
 from checkov.common.models.enums import CheckCategories
 
 from security.checklib import ProjectCheck, as_list, container_name, containers
-from stacks.settings import PROVIDER_KEY_ENV
+from stacks.shared.constants import PROVIDER_KEY_ENV
 
 KEY_LIKE_NAME = re.compile(r"(^|_)(API_?)?KEY(_|$)|SECRET|TOKEN|PASSW(OR)?D|CREDENTIAL", re.I)
 # sk-... (OpenAI/Anthropic/OpenRouter), xai-..., AIza... (Google): values that are keys.

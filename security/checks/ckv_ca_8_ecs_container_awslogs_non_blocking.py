@@ -1,7 +1,8 @@
 """CKV_CA_8: every ECS container logs through awslogs in non-blocking mode.
 
 In the default blocking mode a slow CloudWatch stalls the container's stdout, and with it the
-agent (DESIGN §4: one JSON event per line to CloudWatch). Non-blocking drops lines into a
+agent (docs/ARCHITECTURE.md §4: one JSON event per line to CloudWatch). Non-blocking drops lines
+into a
 buffer instead; the run record, not the log, is the source of truth.
 """
 

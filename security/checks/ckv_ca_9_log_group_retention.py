@@ -17,7 +17,7 @@ if str(Path(__file__).resolve().parents[2]) not in sys.path:
 from checkov.common.models.enums import CheckCategories
 
 from security.checklib import ProjectCheck, attr
-from stacks.settings import LOG_RETENTION_DAYS
+from stacks.shared.constants import LOG_RETENTION_DAYS
 
 
 class LogGroupRetention(ProjectCheck):

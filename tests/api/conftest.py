@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from stacks.settings import PROVIDER_KEY_PLACEHOLDER
+from stacks.shared.constants import PROVIDER_KEY_PLACEHOLDER
 
 # moto's EC2 backend otherwise parses thousands of AMIs on every reset (~0.15 s per test).
 os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")

@@ -2,7 +2,7 @@
 left it, the ECS Task State Change event EventBridge would send for it, and the agent container
 run locally with exactly the environment ECS would give it.
 
-The test itself is `tests/test_embedded_aws.py` (one deployment per session, shared with the
+The test itself is `tests/e2e/test_embedded_aws.py` (one deployment per session, shared with the
 embedded-AWS checks). The container step reuses `tests/image/` (Node 24 and the locked pi from
 npm, the fake OpenAI Responses server) rather than copying it.
 """

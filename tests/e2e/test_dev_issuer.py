@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from devtools.local.oidc import DEV_SUBJECT, DevIssuer
-from stacks.settings import GITHUB_OIDC_ISSUER
+from stacks.shared.constants import GITHUB_OIDC_ISSUER
+from toolchain.paths import PROJECT_ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 
 
@@ -42,7 +42,7 @@ def test_every_control_function_pins_githubs_issuer(stacks: dict[str, dict]) -> 
 
 @pytest.mark.parametrize("package", ["stacks", "chalice_api"])
 def test_shipped_code_never_imports_devtools(package: str) -> None:
-    for path in (ROOT / package).rglob("*.py"):
+    for path in (PROJECT_ROOT / package).rglob("*.py"):
         tree = ast.parse(path.read_text(), filename=str(path))
         for node in ast.walk(tree):
             names = []

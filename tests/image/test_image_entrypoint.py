@@ -378,6 +378,6 @@ def test_key_placeholder_matches_the_stacks() -> None:
     """The entrypoint and the foundation stack agree on what an unset key looks like."""
     from pi_runtime import ENTRYPOINT
 
-    from stacks.settings import PROVIDER_KEY_PLACEHOLDER
+    from stacks.shared.constants import PROVIDER_KEY_PLACEHOLDER
 
     assert f'const KEY_PLACEHOLDER = "{PROVIDER_KEY_PLACEHOLDER}";' in ENTRYPOINT.read_text()

@@ -19,9 +19,9 @@ import pytest
 from devtools.moto_server import MotoServer
 from devtools.terraform import Terraform
 from security.iam_lint import resolve
-from tests.security.conftest import results, run_checkov
-from tests.security.planting import PLANTS, planted
-from tests.security.test_checks import ALL_IDS as CHECK_IDS
+from tests.support.checkov import ALL_IDS as CHECK_IDS
+from tests.support.checkov import results, run_checkov
+from tests.support.planting import PLANTS, planted
 
 ALL_IDS = set(CHECK_IDS)
 

@@ -7,24 +7,13 @@ test_checkov_cli.py runs the same cases through the real `checkov` command.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 from checkov.common.models.enums import CheckResult
 
-from tests.security.planting import PLANTS, Plant, checkov_conf, locate, planted
-
-# One check per file, its id in the file name (security/checks/ckv_ca_<n>_<guarantee>.py).
-ALL_IDS = sorted(
-    (
-        f"CKV_CA_{path.name.split('_')[2]}"
-        for path in (Path(__file__).resolve().parents[2] / "security" / "checks").glob(
-            "ckv_ca_*.py"
-        )
-    ),
-    key=lambda check_id: int(check_id.rsplit("_", 1)[1]),
-)
+from tests.support.checkov import ALL_IDS
+from tests.support.planting import PLANTS, Plant, checkov_conf, locate, planted
 
 
 def test_every_project_check_is_loaded_with_a_stated_guarantee(checks: dict[str, Any]) -> None:

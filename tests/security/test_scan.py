@@ -13,10 +13,8 @@ from pathlib import Path
 from devtools.scan import quick_scan
 from security import iam_lint
 from security.parliament_allow import ALLOWED_FINDINGS
-from tests.security.planting import add_statement, agent_task_policy
-
-ROOT = Path(__file__).resolve().parents[2]
-
+from tests.support.planting import add_statement, agent_task_policy
+from toolchain.paths import PROJECT_ROOT
 
 # Findings known in the stacks and waiting for a fix, each with its reason; the tests fail on any
 # finding not listed here AND on a listed one that is gone. Both are empty: the stacks are clean.
@@ -42,7 +40,7 @@ def test_scan_of_the_real_synth_has_no_failed_check(synth_local: Path) -> None:
 
 
 def test_every_skipped_builtin_check_has_a_written_reason() -> None:
-    text = (ROOT / "security" / "checkov.yaml").read_text()
+    text = (PROJECT_ROOT / "security" / "checkov.yaml").read_text()
     block = text.split("skip-check:", 1)[1]
     entries = [line for line in block.splitlines() if re.match(r"\s+- ", line)]
     assert entries

@@ -1,0 +1,81 @@
+"""The agent container as ECS runs it: the container contract of docs/ARCHITECTURE.md §4.
+
+`container_definitions` is the JSON string ECS takes; the project's Checkov checks parse it
+(Checkov's built-in container checks cannot read a string and would pass it wrongly).
+"""
+
+from __future__ import annotations
+
+import json
+
+from stacks.shared.constants import (
+    AGENT_CONTAINER_NAME,
+    AGENT_MAX_RUNTIME_SECONDS,
+    AGENT_STOP_GRACE_SECONDS,
+    AGENT_USER_UID,
+    AGENT_WORKSPACE,
+    PROVIDER_KEY_ENV,
+    TASK_MEMORY_MIB,
+)
+from stacks.shared.settings import Settings
+
+# awslogs in non-blocking mode drops lines rather than stall the agent when CloudWatch is slow;
+# the buffer absorbs bursts of tool output.
+AWSLOGS_MAX_BUFFER = "25m"
+AWSLOGS_STREAM_PREFIX = "agent"
+WORKSPACE_VOLUME = "workspace"
+
+
+def task_family(settings: Settings) -> str:
+    return f"{settings.prefix}-agent"
+
+
+def container_definitions(
+    settings: Settings, *, image: str, log_group: str, secret_arns: dict[str, str]
+) -> str:
+    """The container contract of docs/ARCHITECTURE.md §4 as the JSON string ECS takes."""
+    return json.dumps(
+        [
+            {
+                "name": AGENT_CONTAINER_NAME,
+                "image": image,
+                "essential": True,
+                "user": str(AGENT_USER_UID),
+                # moto's RunTask (and ECS sizing reports) want a container-level hard limit.
+                "memory": TASK_MEMORY_MIB,
+                "privileged": False,
+                # ECS Exec needs a writable root filesystem: its agent writes into the container.
+                "readonlyRootFilesystem": False,
+                "stopTimeout": AGENT_STOP_GRACE_SECONDS,
+                "linuxParameters": {"initProcessEnabled": True},
+                "workingDirectory": AGENT_WORKSPACE,
+                "mountPoints": [
+                    {
+                        "sourceVolume": WORKSPACE_VOLUME,
+                        "containerPath": AGENT_WORKSPACE,
+                        "readOnly": False,
+                    }
+                ],
+                "environment": [
+                    {"name": "AGENT_MAX_RUNTIME_SECONDS", "value": str(AGENT_MAX_RUNTIME_SECONDS)},
+                    {"name": "AGENT_STOP_GRACE_SECONDS", "value": str(AGENT_STOP_GRACE_SECONDS)},
+                    {"name": "PI_OFFLINE", "value": "1"},
+                ],
+                # Provider keys only ever arrive as secrets, resolved by ECS at task start.
+                "secrets": [
+                    {"name": PROVIDER_KEY_ENV[provider], "valueFrom": arn}
+                    for provider, arn in sorted(secret_arns.items())
+                ],
+                "logConfiguration": {
+                    "logDriver": "awslogs",
+                    "options": {
+                        "awslogs-group": log_group,
+                        "awslogs-region": settings.region,
+                        "awslogs-stream-prefix": AWSLOGS_STREAM_PREFIX,
+                        "mode": "non-blocking",
+                        "max-buffer-size": AWSLOGS_MAX_BUFFER,
+                    },
+                },
+            }
+        ]
+    )

@@ -1,0 +1,238 @@
+"""The only way in: CloudFront with a WAFv2 web ACL in front of the regional API.
+
+The API Gateway endpoint itself stays reachable on the internet (REST APIs always are), so
+CloudFront adds an `X-Origin-Verify` header whose value lives in Secrets Manager and the control
+Lambda refuses any request without it: a call that goes around CloudFront (and so around WAF)
+gets a 403. The header value has to be in CloudFront's configuration, so it is also in this
+stack's state; it guards the WAF bypass only, never data. Rotate it by replacing the secret
+version (`terraform apply -replace=...`).
+"""
+
+from __future__ import annotations
+
+from cdktf_cdktf_provider_aws.cloudfront_distribution import (
+    CloudfrontDistribution,
+    CloudfrontDistributionDefaultCacheBehavior,
+    CloudfrontDistributionOrigin,
+    CloudfrontDistributionOriginCustomHeader,
+    CloudfrontDistributionOriginCustomOriginConfig,
+    CloudfrontDistributionRestrictions,
+    CloudfrontDistributionRestrictionsGeoRestriction,
+    CloudfrontDistributionViewerCertificate,
+)
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.data_aws_secretsmanager_random_password import (
+    DataAwsSecretsmanagerRandomPassword,
+)
+from cdktf_cdktf_provider_aws.kms_key import KmsKey
+from cdktf_cdktf_provider_aws.provider import AwsProvider
+from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
+from cdktf_cdktf_provider_aws.secretsmanager_secret_version import SecretsmanagerSecretVersion
+from cdktf_cdktf_provider_aws.wafv2_web_acl import (
+    Wafv2WebAcl,
+    Wafv2WebAclDefaultAction,
+    Wafv2WebAclRule,
+    Wafv2WebAclRuleOverrideAction,
+    Wafv2WebAclVisibilityConfig,
+)
+from cdktf_cdktf_provider_aws.wafv2_web_acl_logging_configuration import (
+    Wafv2WebAclLoggingConfiguration,
+)
+from constructs import Construct
+
+from stacks.shared.arns import Arns
+from stacks.shared.constants import EDGE_REGION, LOG_RETENTION_DAYS, ORIGIN_VERIFY_HEADER
+from stacks.shared.kms import key_policy_json
+from stacks.shared.settings import Settings
+
+# AWS managed rule groups on the ACL, in evaluation order (docs/ARCHITECTURE.md §1, issue 4 P3).
+MANAGED_RULE_GROUPS = (
+    "AWSManagedRulesAmazonIpReputationList",
+    "AWSManagedRulesCommonRuleSet",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+)
+RATE_LIMIT_PER_5_MINUTES = 1000
+# AWS managed CloudFront policies (IDs are global constants): never cache an API response, and
+# forward everything the API reads except Host (API Gateway routes by its own host name).
+CACHING_DISABLED_POLICY = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+ALL_VIEWER_EXCEPT_HOST_POLICY = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+# AWS managed SecurityHeadersPolicy: HSTS, nosniff, frame and referrer policies on responses.
+SECURITY_HEADERS_POLICY = "67f7725c-6f97-4210-82d7-5512b31e9d03"
+
+
+def _visibility(metric: str) -> dict:
+    return {
+        "cloudwatch_metrics_enabled": True,
+        "metric_name": metric,
+        "sampled_requests_enabled": True,
+    }
+
+
+class OriginVerifySecret(Construct):
+    """The shared value CloudFront sends and the control API checks, kept in Secrets Manager."""
+
+    def __init__(self, scope: Construct, id: str, *, settings: Settings, kms_key_arn: str) -> None:
+        super().__init__(scope, id)
+        name = settings.prefix
+        password = DataAwsSecretsmanagerRandomPassword(
+            self, "origin_password", password_length=48, exclude_punctuation=True
+        )
+        self.secret = SecretsmanagerSecret(
+            self,
+            "origin_secret",
+            name=f"{name}/origin-verify",
+            description="X-Origin-Verify value sent by CloudFront, checked by the control API",
+            kms_key_id=kms_key_arn,
+            # Regenerated on every fresh apply, so nothing to recover: deleting it at once lets
+            # the api stack be destroyed and applied again without a name clash.
+            recovery_window_in_days=0,
+        )
+        self.version = SecretsmanagerSecretVersion(
+            self,
+            "origin_secret_value",
+            secret_id=self.secret.id,
+            secret_string=password.random_password,
+            # The data source draws a new password on every plan; keep the first one.
+            lifecycle={"ignore_changes": ["secret_string"]},
+        )
+
+
+class Edge(Construct):
+    """Origin-verify secret, WAFv2 ACL (us-east-1, CLOUDFRONT scope) with logging, CloudFront."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        settings: Settings,
+        api_domain: str,
+        api_stage: str,
+        origin_verify_value: str,
+    ) -> None:
+        super().__init__(scope, id)
+        name = settings.prefix
+        # CloudFront-scope WAF resources exist only in us-east-1, whatever the stack's region.
+        us_east_1 = AwsProvider(
+            self,
+            "us_east_1",
+            alias="us_east_1",
+            region=EDGE_REGION,
+            default_tags=[{"tags": {"Project": "cloudagent", "Environment": settings.env_name}}],
+        )
+
+        self.web_acl = Wafv2WebAcl(
+            self,
+            "web_acl",
+            provider=us_east_1,
+            name=name,
+            description="Cloud Agent Studio control API",
+            scope="CLOUDFRONT",
+            default_action=Wafv2WebAclDefaultAction(allow={}),
+            visibility_config=Wafv2WebAclVisibilityConfig(**_visibility(name)),
+            rule=[
+                *(
+                    Wafv2WebAclRule(
+                        name=group,
+                        priority=priority,
+                        override_action=Wafv2WebAclRuleOverrideAction(none={}),
+                        # The bindings leave `statement` untyped: Terraform's snake_case keys.
+                        statement={
+                            "managed_rule_group_statement": {"name": group, "vendor_name": "AWS"}
+                        },
+                        visibility_config=_visibility(group),
+                    )
+                    for priority, group in enumerate(MANAGED_RULE_GROUPS)
+                ),
+                Wafv2WebAclRule(
+                    name="RateLimitPerIp",
+                    priority=len(MANAGED_RULE_GROUPS),
+                    action={"block": {}},
+                    statement={
+                        "rate_based_statement": {
+                            "limit": RATE_LIMIT_PER_5_MINUTES,
+                            "aggregate_key_type": "IP",
+                        }
+                    },
+                    visibility_config=_visibility("RateLimitPerIp"),
+                ),
+            ],
+        )
+
+        # WAF logs must go to a group named aws-waf-logs-* in us-east-1; its key lives there too.
+        arns = Arns.in_scope(self, settings)
+        waf_log_group_name = f"aws-waf-logs-{name}"
+        waf_logs_key = KmsKey(
+            self,
+            "waf_logs_key",
+            provider=us_east_1,
+            description=f"{name}: WAF logs (us-east-1)",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=key_policy_json(
+                account_root=arns.account_root,
+                logs_region=EDGE_REGION,
+                log_groups_arn=arns.log_group(waf_log_group_name, region=EDGE_REGION),
+            ),
+        )
+        waf_logs = CloudwatchLogGroup(
+            self,
+            "waf_logs",
+            provider=us_east_1,
+            name=waf_log_group_name,
+            retention_in_days=LOG_RETENTION_DAYS,
+            kms_key_id=waf_logs_key.arn,
+        )
+        Wafv2WebAclLoggingConfiguration(
+            self,
+            "web_acl_logging",
+            provider=us_east_1,
+            resource_arn=self.web_acl.arn,
+            log_destination_configs=[waf_logs.arn],
+        )
+
+        self.distribution = CloudfrontDistribution(
+            self,
+            "distribution",
+            enabled=True,
+            comment=f"{name} control API",
+            price_class="PriceClass_100",
+            http_version="http2and3",
+            web_acl_id=self.web_acl.arn,
+            origin=[
+                CloudfrontDistributionOrigin(
+                    origin_id="api",
+                    domain_name=api_domain,
+                    origin_path=f"/{api_stage}",
+                    custom_origin_config=CloudfrontDistributionOriginCustomOriginConfig(
+                        http_port=80,
+                        https_port=443,
+                        origin_protocol_policy="https-only",
+                        origin_ssl_protocols=["TLSv1.2"],
+                    ),
+                    custom_header=[
+                        CloudfrontDistributionOriginCustomHeader(
+                            name=ORIGIN_VERIFY_HEADER, value=origin_verify_value
+                        )
+                    ],
+                )
+            ],
+            default_cache_behavior=CloudfrontDistributionDefaultCacheBehavior(
+                target_origin_id="api",
+                viewer_protocol_policy="https-only",
+                allowed_methods=["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"],
+                cached_methods=["GET", "HEAD"],
+                cache_policy_id=CACHING_DISABLED_POLICY,
+                origin_request_policy_id=ALL_VIEWER_EXCEPT_HOST_POLICY,
+                response_headers_policy_id=SECURITY_HEADERS_POLICY,
+                compress=True,
+            ),
+            restrictions=CloudfrontDistributionRestrictions(
+                geo_restriction=CloudfrontDistributionRestrictionsGeoRestriction(
+                    restriction_type="none"
+                )
+            ),
+            viewer_certificate=CloudfrontDistributionViewerCertificate(
+                cloudfront_default_certificate=True, minimum_protocol_version="TLSv1.2_2021"
+            ),
+        )

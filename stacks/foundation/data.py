@@ -1,0 +1,111 @@
+"""Foundation data plane: the project's KMS key, the single table and the provider-key secrets.
+
+One customer-managed key encrypts the table, the secrets, the image repository and the log
+groups, so an operator can revoke the whole deployment's data access in one place.
+"""
+
+from __future__ import annotations
+
+from cdktf_cdktf_provider_aws.dynamodb_table import (
+    DynamodbTable,
+    DynamodbTableAttribute,
+    DynamodbTableGlobalSecondaryIndex,
+    DynamodbTablePointInTimeRecovery,
+    DynamodbTableServerSideEncryption,
+    DynamodbTableTtl,
+)
+from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
+from cdktf_cdktf_provider_aws.kms_key import KmsKey
+from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
+from cdktf_cdktf_provider_aws.secretsmanager_secret_version import SecretsmanagerSecretVersion
+from constructs import Construct
+
+from stacks.shared.arns import Arns
+from stacks.shared.constants import (
+    PROVIDER_KEY_PLACEHOLDER,
+    PROVIDERS,
+    TABLE_PARTITION_KEY,
+    TABLE_SORT_KEY,
+    TABLE_TIME_INDEX,
+    TABLE_TIME_INDEX_PARTITION_KEY,
+    TABLE_TIME_INDEX_SORT_KEY,
+    TABLE_TTL_ATTRIBUTE,
+)
+from stacks.shared.kms import key_policy_json
+from stacks.shared.settings import Settings
+
+
+def secret_name(settings: Settings, provider: str) -> str:
+    return f"{settings.prefix}/provider/{provider}"
+
+
+class DataPlane(Construct):
+    """KMS key, single DynamoDB table and one secret per model provider."""
+
+    def __init__(self, scope: Construct, id: str, *, settings: Settings) -> None:
+        super().__init__(scope, id)
+        arns = Arns.in_scope(self, settings)
+
+        self.key = KmsKey(
+            self,
+            "key",
+            description=f"{settings.prefix}: table, secrets, images and logs",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=key_policy_json(
+                account_root=arns.account_root,
+                logs_region=settings.region,
+                log_groups_arn=arns.log_group(f"{settings.log_group_prefix}/*"),
+            ),
+        )
+        KmsAlias(self, "key_alias", name=f"alias/{settings.prefix}", target_key_id=self.key.key_id)
+
+        self.table = DynamodbTable(
+            self,
+            "table",
+            name=settings.prefix,
+            billing_mode="PAY_PER_REQUEST",
+            hash_key=TABLE_PARTITION_KEY,
+            range_key=TABLE_SORT_KEY,
+            attribute=[
+                DynamodbTableAttribute(name=TABLE_PARTITION_KEY, type="S"),
+                DynamodbTableAttribute(name=TABLE_SORT_KEY, type="S"),
+                DynamodbTableAttribute(name=TABLE_TIME_INDEX_PARTITION_KEY, type="S"),
+                DynamodbTableAttribute(name=TABLE_TIME_INDEX_SORT_KEY, type="S"),
+            ],
+            global_secondary_index=[
+                DynamodbTableGlobalSecondaryIndex(
+                    name=TABLE_TIME_INDEX,
+                    hash_key=TABLE_TIME_INDEX_PARTITION_KEY,
+                    range_key=TABLE_TIME_INDEX_SORT_KEY,
+                    projection_type="ALL",
+                )
+            ],
+            ttl=DynamodbTableTtl(attribute_name=TABLE_TTL_ATTRIBUTE, enabled=True),
+            point_in_time_recovery=DynamodbTablePointInTimeRecovery(enabled=True),
+            server_side_encryption=DynamodbTableServerSideEncryption(
+                enabled=True, kms_key_arn=self.key.arn
+            ),
+            deletion_protection_enabled=True,
+        )
+
+        # Keys are set by the admin function and never pass through code or Terraform state. Each
+        # secret starts with a placeholder (see PROVIDER_KEY_PLACEHOLDER) so that ECS can start
+        # tasks before all five providers are configured; Terraform never touches the value again.
+        self.secrets: dict[str, SecretsmanagerSecret] = {}
+        for provider in PROVIDERS:
+            secret = SecretsmanagerSecret(
+                self,
+                f"secret_{provider}",
+                name=secret_name(settings, provider),
+                description=f"API key for the {provider} model provider",
+                kms_key_id=self.key.arn,
+            )
+            SecretsmanagerSecretVersion(
+                self,
+                f"secret_{provider}_placeholder",
+                secret_id=secret.id,
+                secret_string=PROVIDER_KEY_PLACEHOLDER,
+                lifecycle={"ignore_changes": ["secret_string"]},
+            )
+            self.secrets[provider] = secret

@@ -1,0 +1,147 @@
+"""The permissions boundary: the ceiling of every role the stacks create.
+
+It is the union of what the plan, image and runtime roles need (built from the same action
+groups as their own policies), plus explicit denies that keep any project role from editing the
+boundary, creating a role without it, or removing it. Because the deploy role cannot change the
+boundary, the first apply of `foundation` and any later change of the boundary are made by an
+administrator, not by the deploy workflow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from stacks.foundation.github.image import image_statements
+from stacks.foundation.github.plan import plan_statements
+from stacks.shared.actions import (
+    ECR_LOGIN,
+    ECR_PULL,
+    ECS_EXEC_CHANNELS,
+    KEY_USE_AND_ENCRYPT,
+    LOG_STREAM_READ,
+    LOG_STREAM_WRITE,
+    RUN_TABLE_WITH_DELETE,
+)
+from stacks.shared.arns import Arns
+from stacks.shared.iam import Statement
+
+# Role writes that are only allowed with the project boundary attached.
+BOUNDED_ROLE_WRITES = ["iam:CreateRole", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy"]
+
+
+def boundary_guards(arns: Arns) -> list[Statement]:
+    """Denies that keep the boundary in force: it cannot be edited, skipped or removed."""
+    all_roles = arns.role("*")
+    return [
+        Statement(
+            sid="DenyEditingBoundary",
+            effect="Deny",
+            actions=[
+                "iam:CreatePolicyVersion",
+                "iam:DeletePolicy",
+                "iam:DeletePolicyVersion",
+                "iam:SetDefaultPolicyVersion",
+            ],
+            resources=[arns.boundary],
+        ),
+        Statement(
+            sid="DenyRolesWithoutBoundary",
+            effect="Deny",
+            actions=BOUNDED_ROLE_WRITES,
+            resources=[all_roles],
+            conditions={"StringNotEquals": {"iam:PermissionsBoundary": arns.boundary}},
+        ),
+        Statement(
+            sid="DenyRemovingBoundary",
+            effect="Deny",
+            actions=["iam:DeleteRolePermissionsBoundary"],
+            resources=[all_roles],
+        ),
+    ]
+
+
+def runtime_statements(arns: Arns) -> list[Statement]:
+    """What the runtime roles (agent, control API, admin, flow logs, GitHub admin) may do.
+
+    Built from the action groups their policies use, scoped to the project's names;
+    `tests/stacks/foundation/github` fails when a role uses an action missing here.
+    """
+    return [
+        Statement(
+            sid="RuntimeWithoutResourceType",
+            actions=[*ECR_LOGIN, *ECS_EXEC_CHANNELS],
+            resources=["*"],
+        ),
+        Statement(
+            sid="RuntimeListClusterTasks",
+            actions=["ecs:ListTasks"],
+            resources=arns.container_instances,
+        ),
+        Statement(sid="RuntimeTable", actions=RUN_TABLE_WITH_DELETE, resources=arns.table),
+        Statement(
+            sid="RuntimeSecrets",
+            actions=[
+                "secretsmanager:DescribeSecret",
+                "secretsmanager:GetSecretValue",
+                "secretsmanager:ListSecretVersionIds",
+                "secretsmanager:PutSecretValue",
+            ],
+            resources=arns.secrets,
+        ),
+        Statement(
+            sid="RuntimeLogs",
+            actions=[*LOG_STREAM_WRITE, *LOG_STREAM_READ],
+            resources=arns.log_groups,
+        ),
+        Statement(
+            sid="RuntimeTasks",
+            actions=["ecs:DescribeTasks", "ecs:RunTask", "ecs:StopTask"],
+            resources=arns.task_definitions + arns.tasks,
+        ),
+        Statement(sid="RuntimeImagePull", actions=ECR_PULL, resources=arns.repositories),
+        Statement(sid="RuntimeKeys", actions=KEY_USE_AND_ENCRYPT, resources=arns.keys),
+        # The control API hands the agent's roles to ECS when it runs a task.
+        Statement(sid="RuntimePassRoles", actions=["iam:PassRole"], resources=[arns.roles]),
+        Statement(sid="RuntimeInvoke", actions=["lambda:InvokeFunction"], resources=arns.functions),
+    ]
+
+
+def _merged(statements: Iterable[Statement]) -> list[Statement]:
+    """Fold statements into one per service (and one for `*`-only actions), conditions dropped.
+
+    A boundary is a ceiling: the roles' own policies keep their conditions and exact scopes;
+    the boundary only has to contain them, and must stay under IAM's 6,144-character limit
+    for managed policies.
+    """
+    star: set[str] = set()
+    by_service: dict[str, tuple[set[str], list[str]]] = {}
+    for statement in statements:
+        if list(statement.resources) == ["*"]:
+            star.update(statement.actions)
+            continue
+        for action in statement.actions:
+            service = action.split(":", 1)[0]
+            actions, resources = by_service.setdefault(service, (set(), []))
+            actions.add(action)
+            resources.extend(r for r in statement.resources if r not in resources)
+    merged = [Statement(sid="WithoutResourceType", actions=sorted(star), resources=["*"])]
+    for service in sorted(by_service):
+        actions, resources = by_service[service]
+        sid = "Project" + "".join(part.capitalize() for part in service.split("-"))
+        merged.append(Statement(sid=sid, actions=sorted(actions), resources=resources))
+    return merged
+
+
+def boundary_statements(arns: Arns, repository_arn: str) -> list[Statement]:
+    """The ceiling of every bounded role: plan's reads, the image push, the runtime roles.
+
+    The deploy role is the one role that cannot carry it: what applying three stacks needs
+    is about 250 named actions, more than a managed policy (6,144 characters) can list without
+    wildcards. So the deploy role is unbounded but administrator-managed: its own policy denies
+    it any change to the delivery roles, the OIDC provider and this boundary, and it may only
+    create or write policies into roles that carry this boundary.
+    """
+    allowed = _merged(
+        [*plan_statements(arns), *image_statements(repository_arn), *runtime_statements(arns)]
+    )
+    return [*allowed, *boundary_guards(arns)]

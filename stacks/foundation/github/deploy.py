@@ -1,0 +1,290 @@
+"""The deploy role: the writes `terraform apply` of the three stacks makes, scoped to the project.
+
+Each statement is scoped as far as AWS allows: by the `cloudagent-<env>` name prefix wherever the
+service names resources by name. Roles may only be created or given policies with the project's
+permissions boundary attached, and `iam:PassRole` covers only the project's roles, only to the
+services that run them. The role also carries plan's reads, as the managed policy
+`<prefix>-github-read`: both together exceed the 10,240 characters IAM allows a role's inline
+policies. It cannot carry the boundary itself (see `boundary.py`); its own denies keep it from
+changing the delivery roles, the OIDC trust and the boundary.
+"""
+
+from __future__ import annotations
+
+from stacks.foundation.github.boundary import BOUNDED_ROLE_WRITES, boundary_guards
+from stacks.foundation.github.names import GITHUB_ROLES, github_role_name
+from stacks.shared.actions import EC2_WRITE
+from stacks.shared.arns import Arns
+from stacks.shared.iam import Statement, folded_statements
+
+# Services that run the project's roles: the only ones `iam:PassRole` may hand a role to.
+PASS_ROLE_SERVICES = (
+    "ecs-tasks.amazonaws.com",
+    "lambda.amazonaws.com",
+    "vpc-flow-logs.amazonaws.com",
+)
+
+STAR_WRITE = [
+    # Each has no resource type (stacks/shared/star_only_actions.py says why, one by one).
+    "ecs:DeregisterTaskDefinition",
+    "ecs:RegisterTaskDefinition",
+    "kms:CreateKey",
+    "logs:CreateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:DescribeResourcePolicies",
+    "logs:PutResourcePolicy",
+]
+DELIVERY_ROLE_WRITES = [
+    *BOUNDED_ROLE_WRITES,
+    "iam:AttachRolePolicy",
+    "iam:DeleteRole",
+    "iam:DeleteRolePermissionsBoundary",
+    "iam:DeleteRolePolicy",
+    "iam:TagRole",
+    "iam:UntagRole",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:UpdateRole",
+    "iam:UpdateRoleDescription",
+]
+
+
+def _foundation_writes(arns: Arns) -> list[Statement]:
+    """Network, keys, table, secrets, log groups, cluster, task definitions and repository."""
+    key_use = ["kms:CreateGrant", "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
+    return [
+        Statement(sid="WithoutResourceType", actions=STAR_WRITE, resources=["*"]),
+        Statement(sid="Network", actions=EC2_WRITE, resources=arns.ec2),
+        Statement(
+            sid="ProjectKeys",
+            actions=[
+                *key_use,
+                "kms:CreateAlias",
+                "kms:DeleteAlias",
+                "kms:EnableKeyRotation",
+                "kms:PutKeyPolicy",
+                "kms:RetireGrant",
+                "kms:ScheduleKeyDeletion",
+                "kms:TagResource",
+                "kms:UntagResource",
+                "kms:UpdateAlias",
+                "kms:UpdateKeyDescription",
+            ],
+            resources=arns.keys + arns.aliases,
+        ),
+        Statement(
+            sid="ProjectTable",
+            actions=[
+                "dynamodb:CreateTable",
+                "dynamodb:DeleteTable",
+                "dynamodb:TagResource",
+                "dynamodb:UntagResource",
+                "dynamodb:UpdateContinuousBackups",
+                "dynamodb:UpdateTable",
+                "dynamodb:UpdateTimeToLive",
+            ],
+            resources=arns.table,
+        ),
+        Statement(
+            sid="ProjectSecrets",
+            actions=[
+                "secretsmanager:CreateSecret",
+                "secretsmanager:DeleteSecret",
+                "secretsmanager:PutSecretValue",
+                "secretsmanager:TagResource",
+                "secretsmanager:UntagResource",
+                "secretsmanager:UpdateSecret",
+            ],
+            resources=arns.secrets,
+        ),
+        Statement(
+            sid="ProjectLogGroups",
+            actions=[
+                "logs:AssociateKmsKey",
+                "logs:CreateLogGroup",
+                "logs:DeleteLogGroup",
+                "logs:DeleteRetentionPolicy",
+                "logs:DisassociateKmsKey",
+                "logs:PutRetentionPolicy",
+                "logs:TagResource",
+                "logs:UntagResource",
+            ],
+            resources=arns.log_groups,
+        ),
+        Statement(
+            sid="ProjectEcs",
+            actions=[
+                "ecs:CreateCluster",
+                "ecs:DeleteCluster",
+                "ecs:PutClusterCapacityProviders",
+                "ecs:TagResource",
+                "ecs:UntagResource",
+                "ecs:UpdateCluster",
+                "ecs:UpdateClusterSettings",
+            ],
+            resources=arns.cluster + arns.task_definitions,
+        ),
+        Statement(
+            sid="ProjectRepository",
+            actions=[
+                "ecr:CreateRepository",
+                "ecr:DeleteLifecyclePolicy",
+                "ecr:DeleteRepository",
+                "ecr:PutImageScanningConfiguration",
+                "ecr:PutImageTagMutability",
+                "ecr:PutLifecyclePolicy",
+                "ecr:TagResource",
+                "ecr:UntagResource",
+            ],
+            resources=arns.repositories,
+        ),
+    ]
+
+
+def _role_writes(arns: Arns) -> list[Statement]:
+    """The project's roles: bounded creation, upkeep, and handing them to their services."""
+    return [
+        Statement(
+            sid="ProjectRolesBounded",
+            actions=BOUNDED_ROLE_WRITES,
+            resources=[arns.roles],
+            conditions={"StringEquals": {"iam:PermissionsBoundary": arns.boundary}},
+        ),
+        Statement(
+            sid="ProjectRoles",
+            actions=[
+                "iam:DeleteRole",
+                "iam:DeleteRolePolicy",
+                "iam:ListInstanceProfilesForRole",
+                "iam:TagRole",
+                "iam:UntagRole",
+                "iam:UpdateAssumeRolePolicy",
+                "iam:UpdateRole",
+                "iam:UpdateRoleDescription",
+            ],
+            resources=[arns.roles],
+        ),
+        Statement(
+            sid="PassProjectRoles",
+            actions=["iam:PassRole"],
+            resources=[arns.roles],
+            conditions={"StringEquals": {"iam:PassedToService": list(PASS_ROLE_SERVICES)}},
+        ),
+        Statement(
+            sid="WafLoggingServiceRole",
+            actions=["iam:CreateServiceLinkedRole"],
+            resources=[arns.waf_logging_role],
+            conditions={"StringEquals": {"iam:AWSServiceName": "wafv2.amazonaws.com"}},
+        ),
+    ]
+
+
+def _api_writes(arns: Arns) -> list[Statement]:
+    """Functions, the REST API, the distribution, its web ACL and the event rules."""
+    return [
+        Statement(
+            sid="ProjectFunctions",
+            actions=[
+                "lambda:AddPermission",
+                "lambda:CreateFunction",
+                "lambda:DeleteFunction",
+                "lambda:DeleteFunctionConcurrency",
+                "lambda:PutFunctionConcurrency",
+                "lambda:RemovePermission",
+                "lambda:TagResource",
+                "lambda:UntagResource",
+                "lambda:UpdateFunctionCode",
+                "lambda:UpdateFunctionConfiguration",
+            ],
+            resources=arns.functions,
+        ),
+        Statement(
+            sid="ProjectRestApi",
+            actions=["apigateway:DELETE", "apigateway:PATCH", "apigateway:POST", "apigateway:PUT"],
+            resources=arns.rest_apis,
+        ),
+        Statement(
+            sid="ProjectDistribution",
+            actions=[
+                "cloudfront:CreateDistribution",
+                "cloudfront:DeleteDistribution",
+                "cloudfront:TagResource",
+                "cloudfront:UntagResource",
+                "cloudfront:UpdateDistribution",
+            ],
+            resources=arns.distributions,
+        ),
+        Statement(
+            sid="ProjectWebAcl",
+            actions=[
+                "wafv2:AssociateWebACL",
+                "wafv2:CreateWebACL",
+                "wafv2:DeleteLoggingConfiguration",
+                "wafv2:DeleteWebACL",
+                "wafv2:PutLoggingConfiguration",
+                "wafv2:TagResource",
+                "wafv2:UntagResource",
+                "wafv2:UpdateWebACL",
+            ],
+            resources=arns.web_acls,
+        ),
+        Statement(
+            sid="ProjectEventRules",
+            actions=[
+                "events:DeleteRule",
+                "events:PutRule",
+                "events:PutTargets",
+                "events:RemoveTargets",
+                "events:TagResource",
+                "events:UntagResource",
+            ],
+            resources=arns.rules,
+        ),
+    ]
+
+
+def _state_writes(arns: Arns) -> list[Statement]:
+    """The S3 lock file (`use_lockfile`) is written and deleted next to the state."""
+    _, objects = arns.state()
+    if not objects:
+        return []
+    return [
+        Statement(sid="WriteState", actions=["s3:DeleteObject", "s3:PutObject"], resources=objects)
+    ]
+
+
+def _protections(arns: Arns) -> list[Statement]:
+    """What stays an administrator's: the delivery roles, their trust and the boundary."""
+    delivery_roles = [arns.role(github_role_name(arns.settings, r)) for r in GITHUB_ROLES]
+    return [
+        # The delivery roles, the trust they hang on and the boundary are an administrator's:
+        # the deploy role cannot widen itself, its siblings or the ceiling of what it creates.
+        Statement(
+            sid="DenyDeliveryRoleChanges",
+            effect="Deny",
+            actions=DELIVERY_ROLE_WRITES,
+            resources=delivery_roles,
+        ),
+        Statement(
+            sid="DenyTrustChanges",
+            effect="Deny",
+            actions=[
+                "iam:DeleteOpenIDConnectProvider",
+                "iam:UpdateOpenIDConnectProviderThumbprint",
+            ],
+            resources=[arns.oidc_provider],
+        ),
+        *boundary_guards(arns),
+    ]
+
+
+def deploy_statements(arns: Arns) -> list[Statement]:
+    """Every write of `terraform apply`, in the order a reviewer reads the stacks."""
+    return folded_statements(
+        [
+            *_foundation_writes(arns),
+            *_role_writes(arns),
+            *_api_writes(arns),
+            *_state_writes(arns),
+            *_protections(arns),
+        ]
+    )

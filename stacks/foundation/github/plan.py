@@ -1,0 +1,182 @@
+"""The plan role: what `terraform plan` of the three stacks refreshes, and nothing it writes.
+
+It runs pull-request code, so it may use only access-level Read/List actions; the plan workflow
+runs `terraform plan -lock=false` because the S3 lock file is a write.
+"""
+
+from __future__ import annotations
+
+from stacks.shared.arns import Arns
+from stacks.shared.iam import Statement
+
+# Access-level "Read"/"List" action name prefixes; the plan role may use nothing else.
+# API Gateway authorizes by HTTP verb: `apigateway:GET` is its read.
+READ_ACTION_PREFIXES = ("Describe", "Get", "List", "BatchGet", "GET")
+# Reads whose names carry no read prefix; each writes nothing.
+READ_ACTIONS_WITHOUT_READ_PREFIX = ("kms:Decrypt",)
+
+
+EC2_READ = [
+    "ec2:DescribeAddresses",
+    "ec2:DescribeAddressesAttribute",
+    "ec2:DescribeAvailabilityZones",
+    "ec2:DescribeFlowLogs",
+    "ec2:DescribeInternetGateways",
+    "ec2:DescribeNatGateways",
+    "ec2:DescribeNetworkAcls",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribePrefixLists",
+    "ec2:DescribeRouteTables",
+    "ec2:DescribeSecurityGroupRules",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeVpcEndpoints",
+    "ec2:DescribeVpcs",
+]
+STAR_READ = [
+    *EC2_READ,
+    "sts:GetCallerIdentity",
+    "logs:DescribeLogGroups",
+    "ecs:DescribeTaskDefinition",
+    "kms:ListAliases",
+    # The api stack's origin-verify value comes from a data source that calls this.
+    "secretsmanager:GetRandomPassword",
+]
+
+
+def plan_statements(arns: Arns) -> list[Statement]:
+    """Read-only: every refresh `terraform plan` makes of the three stacks, and their state."""
+    bucket, objects = arns.state()
+    statements = [
+        Statement(sid="ReadWithoutResourceType", actions=STAR_READ, resources=["*"]),
+        Statement(
+            sid="ReadIam",
+            actions=[
+                "iam:GetOpenIDConnectProvider",
+                "iam:GetPolicy",
+                "iam:GetPolicyVersion",
+                "iam:GetRole",
+                "iam:GetRolePolicy",
+                "iam:ListAttachedRolePolicies",
+                "iam:ListPolicyVersions",
+                "iam:ListRolePolicies",
+            ],
+            resources=[arns.roles, arns.policies, arns.oidc_provider],
+        ),
+        Statement(
+            sid="ReadKms",
+            actions=[
+                "kms:DescribeKey",
+                "kms:GetKeyPolicy",
+                "kms:GetKeyRotationStatus",
+                "kms:ListResourceTags",
+            ],
+            resources=arns.keys,
+        ),
+        Statement(
+            sid="ReadTable",
+            actions=[
+                "dynamodb:DescribeContinuousBackups",
+                "dynamodb:DescribeTable",
+                "dynamodb:DescribeTimeToLive",
+                "dynamodb:ListTagsOfResource",
+            ],
+            resources=arns.table,
+        ),
+        Statement(
+            sid="ReadSecrets",
+            actions=["secretsmanager:DescribeSecret", "secretsmanager:GetResourcePolicy"],
+            resources=arns.secrets,
+        ),
+        Statement(
+            # aws_secretsmanager_secret_version refreshes by reading the value.
+            sid="ReadOriginVerifyValue",
+            actions=["secretsmanager:GetSecretValue"],
+            resources=arns.origin_verify_secret,
+        ),
+        Statement(
+            # ...which Secrets Manager decrypts with the project key on the caller's behalf:
+            # only through Secrets Manager, and only for that one secret.
+            sid="DecryptOriginVerifyValue",
+            actions=["kms:Decrypt"],
+            resources=arns.keys,
+            conditions={
+                "StringEquals": {
+                    "kms:ViaService": f"secretsmanager.{arns.settings.region}.amazonaws.com"
+                },
+                "StringLike": {"kms:EncryptionContext:SecretARN": arns.origin_verify_secret},
+            },
+        ),
+        Statement(
+            sid="ReadLogGroups",
+            actions=["logs:ListTagsForResource"],
+            resources=arns.log_groups,
+        ),
+        Statement(
+            sid="ReadEcs",
+            actions=["ecs:DescribeClusters", "ecs:ListTagsForResource"],
+            resources=arns.cluster + arns.task_definitions,
+        ),
+        Statement(
+            # The VPC's DNS attributes; EC2 names VPCs by ID, so any VPC of this account/region.
+            sid="ReadVpcAttributes",
+            actions=["ec2:DescribeVpcAttribute"],
+            resources=arns.vpcs,
+        ),
+        Statement(
+            sid="ReadEcr",
+            actions=[
+                "ecr:DescribeRepositories",
+                "ecr:GetLifecyclePolicy",
+                "ecr:GetRepositoryPolicy",
+                "ecr:ListTagsForResource",
+            ],
+            resources=arns.repositories,
+        ),
+        Statement(
+            sid="ReadLambda",
+            actions=[
+                "lambda:GetFunction",
+                "lambda:GetFunctionCodeSigningConfig",
+                "lambda:GetFunctionConcurrency",
+                "lambda:GetPolicy",
+                "lambda:ListTags",
+                "lambda:ListVersionsByFunction",
+            ],
+            resources=arns.functions,
+        ),
+        Statement(sid="ReadApiGateway", actions=["apigateway:GET"], resources=arns.rest_apis),
+        Statement(
+            sid="ReadCloudFront",
+            actions=[
+                "cloudfront:GetDistribution",
+                "cloudfront:GetDistributionConfig",
+                "cloudfront:ListTagsForResource",
+            ],
+            resources=arns.distributions,
+        ),
+        Statement(
+            sid="ReadWaf",
+            actions=[
+                "wafv2:GetLoggingConfiguration",
+                "wafv2:GetWebACL",
+                "wafv2:ListTagsForResource",
+            ],
+            resources=arns.web_acls,
+        ),
+        Statement(
+            sid="ReadEventRules",
+            actions=[
+                "events:DescribeRule",
+                "events:ListTagsForResource",
+                "events:ListTargetsByRule",
+            ],
+            resources=arns.rules,
+        ),
+    ]
+    if bucket:
+        statements += [
+            Statement(sid="ListStateBucket", actions=["s3:ListBucket"], resources=bucket),
+            Statement(sid="ReadState", actions=["s3:GetObject"], resources=objects),
+        ]
+    return statements

@@ -1,0 +1,183 @@
+"""The VPC agents run in: two AZs, private subnets with NAT egress, no inbound path at all.
+
+Subnet CIDRs are computed here, at synth, so a `terraform plan` shows literal ranges a reviewer
+can check rather than `cidrsubnet()` expressions.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from cdktf import Fn
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.data_aws_availability_zones import DataAwsAvailabilityZones
+from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
+from cdktf_cdktf_provider_aws.eip import Eip
+from cdktf_cdktf_provider_aws.flow_log import FlowLog
+from cdktf_cdktf_provider_aws.internet_gateway import InternetGateway
+from cdktf_cdktf_provider_aws.nat_gateway import NatGateway
+from cdktf_cdktf_provider_aws.route import Route
+from cdktf_cdktf_provider_aws.route_table import RouteTable
+from cdktf_cdktf_provider_aws.route_table_association import RouteTableAssociation
+from cdktf_cdktf_provider_aws.subnet import Subnet
+from cdktf_cdktf_provider_aws.vpc import Vpc
+from cdktf_cdktf_provider_aws.vpc_endpoint import VpcEndpoint
+from constructs import Construct
+
+from stacks.shared.constants import LOG_RETENTION_DAYS
+from stacks.shared.iam import Statement, role_with_policy, service_trust_json
+from stacks.shared.settings import Settings
+
+AZ_COUNT = 2
+
+
+def subnet_cidrs(vpc_cidr: str) -> tuple[list[str], list[str]]:
+    """Quarter the VPC: public subnets take the first two quarters, private the last two."""
+    quarters = [str(n) for n in ipaddress.IPv4Network(vpc_cidr).subnets(prefixlen_diff=2)]
+    return quarters[:AZ_COUNT], quarters[AZ_COUNT:]
+
+
+class Network(Construct):
+    """VPC, subnets, NAT, gateway endpoints, flow logs and a closed default security group."""
+
+    def __init__(self, scope: Construct, id: str, *, settings: Settings, kms_key_arn: str) -> None:
+        super().__init__(scope, id)
+        name = settings.prefix
+        zones = DataAwsAvailabilityZones(self, "zones", state="available")
+        self.vpc = Vpc(
+            self,
+            "vpc",
+            cidr_block=settings.vpc_cidr,
+            enable_dns_hostnames=True,
+            enable_dns_support=True,
+            tags={"Name": name},
+        )
+        # The default security group denies everything; tasks get their own group.
+        DefaultSecurityGroup(self, "default_sg", vpc_id=self.vpc.id, ingress=[], egress=[])
+
+        igw = InternetGateway(self, "igw", vpc_id=self.vpc.id, tags={"Name": name})
+        public_rt = RouteTable(
+            self, "public_rt", vpc_id=self.vpc.id, tags={"Name": f"{name}-public"}
+        )
+        Route(
+            self,
+            "public_default",
+            route_table_id=public_rt.id,
+            destination_cidr_block="0.0.0.0/0",
+            gateway_id=igw.id,
+        )
+
+        public_cidrs, private_cidrs = subnet_cidrs(settings.vpc_cidr)
+        self.public_subnets: list[Subnet] = []
+        self.private_subnets: list[Subnet] = []
+        private_route_tables: list[RouteTable] = []
+        nats: list[NatGateway] = []
+        for index in range(AZ_COUNT):
+            az = Fn.element(zones.names, index)
+            public = Subnet(
+                self,
+                f"public_{index}",
+                vpc_id=self.vpc.id,
+                cidr_block=public_cidrs[index],
+                availability_zone=az,
+                map_public_ip_on_launch=False,
+                tags={"Name": f"{name}-public-{index}", "Tier": "public"},
+            )
+            RouteTableAssociation(
+                self, f"public_{index}_rt", subnet_id=public.id, route_table_id=public_rt.id
+            )
+            self.public_subnets.append(public)
+            if index < settings.nat_gateway_count:
+                eip = Eip(
+                    self, f"nat_eip_{index}", domain="vpc", tags={"Name": f"{name}-nat-{index}"}
+                )
+                nats.append(
+                    NatGateway(
+                        self,
+                        f"nat_{index}",
+                        allocation_id=eip.id,
+                        subnet_id=public.id,
+                        tags={"Name": f"{name}-nat-{index}"},
+                        depends_on=[igw],
+                    )
+                )
+
+        for index in range(AZ_COUNT):
+            private = Subnet(
+                self,
+                f"private_{index}",
+                vpc_id=self.vpc.id,
+                cidr_block=private_cidrs[index],
+                availability_zone=Fn.element(zones.names, index),
+                tags={"Name": f"{name}-private-{index}", "Tier": "private"},
+            )
+            route_table = RouteTable(
+                self,
+                f"private_rt_{index}",
+                vpc_id=self.vpc.id,
+                tags={"Name": f"{name}-private-{index}"},
+            )
+            # With one NAT gateway both AZs share it (cheaper; egress depends on one AZ).
+            Route(
+                self,
+                f"private_{index}_default",
+                route_table_id=route_table.id,
+                destination_cidr_block="0.0.0.0/0",
+                nat_gateway_id=nats[min(index, len(nats) - 1)].id,
+            )
+            RouteTableAssociation(
+                self, f"private_{index}_rt", subnet_id=private.id, route_table_id=route_table.id
+            )
+            self.private_subnets.append(private)
+            private_route_tables.append(route_table)
+
+        # Gateway endpoints keep table and image-layer traffic off the NAT gateways.
+        for service in ("s3", "dynamodb"):
+            VpcEndpoint(
+                self,
+                f"endpoint_{service}",
+                vpc_id=self.vpc.id,
+                service_name=f"com.amazonaws.{settings.region}.{service}",
+                vpc_endpoint_type="Gateway",
+                route_table_ids=[rt.id for rt in private_route_tables],
+                tags={"Name": f"{name}-{service}"},
+            )
+
+        self.flow_log_group = CloudwatchLogGroup(
+            self,
+            "flow_logs",
+            name=settings.log_group_name("vpc-flow-logs"),
+            retention_in_days=LOG_RETENTION_DAYS,
+            kms_key_id=kms_key_arn,
+        )
+        flow_role = role_with_policy(
+            self,
+            "flow_log_role",
+            name=f"{name}-vpc-flow-logs",
+            description="Lets VPC Flow Logs write to the project's flow log group",
+            trust_policy=service_trust_json("vpc-flow-logs.amazonaws.com"),
+            statements=[
+                Statement(
+                    sid="WriteFlowLogGroup",
+                    actions=[
+                        "logs:CreateLogStream",
+                        "logs:DescribeLogStreams",
+                        "logs:PutLogEvents",
+                    ],
+                    resources=[
+                        self.flow_log_group.arn,
+                        f"{self.flow_log_group.arn}:log-stream:*",
+                    ],
+                )
+            ],
+        )
+        FlowLog(
+            self,
+            "flow_log",
+            vpc_id=self.vpc.id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=self.flow_log_group.arn,
+            iam_role_arn=flow_role.arn,
+            max_aggregation_interval=60,
+        )

@@ -1,0 +1,1 @@
+"""Building blocks every workspace uses: settings, names, ARNs, IAM, the stack base."""

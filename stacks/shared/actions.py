@@ -1,0 +1,90 @@
+"""IAM action groups, each named once and reused by every role that needs it.
+
+Like the CDK's `grant*` methods: a role asks for "pull the agent image" or "use the run table",
+and the boundary (the ceiling of every role) is assembled from the same groups, so a role's
+policy and its ceiling cannot drift apart action by action.
+"""
+
+from __future__ import annotations
+
+# Registry login: account-wide, no resource type (stacks/shared/star_only_actions.py).
+ECR_LOGIN = ("ecr:GetAuthorizationToken",)
+ECR_PULL = (
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:BatchGetImage",
+    "ecr:GetDownloadUrlForLayer",
+)
+ECR_PUSH = (
+    *ECR_PULL,
+    "ecr:CompleteLayerUpload",
+    "ecr:DescribeImages",
+    "ecr:InitiateLayerUpload",
+    "ecr:PutImage",
+    "ecr:UploadLayerPart",
+)
+
+# ECS Exec: the SSM agent in the task opens these channels; no resource type.
+ECS_EXEC_CHANNELS = (
+    "ssmmessages:CreateControlChannel",
+    "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel",
+    "ssmmessages:OpenDataChannel",
+)
+
+# The run table as the control functions use it (no deletes: records expire by TTL).
+RUN_TABLE = (
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "dynamodb:UpdateItem",
+)
+RUN_TABLE_WITH_DELETE = (*RUN_TABLE, "dynamodb:DeleteItem")
+
+# Writing a function's or a task's own log streams.
+LOG_STREAM_WRITE = ("logs:CreateLogStream", "logs:PutLogEvents")
+LOG_STREAM_READ = ("logs:DescribeLogStreams", "logs:GetLogEvents")
+
+# Encrypting and decrypting with the project key.
+KEY_DECRYPT = ("kms:Decrypt",)
+KEY_USE = ("kms:Decrypt", "kms:GenerateDataKey")
+KEY_USE_AND_ENCRYPT = (*KEY_USE, "kms:Encrypt")
+
+# The network `terraform apply` creates and changes (EC2 names it by generated IDs).
+EC2_WRITE = [
+    "ec2:AllocateAddress",
+    "ec2:AssociateRouteTable",
+    "ec2:AttachInternetGateway",
+    "ec2:AuthorizeSecurityGroupEgress",
+    "ec2:AuthorizeSecurityGroupIngress",
+    "ec2:CreateFlowLogs",
+    "ec2:CreateInternetGateway",
+    "ec2:CreateNatGateway",
+    "ec2:CreateRoute",
+    "ec2:CreateRouteTable",
+    "ec2:CreateSecurityGroup",
+    "ec2:CreateSubnet",
+    "ec2:CreateTags",
+    "ec2:CreateVpc",
+    "ec2:CreateVpcEndpoint",
+    "ec2:DeleteFlowLogs",
+    "ec2:DeleteInternetGateway",
+    "ec2:DeleteNatGateway",
+    "ec2:DeleteRoute",
+    "ec2:DeleteRouteTable",
+    "ec2:DeleteSecurityGroup",
+    "ec2:DeleteSubnet",
+    "ec2:DeleteTags",
+    "ec2:DeleteVpc",
+    "ec2:DeleteVpcEndpoints",
+    "ec2:DetachInternetGateway",
+    "ec2:DisassociateAddress",
+    "ec2:DisassociateRouteTable",
+    "ec2:ModifySubnetAttribute",
+    "ec2:ModifyVpcAttribute",
+    "ec2:ModifyVpcEndpoint",
+    "ec2:ReleaseAddress",
+    "ec2:ReplaceRoute",
+    "ec2:RevokeSecurityGroupEgress",
+    "ec2:RevokeSecurityGroupIngress",
+]

@@ -1,0 +1,83 @@
+"""Names and limits: the facts every stack, check and test shares, kept in one place.
+
+What an operator may change lives in `settings.py`; what is fixed by the design (the task
+shape, the container contract, retention, prices) lives here. `security/` imports these too,
+so a check and the stack it checks cannot disagree.
+"""
+
+from __future__ import annotations
+
+PROJECT = "cloudagent"
+STACK_NAMES = ("foundation", "agent", "api")
+
+# --- Agent providers: pi's provider id -> the environment variable pi reads its key from. ---
+PROVIDER_KEY_ENV = {
+    "anthropic": "ANTHROPIC_API_KEY",
+    "openai": "OPENAI_API_KEY",
+    "google": "GEMINI_API_KEY",
+    "xai": "XAI_API_KEY",
+    "openrouter": "OPENROUTER_API_KEY",
+}
+PROVIDERS = tuple(PROVIDER_KEY_ENV)
+# ECS refuses to start a task when any secret it injects has no value, and operators rarely use
+# all five providers. So each provider secret starts with this placeholder (not a key); the
+# entrypoint treats it as a missing key (exit 2) and the admin function reports the key unset
+# until a real value replaces it. Kept in step with image/entrypoint by a test.
+PROVIDER_KEY_PLACEHOLDER = "cloudagent:not-set"
+
+# --- Limits shared by the stacks, the container contract and the checks. ---
+LOG_RETENTION_DAYS = 14
+ECR_IMAGES_KEPT = 10
+AGENT_MAX_RUNTIME_SECONDS = 7200  # hard cap, docs/ARCHITECTURE.md §4
+AGENT_STOP_GRACE_SECONDS = 30  # SIGTERM -> SIGKILL; also the ECS stopTimeout
+AGENT_CONTAINER_NAME = "agent"
+AGENT_USER_UID = 1000  # the image's non-root `operator` user (image/Dockerfile)
+AGENT_WORKSPACE = "/workspace"
+
+# The largest Fargate shape (docs/ARCHITECTURE.md §1).
+TASK_CPU_UNITS = 16384
+TASK_MEMORY_MIB = 122880
+TASK_EPHEMERAL_STORAGE_GIB = 200
+
+# --- Fargate list prices (USD), Linux, us-east-1, on-demand; source:
+# https://aws.amazon.com/fargate/pricing/ (read 2026-11-26). Used for the per-run cost estimate.
+FARGATE_PRICES_SOURCE = "https://aws.amazon.com/fargate/pricing/ (us-east-1, read 2026-11-26)"
+FARGATE_PRICE_PER_VCPU_HOUR = {"X86_64": 0.04048, "ARM64": 0.03238}
+FARGATE_PRICE_PER_GB_HOUR = {"X86_64": 0.004445, "ARM64": 0.00356}
+FARGATE_EPHEMERAL_PRICE_PER_GB_HOUR = 0.000111  # beyond the 20 GiB included
+FARGATE_EPHEMERAL_INCLUDED_GIB = 20
+
+
+def task_hourly_cost_usd(architecture: str) -> float:
+    """List price of one agent task-hour at the configured shape and architecture."""
+    vcpu = TASK_CPU_UNITS / 1024
+    memory_gb = TASK_MEMORY_MIB / 1024
+    storage_gb = max(0, TASK_EPHEMERAL_STORAGE_GIB - FARGATE_EPHEMERAL_INCLUDED_GIB)
+    return round(
+        vcpu * FARGATE_PRICE_PER_VCPU_HOUR[architecture]
+        + memory_gb * FARGATE_PRICE_PER_GB_HOUR[architecture]
+        + storage_gb * FARGATE_EPHEMERAL_PRICE_PER_GB_HOUR,
+        5,
+    )
+
+
+# --- The edge: CloudFront sends this header with a secret value; the control API refuses any
+# request without it, so the API cannot be reached around CloudFront and its WAF. ---
+ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
+ORIGIN_VERIFY_ENV = "ORIGIN_VERIFY_SECRET_ARN"
+
+# --- GitHub OIDC ---
+GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
+GITHUB_OIDC_ISSUER = f"https://{GITHUB_OIDC_HOST}"
+STS_AUDIENCE = "sts.amazonaws.com"
+
+# CloudFront-scope WAF resources, and so the WAF's logs, exist only in us-east-1.
+EDGE_REGION = "us-east-1"
+
+# --- The single table (foundation creates it; the control plane reads and writes it). ---
+TABLE_PARTITION_KEY = "pk"
+TABLE_SORT_KEY = "sk"
+TABLE_TIME_INDEX = "by_time"
+TABLE_TIME_INDEX_PARTITION_KEY = "gsi1pk"
+TABLE_TIME_INDEX_SORT_KEY = "gsi1sk"
+TABLE_TTL_ATTRIBUTE = "expires_at"

@@ -1,0 +1,273 @@
+"""The deployment's settings, each declared exactly once: name, type, default, range, meaning.
+
+Operators configure a deployment through `cdktf.json` context (checked into their fork) and
+override any value per shell with a `CLOUDAGENT_<NAME>` environment variable (CI, local runs).
+Every field of `Settings` below is the whole declaration of one setting; from it come the
+parsing and validation at synth, the README's settings table (`python -m devtools.docs`), the
+workflows' pass-through of `CLOUDAGENT_*` variables and the limits the control Lambda checks
+the values it receives against (`chalice_api/chalicelib/setting_limits.json`). A bad value, or
+a `CLOUDAGENT_*` variable that is neither a setting nor listed in `OTHER_VARIABLES`, stops
+synth with one line that names it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from stacks.shared.constants import PROJECT
+from stacks.shared.setting_fields import (
+    ENV_PREFIX,
+    Range,
+    SettingSpec,
+    ipv4_cidr,
+    matches,
+    one_of,
+    setting,
+    specs_of,
+)
+from toolchain.paths import PROJECT_ROOT
+
+CDKTF_JSON = PROJECT_ROOT / "cdktf.json"
+
+# Variables that start with CLOUDAGENT_ but are not settings: local tooling and the GitHub
+# repository variables the workflows read. Anything else with the prefix is a typo.
+OTHER_VARIABLES = {
+    "CLOUDAGENT_OUTDIR": "where `make synth` writes the stacks (default cdktf.out)",
+    "CLOUDAGENT_SLOW_IMPORT": "`1` imports the provider bindings the ordinary (slow) way",
+    "CLOUDAGENT_MOTO_PORT": "`make up`: the embedded AWS's port (default: a free one)",
+    "CLOUDAGENT_API_PORT": "`make up`: the local API's port (default: a free one)",
+    "CLOUDAGENT_LOCAL_DIR": "`make up`: where pids, ports and logs go (default .local/)",
+    "CLOUDAGENT_LOCAL_MODELS": "`make up`: `fake` (default) or `real` model providers",
+    "CLOUDAGENT_PLAN_ROLE_ARN": "GitHub variable: the plan role (foundation output)",
+    "CLOUDAGENT_DEPLOY_ROLE_ARN": "GitHub variable: the deploy role (foundation output)",
+    "CLOUDAGENT_IMAGE_ROLE_ARN": "GitHub variable: the image role (foundation output)",
+    "CLOUDAGENT_ADMIN_ROLE_ARN": "GitHub variable: the admin-invoke role (api output)",
+    "CLOUDAGENT_API_URL": "GitHub variable: the API's URL (api output `api_url`)",
+}
+
+
+class SettingsError(ValueError):
+    """A setting is invalid; the message is one line naming the setting and the accepted form."""
+
+
+_GITHUB_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,99})"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """One deployment's configuration; construct it with `load_settings`, never by hand."""
+
+    env_name: str = setting(
+        "dev",
+        accepted="1-16 lowercase letters, digits or hyphens, starting with a letter, e.g. dev",
+        help="names every resource `cloudagent-<env>`",
+        check=matches(r"[a-z]|[a-z][a-z0-9-]{0,14}[a-z0-9]"),
+        lambda_env="APP_STAGE",
+    )
+    region: str = setting(
+        "us-east-1",
+        accepted="an AWS region name such as us-east-1 or eu-west-2",
+        help="the region of every stack (CloudFront's WAF stays in us-east-1)",
+        check=matches(r"[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d"),
+    )
+    github_repo: str = setting(
+        "org/cloudagent",
+        accepted="ORG/REPO, e.g. my-org/cloudagent",
+        help="the only repository trusted through GitHub OIDC",
+        check=matches(f"{_GITHUB_NAME}/{_GITHUB_NAME}"),
+        lambda_env="OIDC_ALLOWED_SUBJECTS",
+    )
+    github_environment: str = setting(
+        "dev",
+        accepted="a GitHub environment name (letters, digits, '_', '.', '-'), e.g. production",
+        help="the trusted subject is `repo:ORG/REPO:environment:ENV`",
+        check=matches(r"[A-Za-z0-9_.-]{1,255}"),
+        lambda_env="OIDC_ALLOWED_SUBJECTS",
+    )
+    state_bucket: str | None = setting(
+        None,
+        accepted="an S3 bucket name (3-63 lowercase letters, digits, '.', '-') or unset for "
+        "local state",
+        help="S3 bucket of the three states; unset (or empty) means local state",
+        check=lambda v: v is None or bool(re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", v)),
+    )
+    vpc_cidr: str = setting(
+        "10.40.0.0/16",
+        accepted="an IPv4 CIDR from /16 to /26 (two AZs of public and private subnets), "
+        "e.g. 10.40.0.0/16",
+        help="the VPC, quartered into 2 public + 2 private subnets",
+        check=ipv4_cidr(16, 26),
+    )
+    nat_gateway_count: int = setting(
+        1,
+        accepted="1 (one shared NAT gateway) or 2 (one per AZ)",
+        help="NAT gateways for the private subnets",
+        check=one_of(1, 2),
+    )
+    agent_image_tag: str = setting(
+        "latest",
+        accepted="a Docker tag (letters, digits, '_', '.', '-'; at most 128), e.g. a commit SHA",
+        help="the agent image's tag; in production the commit SHA the image workflow pushed",
+        check=matches(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"),
+    )
+    agent_architecture: str = setting(
+        "X86_64",
+        accepted="X86_64 or ARM64",
+        help="CPU architecture of the agent task",
+        check=one_of("X86_64", "ARM64"),
+        lambda_env="TASK_HOURLY_COST_USD",
+    )
+    max_concurrent_runs: int = setting(
+        5,
+        accepted="a whole number from 1 to 100 (each running task costs about a dollar an hour)",
+        help="agent tasks running at once; the control API refuses more with 429",
+        check=Range(1, 100),
+        lambda_env="MAX_CONCURRENT_RUNS",
+    )
+    api_reserved_concurrency: int = setting(
+        20,
+        accepted="a whole number from 1 to 1000",
+        help="reserved executions of the control API Lambda",
+        check=Range(1, 1000),
+    )
+    api_oidc_audience: str = setting(
+        "",
+        accepted="empty (defaults to cloudagent-<env>) or 1-128 characters without spaces or "
+        "commas",
+        help="the `aud` the API accepts in GitHub OIDC tokens",
+        check=matches(r"|[^\s,]{1,128}"),
+        lambda_env="OIDC_AUDIENCE",
+    )
+    github_oidc_provider_exists: bool = setting(
+        False,
+        accepted="true or false",
+        help="`true` when the account already has GitHub's OIDC provider (IAM allows one per "
+        "URL): foundation looks it up instead of creating it",
+        check=one_of(True, False),
+    )
+
+    @property
+    def prefix(self) -> str:
+        """Resource-name prefix; deploy-role permissions are scoped by it."""
+        return f"{PROJECT}-{self.env_name}"
+
+    @property
+    def github_subject(self) -> str:
+        """The only OIDC subject any role or the API trusts."""
+        return f"repo:{self.github_repo}:environment:{self.github_environment}"
+
+    @property
+    def log_group_prefix(self) -> str:
+        """Every project log group lives under it; the KMS key policy for logs is scoped by it."""
+        return f"/{PROJECT}/{self.env_name}"
+
+    def log_group_name(self, purpose: str) -> str:
+        return f"{self.log_group_prefix}/{purpose}"
+
+    @property
+    def api_audience(self) -> str:
+        """The `aud` the control API accepts; workflows request tokens for it."""
+        return self.api_oidc_audience or self.prefix
+
+    def state_key(self, stack: str) -> str:
+        return f"{PROJECT}/{self.env_name}/{stack}.tfstate"
+
+
+def env_var_for(setting_name: str) -> str:
+    return ENV_PREFIX + setting_name.upper()
+
+
+def _fail(spec: SettingSpec, value: object, accepted: str | None = None) -> None:
+    raise SettingsError(
+        f"setting '{spec.name}' ({spec.env_var}): {value!r} is invalid; "
+        f"expected {accepted or spec.accepted}"
+    )
+
+
+_BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
+def _coerce(spec: SettingSpec, raw: Any) -> Any:
+    """A raw context or environment value as the setting's type (strings are stripped)."""
+    if spec.default is None and isinstance(raw, str) and raw.strip() == "":
+        return None  # an optional setting given as empty means unset
+    if spec.type is bool:
+        if isinstance(raw, bool):
+            return raw
+        word = str(raw).strip().lower()
+        if word not in _BOOLEANS:
+            _fail(spec, raw)
+        return _BOOLEANS[word]
+    if spec.type is int:
+        if isinstance(raw, bool):
+            _fail(spec, raw, "a whole number")
+        if isinstance(raw, int):
+            return raw
+        try:
+            return int(str(raw).strip())
+        except ValueError:
+            _fail(spec, raw, "a whole number")
+    if not isinstance(raw, str):
+        _fail(spec, raw, "a string")
+    return raw.strip()
+
+
+def validate(settings: Settings) -> Settings:
+    """Refuse the first bad value with a message that names it."""
+    for spec in specs():
+        value = getattr(settings, spec.name)
+        if not spec.check(value):
+            _fail(spec, value)
+    return settings
+
+
+def closest(name: str, candidates: list[str]) -> str:
+    match = difflib.get_close_matches(name, candidates, n=1, cutoff=0.0)
+    return match[0] if match else candidates[0]
+
+
+def check_environment(environ: Mapping[str, str]) -> None:
+    """Refuse a CLOUDAGENT_* variable that is neither a setting nor a documented variable."""
+    known = [spec.env_var for spec in specs()] + list(OTHER_VARIABLES)
+    for name in sorted(environ):
+        if name.startswith(ENV_PREFIX) and name not in known:
+            raise SettingsError(
+                f"environment variable {name} is not a setting; did you mean "
+                f"{closest(name, known)}? (settings: README 'Settings')"
+            )
+
+
+def load_settings(
+    context: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Build validated settings from cdktf.json context, then CLOUDAGENT_* overrides."""
+    import os
+
+    if context is None:
+        context = json.loads(CDKTF_JSON.read_text()).get("context", {})
+    environ = os.environ if environ is None else environ
+    check_environment(environ)
+    declared = {spec.name: spec for spec in specs()}
+    unknown = sorted(k for k in context if k not in declared and not k.startswith("cdktf"))
+    if unknown:
+        raise SettingsError(
+            f"cdktf.json context: unknown setting '{unknown[0]}'; did you mean "
+            f"'{closest(unknown[0], list(declared))}'?"
+        )
+    values: dict[str, Any] = {}
+    for name, spec in declared.items():
+        raw = environ.get(spec.env_var, context.get(name))
+        if raw is not None:
+            values[name] = _coerce(spec, raw)
+    return validate(Settings(**values))
+
+
+def specs() -> tuple[SettingSpec, ...]:
+    """Every setting's declaration, in declaration order."""
+    return specs_of(Settings)

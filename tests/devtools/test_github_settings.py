@@ -1,0 +1,53 @@
+"""The workflows' settings step forwards every setting and refuses what is not one."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from devtools.github_settings import settings_environment
+from stacks.shared.settings import SettingsError, load_settings, specs
+from toolchain.paths import PROJECT_ROOT
+
+
+def test_every_setting_variable_is_forwarded() -> None:
+    variables = {spec.env_var: f"value-{spec.name}" for spec in specs()}
+    assert settings_environment(variables, "org/repo") == variables
+
+
+def test_the_repository_is_the_default_github_repo() -> None:
+    assert settings_environment({}, "my-org/agents") == {"CLOUDAGENT_GITHUB_REPO": "my-org/agents"}
+    pinned = {"CLOUDAGENT_GITHUB_REPO": "my-org/other"}
+    assert settings_environment(pinned, "my-org/agents") == pinned
+
+
+def test_unknown_variable_and_multiline_value_are_refused() -> None:
+    with pytest.raises(SettingsError, match="CLOUDAGENT_NAT_GATEWAYS"):
+        settings_environment({"CLOUDAGENT_NAT_GATEWAYS": "2"}, None)
+    with pytest.raises(SettingsError, match="one line"):
+        settings_environment({"CLOUDAGENT_ENV_NAME": "dev\nCLOUDAGENT_X=1"}, None)
+
+
+def test_what_the_step_writes_is_what_synth_reads() -> None:
+    variables = {
+        "CLOUDAGENT_MAX_CONCURRENT_RUNS": "7",
+        "CLOUDAGENT_AGENT_IMAGE_TAG": "abc123",
+        "CLOUDAGENT_PLAN_ROLE_ARN": "arn:aws:iam::123456789012:role/x",
+        "OTHER": "ignored",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "devtools.github_settings"],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "VARS_JSON": json.dumps(variables), "GITHUB_REPOSITORY": "o/r"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    written = dict(line.split("=", 1) for line in result.stdout.splitlines())
+    settings = load_settings(environ=written)
+    assert (settings.max_concurrent_runs, settings.agent_image_tag) == (7, "abc123")
+    assert settings.github_repo == "o/r"

@@ -1,0 +1,193 @@
+"""The api stack's JSON: Chalice's functions and routes, least-privilege roles, the edge."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from stacks.shared.constants import GITHUB_OIDC_ISSUER
+from tests.support.synthesized import one, policy_of, resources
+
+ENVIRONMENT = {
+    "TABLE_NAME",
+    "CLUSTER_ARN",
+    "TASK_DEFINITION_ARN",
+    "CONTAINER_NAME",
+    "SUBNET_IDS",
+    "SECURITY_GROUP_IDS",
+    "LOG_GROUP_NAME",
+    "MAX_CONCURRENT_RUNS",
+    "OIDC_ISSUER",
+    "OIDC_JWKS_URL",
+    "OIDC_AUDIENCE",
+    "OIDC_ALLOWED_SUBJECTS",
+}
+
+
+@pytest.fixture(scope="module")
+def api(stacks: dict[str, dict]) -> dict:
+    return stacks["api"]
+
+
+@pytest.fixture(scope="module")
+def functions(api: dict) -> dict[str, dict]:
+    return {f["function_name"]: f for f in resources(api, "aws_lambda_function")}
+
+
+def test_functions_come_from_the_chalice_package(functions: dict[str, dict]) -> None:
+    assert set(functions) == {
+        "cloudagent-dev-api",
+        "cloudagent-dev-admin",
+        "cloudagent-dev-task-state",
+        "cloudagent-dev-reaper",
+    }
+    assert functions["cloudagent-dev-api"]["handler"] == "app.app"
+    assert functions["cloudagent-dev-admin"]["handler"] == "app.admin"
+    for function in functions.values():
+        assert function["runtime"] == "python3.11"
+        assert function["filename"].startswith("assets/") and function["filename"].endswith(".zip")
+        assert function["logging_config"]["log_group"].startswith("${aws_cloudwatch_log_group.")
+    assert functions["cloudagent-dev-api"]["reserved_concurrent_executions"] == 20
+
+
+def test_control_lambda_environment_pins_githubs_issuer(functions: dict[str, dict]) -> None:
+    """The development issuer of `make up` never reaches the synthesized stack."""
+    variables = functions["cloudagent-dev-api"]["environment"]["variables"]
+    assert set(variables) >= ENVIRONMENT
+    assert variables["OIDC_ISSUER"] == GITHUB_OIDC_ISSUER
+    assert variables["OIDC_JWKS_URL"] == f"{GITHUB_OIDC_ISSUER}/.well-known/jwks"
+    assert variables["OIDC_ALLOWED_SUBJECTS"] == "repo:org/cloudagent:environment:dev"
+    assert variables["OIDC_AUDIENCE"] == "cloudagent-dev"
+    assert variables["CONTAINER_NAME"] == "agent"
+    assert float(variables["TASK_HOURLY_COST_USD"]) > 1
+    assert set(json.loads(variables["PROVIDER_SECRET_ARNS"])) == {
+        "anthropic",
+        "openai",
+        "google",
+        "xai",
+        "openrouter",
+    }
+
+
+def test_rest_api_is_chalices_route_table_in_openapi3(api: dict) -> None:
+    rest = one(api, "aws_api_gateway_rest_api")
+    definition = json.loads(rest["body"])
+    assert definition["openapi"].startswith("3.0")
+    assert {
+        "/v1/health",
+        "/v1/runs",
+        "/v1/runs/{run_id}",
+        "/v1/runs/{run_id}/events",
+        "/v1/runs/{run_id}/stop",
+        "/v1/sessions",
+    } <= set(definition["paths"])
+    for methods in definition["paths"].values():
+        for operation in methods.values():
+            integration = operation["x-amazon-apigateway-integration"]
+            assert integration["type"] == "aws_proxy"
+            assert (
+                integration["uri"].startswith("${aws_lambda_function.")
+                and "invoke_arn" in integration["uri"]
+            )
+    assert rest["endpoint_configuration"]["types"] == ["REGIONAL"]
+
+
+def test_api_role_is_scoped(api: dict) -> None:
+    statements = {s["Sid"]: s for s in policy_of(api, "-api")}
+    run = statements["RunAgentTask"]
+    assert run["Action"] == "ecs:RunTask"
+    assert ":task-definition/" in run["Resource"] and run["Resource"].endswith(":*")
+    assert "ecs:cluster" in run["Condition"]["ArnEquals"]
+    track = statements["TrackAgentTasks"]
+    assert set(track["Action"]) == {"ecs:DescribeTasks", "ecs:StopTask"}
+    assert "ecs:cluster" in track["Condition"]["ArnEquals"]
+    pass_role = statements["PassAgentRoles"]
+    assert pass_role["Action"] == "iam:PassRole" and len(pass_role["Resource"]) == 2
+    assert pass_role["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
+    }
+    assert any(r.endswith("/index/by_time") for r in statements["RunTable"]["Resource"])
+    assert statements["ReadAgentLogs"]["Action"] == "logs:GetLogEvents"
+
+
+def test_admin_invoke_role_trusts_one_subject_and_invokes_one_function(api: dict) -> None:
+    role = next(
+        r for r in resources(api, "aws_iam_role") if r["name"] == "cloudagent-dev-github-admin"
+    )
+    [statement] = json.loads(role["assume_role_policy"])["Statement"]
+    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert statement["Condition"] == {
+        "StringEquals": {
+            "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+            "token.actions.githubusercontent.com:sub": "repo:org/cloudagent:environment:dev",
+        }
+    }
+    [allowed] = policy_of(api, "-github-admin")
+    assert allowed["Action"] == "lambda:InvokeFunction"
+    assert "aws_lambda_function.control_plane_admin" in allowed["Resource"]
+
+
+def test_events_rule_for_this_clusters_task_state_and_reaper_schedule(api: dict) -> None:
+    rules = {r["name"]: r for r in resources(api, "aws_cloudwatch_event_rule")}
+    pattern = json.loads(rules["cloudagent-dev-task-state"]["event_pattern"])
+    assert pattern["detail-type"] == ["ECS Task State Change"]
+    assert len(pattern["detail"]["clusterArn"]) == 1
+    assert rules["cloudagent-dev-reaper"]["schedule_expression"].startswith("rate(")
+    targets = {t["rule"] for t in resources(api, "aws_cloudwatch_event_target")}
+    assert len(targets) == 2
+
+
+def test_cloudfront_has_the_web_acl_and_sends_the_origin_header(api: dict) -> None:
+    distribution = one(api, "aws_cloudfront_distribution")
+    assert distribution["web_acl_id"].startswith("${aws_wafv2_web_acl.")
+    [origin] = distribution["origin"]
+    assert origin["custom_origin_config"]["origin_protocol_policy"] == "https-only"
+    [header] = origin["custom_header"]
+    assert header["name"] == "X-Origin-Verify"
+    assert header["value"].startswith("${aws_secretsmanager_secret_version.")
+    behavior = distribution["default_cache_behavior"]
+    assert behavior["viewer_protocol_policy"] == "https-only"
+    # AWS managed SecurityHeadersPolicy (HSTS, nosniff, frame and referrer policies).
+    assert behavior["response_headers_policy_id"] == "67f7725c-6f97-4210-82d7-5512b31e9d03"
+
+
+def test_waf_acl_in_us_east_1_with_managed_groups_rate_rule_and_logging(api: dict) -> None:
+    acl = one(api, "aws_wafv2_web_acl")
+    assert acl["scope"] == "CLOUDFRONT"
+    assert acl["provider"] == "aws.us_east_1"
+    providers = {p.get("alias"): p["region"] for p in api["provider"]["aws"]}
+    assert providers["us_east_1"] == "us-east-1"
+    groups = {
+        r["statement"]["managed_rule_group_statement"]["name"]
+        for r in acl["rule"]
+        if "managed_rule_group_statement" in r["statement"]
+    }
+    assert groups == {
+        "AWSManagedRulesCommonRuleSet",
+        "AWSManagedRulesKnownBadInputsRuleSet",
+        "AWSManagedRulesAmazonIpReputationList",
+    }
+    [rate] = [r for r in acl["rule"] if "rate_based_statement" in r["statement"]]
+    assert rate["action"] == {"block": {}}
+    logging = one(api, "aws_wafv2_web_acl_logging_configuration")
+    assert logging["log_destination_configs"][0].startswith("${aws_cloudwatch_log_group.")
+    waf_group = next(
+        g
+        for g in resources(api, "aws_cloudwatch_log_group")
+        if g["name"].startswith("aws-waf-logs-")
+    )
+    assert waf_group["provider"] == "aws.us_east_1"
+
+
+def test_deployment_zip_holds_sources_and_dependencies_only(synth_local, functions) -> None:
+    """Built from a clean copy: no bytecode or caches from the working tree, no boto3."""
+    import zipfile
+
+    [path] = {f["filename"] for f in functions.values()}
+    zip_path = synth_local / "stacks" / "api" / path
+    names = zipfile.ZipFile(zip_path).namelist()
+    assert "app.py" in names and "chalicelib/service.py" in names
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+    assert not [n for n in names if n.startswith(("boto3/", "botocore/"))]
+    assert zip_path.stat().st_size <= 5 * 1024 * 1024

@@ -1,0 +1,325 @@
+"""The delivery roles: pinned trust, a plan role that cannot write, a scoped deploy role, and the
+permissions boundary on every role the stacks create (docs/ARCHITECTURE.md §6, issue 7)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from stacks.foundation.github import (
+    BOUNDARY_OUTPUT,
+    DEPLOY,
+    GITHUB_ROLE_SESSION_SECONDS,
+    GITHUB_ROLES,
+    IMAGE,
+    OIDC_PROVIDER_OUTPUT,
+    PLAN,
+    ROLE_OUTPUTS,
+    boundary_statements,
+    deploy_statements,
+    github_role_name,
+    image_statements,
+    plan_statements,
+)
+from stacks.shared.arns import Arns, boundary_name
+from stacks.shared.iam import PolicyError, github_oidc_trust_json, policy_json
+from stacks.shared.settings import SettingsError, load_settings
+from tests.support.policy_checks import (
+    allowed_actions,
+    bounded_role_write_problems,
+    pass_role_problems,
+    trust_problems,
+    write_actions,
+)
+from tests.support.synthesized import role_policies, roles
+from toolchain.paths import PROJECT_ROOT
+
+SETTINGS = load_settings()
+MANAGED_POLICY_LIMIT = 6144  # characters, whitespace excluded
+INLINE_POLICY_LIMIT = 10240  # all inline policies of one role together
+
+
+def github_role(stacks: dict, role: str) -> dict:
+    return roles(stacks)[f"foundation/{github_role_name(SETTINGS, role)}"]
+
+
+def policy_docs(stacks: dict, role: dict) -> list[dict]:
+    return role_policies(stacks, role["_stack"], role["_key"])
+
+
+# --- trust ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", GITHUB_ROLES)
+def test_each_role_trusts_only_the_subject_with_string_equals(stacks, role):
+    found = github_role(stacks, role)
+    trust = json.loads(found["assume_role_policy"])
+    assert trust_problems(trust, SETTINGS.github_subject) == []
+    assert found["max_session_duration"] == GITHUB_ROLE_SESSION_SECONDS == 3600
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda s: s["Condition"].update({"StringLike": s["Condition"].pop("StringEquals")}),
+        lambda s: s["Condition"]["StringEquals"].pop("token.actions.githubusercontent.com:aud"),
+        lambda s: s["Condition"]["StringEquals"].update(
+            {"token.actions.githubusercontent.com:sub": "repo:org/cloudagent:*"}
+        ),
+        lambda s: s.update({"Action": "sts:AssumeRole"}),
+    ],
+    ids=["string-like", "no-aud", "wildcard-sub", "assume-role"],
+)
+def test_trust_check_catches_a_loosened_trust(stacks, mutate):
+    trust = json.loads(github_role(stacks, PLAN)["assume_role_policy"])
+    broken = copy.deepcopy(trust)
+    mutate(broken["Statement"][0])
+    assert trust_problems(broken, SETTINGS.github_subject)
+
+
+def test_trust_builder_refuses_a_wildcard_subject():
+    with pytest.raises(PolicyError, match="exact"):
+        github_oidc_trust_json("arn:aws:iam::1:oidc-provider/x", "repo:org/*:environment:dev")
+
+
+# --- plan: read only ----------------------------------------------------------------------
+
+
+def test_plan_role_has_no_write_action(stacks):
+    plan = github_role(stacks, PLAN)
+    docs = policy_docs(stacks, plan)
+    assert docs and all(write_actions(doc) == [] for doc in docs)
+    attached = stacks["foundation"]["resource"].get("aws_iam_role_policy_attachment", {})
+    assert not [a for a in attached.values() if plan["_key"] in a["role"]]
+
+
+def test_plan_check_catches_a_write_action(stacks):
+    doc = copy.deepcopy(policy_docs(stacks, github_role(stacks, PLAN))[0])
+    doc["Statement"][-1]["Action"] = ["s3:GetObject", "s3:PutObject"]
+    assert write_actions(doc) == ["s3:PutObject"]
+
+
+def test_shared_read_policy_is_exactly_plans(stacks):
+    """The deploy role's managed read policy is the plan role's statements, nothing more."""
+    policies = stacks["foundation"]["resource"]["aws_iam_policy"]
+    read = next(p for p in policies.values() if p["name"] == f"{SETTINGS.prefix}-github-read")
+    assert write_actions(json.loads(read["policy"])) == []
+    plan_doc = policy_docs(stacks, github_role(stacks, PLAN))[0]
+    assert json.loads(read["policy"]) == plan_doc
+
+
+# --- deploy: scoped, bounded role writes, guarded ------------------------------------------
+
+
+def _deploy_doc(stacks):
+    return policy_docs(stacks, github_role(stacks, DEPLOY))[0]
+
+
+def test_deploy_pass_role_only_on_project_roles(stacks):
+    doc = _deploy_doc(stacks)
+    pattern = next(s["Resource"] for s in doc["Statement"] if s.get("Sid") == "PassProjectRoles")
+    assert pattern.endswith(f":role/{SETTINGS.prefix}-*")
+    assert pass_role_problems(doc, pattern) == []
+    broken = copy.deepcopy(doc)
+    for s in broken["Statement"]:
+        if s.get("Sid") == "PassProjectRoles":
+            s["Resource"] = "arn:aws:iam::123456789012:role/*"
+    assert pass_role_problems(broken, pattern)
+
+
+def test_deploy_creates_roles_only_with_the_boundary(stacks):
+    doc = _deploy_doc(stacks)
+    boundary = next(
+        s["Condition"]["StringEquals"]["iam:PermissionsBoundary"]
+        for s in doc["Statement"]
+        if s.get("Sid") == "ProjectRolesBounded"
+    )
+    assert boundary.endswith(f":policy/{boundary_name(SETTINGS)}")
+    assert bounded_role_write_problems(doc, boundary) == []
+    broken = copy.deepcopy(doc)
+    for s in broken["Statement"]:
+        if s.get("Sid") == "ProjectRolesBounded":
+            del s["Condition"]
+    assert bounded_role_write_problems(broken, boundary)
+
+
+def test_deploy_cannot_touch_delivery_roles_trust_or_boundary(stacks):
+    denied = {s["Sid"]: s for s in _deploy_doc(stacks)["Statement"] if s["Effect"] == "Deny"}
+    assert {"DenyDeliveryRoleChanges", "DenyTrustChanges", "DenyEditingBoundary"} <= set(denied)
+    targets = json.dumps(denied["DenyDeliveryRoleChanges"]["Resource"])
+    for role in GITHUB_ROLES:
+        assert github_role_name(SETTINGS, role) in targets
+    assert "iam:PutRolePolicy" in denied["DenyDeliveryRoleChanges"]["Action"]
+
+
+def test_image_role_pushes_only_to_the_agent_repository(stacks):
+    doc = policy_docs(stacks, github_role(stacks, IMAGE))[0]
+    by_sid = {s["Sid"]: s for s in doc["Statement"]}
+    # ecr:GetAuthorizationToken has no resource type; it is the only "*" here.
+    assert by_sid["RegistryLogin"] == {
+        "Sid": "RegistryLogin",
+        "Effect": "Allow",
+        "Action": "ecr:GetAuthorizationToken",
+        "Resource": "*",
+    }
+    assert by_sid["PushAgentImage"]["Resource"].endswith(f":repository/{SETTINGS.prefix}-agent")
+
+
+# --- the boundary -------------------------------------------------------------------------
+
+
+def boundary_problems(stacks: dict) -> list[str]:
+    """Every role carries the project boundary, except the deploy role (see github_oidc.py)."""
+    deploy = github_role_name(SETTINGS, DEPLOY)
+    problems = []
+    for name, role in roles(stacks).items():
+        boundary = role.get("permissions_boundary") or ""
+        if name == f"foundation/{deploy}":
+            if boundary:
+                problems.append(f"{name}: the deploy role is documented as unbounded")
+        elif not (
+            boundary.endswith(f":policy/{boundary_name(SETTINGS)}")
+            or boundary.startswith("${aws_iam_policy.")
+        ):
+            problems.append(f"{name}: no project permissions boundary ({boundary!r})")
+    return problems
+
+
+def test_every_role_in_every_stack_carries_the_boundary(stacks):
+    assert roles(stacks), "no roles synthesized"
+    assert boundary_problems(stacks) == []
+
+
+def test_boundary_check_catches_a_role_without_it(stacks):
+    broken = copy.deepcopy(stacks)
+    role = next(iter(broken["agent"]["resource"]["aws_iam_role"].values()))
+    del role["permissions_boundary"]
+    assert boundary_problems(broken)
+
+
+def _literal_boundary(settings=SETTINGS) -> list[dict]:
+    arns = Arns(settings=settings, account="123456789012")
+    statements = boundary_statements(arns, arns.repository(f"{settings.prefix}-agent"))
+    return [json.loads(policy_json(statements))]
+
+
+def uncovered_actions(stacks: dict) -> dict[str, set[str]]:
+    """Actions a bounded role's own policy allows that the boundary would silently block."""
+    ceiling = allowed_actions(_literal_boundary())
+    deploy = github_role_name(SETTINGS, DEPLOY)
+    missing = {}
+    for name, role in roles(stacks).items():
+        if name == f"foundation/{deploy}":
+            continue
+        gap = allowed_actions(policy_docs(stacks, role)) - ceiling
+        if gap:
+            missing[name] = gap
+    return missing
+
+
+def test_boundary_contains_every_action_of_every_bounded_role(stacks):
+    assert uncovered_actions(stacks) == {}
+
+
+def test_boundary_coverage_catches_a_new_action(stacks):
+    broken = copy.deepcopy(stacks)
+    policy = next(iter(broken["agent"]["resource"]["aws_iam_role_policy"].values()))
+    doc = json.loads(policy["policy"])
+    doc["Statement"][0]["Action"] = [*_as_list(doc["Statement"][0]["Action"]), "sqs:SendMessage"]
+    policy["policy"] = json.dumps(doc)
+    assert any("sqs:SendMessage" in gap for gap in uncovered_actions(broken).values())
+
+
+def _as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def test_boundary_denies_editing_skipping_and_removing_itself():
+    denies = {s["Sid"]: s for s in _literal_boundary()[0]["Statement"] if s["Effect"] == "Deny"}
+    assert set(denies) == {
+        "DenyEditingBoundary",
+        "DenyRolesWithoutBoundary",
+        "DenyRemovingBoundary",
+    }
+    assert denies["DenyRolesWithoutBoundary"]["Condition"]["StringNotEquals"][
+        "iam:PermissionsBoundary"
+    ].endswith(f":policy/{boundary_name(SETTINGS)}")
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "eu-west-2"])
+def test_policies_fit_iam_size_limits_with_long_names(region):
+    """IAM refuses larger documents at apply; long names and a second region are the worst case."""
+    settings = load_settings(
+        environ={
+            "CLOUDAGENT_ENV_NAME": "production-eu01",
+            "CLOUDAGENT_REGION": region,
+            "CLOUDAGENT_STATE_BUCKET": "a-rather-long-terraform-state-bucket-name-0123456789",
+        }
+    )
+    arns = Arns(settings=settings, account="123456789012")
+    repo = arns.repository(f"{settings.prefix}-agent")
+
+    def size(statements) -> int:
+        return len(re.sub(r"\s", "", policy_json(statements)))
+
+    assert size(boundary_statements(arns, repo)) <= MANAGED_POLICY_LIMIT
+    assert size(plan_statements(arns)) <= MANAGED_POLICY_LIMIT  # also the shared read policy
+    assert size(deploy_statements(arns)) <= INLINE_POLICY_LIMIT
+    assert size(image_statements(repo)) <= INLINE_POLICY_LIMIT
+
+
+# --- outputs and the existing-provider setting --------------------------------------------
+
+
+def test_foundation_outputs_the_role_provider_and_boundary_arns(stacks):
+    outputs = stacks["foundation"]["output"]
+    for output in [*ROLE_OUTPUTS.values(), OIDC_PROVIDER_OUTPUT, BOUNDARY_OUTPUT]:
+        assert output in outputs, output
+    providers = stacks["foundation"]["resource"]["aws_iam_openid_connect_provider"]
+    (provider,) = providers.values()
+    assert provider["url"] == "https://token.actions.githubusercontent.com"
+    assert provider["client_id_list"] == ["sts.amazonaws.com"]
+
+
+def test_existing_provider_is_looked_up_not_created(tmp_path):
+    env = {
+        **os.environ,
+        "CLOUDAGENT_OUTDIR": str(tmp_path),
+        "CLOUDAGENT_STATE_BUCKET": "",
+        "CLOUDAGENT_GITHUB_OIDC_PROVIDER_EXISTS": "true",
+    }
+    subprocess.run(
+        [sys.executable, "main.py"], cwd=PROJECT_ROOT, env=env, check=True, capture_output=True
+    )
+    doc = json.loads((tmp_path / "stacks" / "foundation" / "cdk.tf.json").read_text())
+    assert "aws_iam_openid_connect_provider" not in doc["resource"]
+    (lookup,) = doc["data"]["aws_iam_openid_connect_provider"].values()
+    assert lookup["url"] == "https://token.actions.githubusercontent.com"
+    trust = json.loads(
+        next(
+            r["assume_role_policy"]
+            for r in doc["resource"]["aws_iam_role"].values()
+            if r["name"] == github_role_name(SETTINGS, PLAN)
+        )
+    )
+    assert "data.aws_iam_openid_connect_provider" in trust["Statement"][0]["Principal"]["Federated"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("true", True), ("1", True), ("no", False), ("FALSE", False)]
+)
+def test_provider_exists_setting_parses(raw, expected):
+    environ = {"CLOUDAGENT_GITHUB_OIDC_PROVIDER_EXISTS": raw}
+    assert load_settings(environ=environ).github_oidc_provider_exists is expected
+    assert load_settings(context={"github_oidc_provider_exists": expected}, environ={})
+
+
+def test_provider_exists_setting_refuses_other_values():
+    with pytest.raises(SettingsError, match=r"github_oidc_provider_exists.*true or false"):
+        load_settings(environ={"CLOUDAGENT_GITHUB_OIDC_PROVIDER_EXISTS": "maybe"})

@@ -1,0 +1,163 @@
+"""The foundation stack's synthesized JSON has every property of seed rows F1-F6."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+
+import pytest
+
+from stacks.shared.constants import (
+    LOG_RETENTION_DAYS,
+    PROVIDER_KEY_PLACEHOLDER,
+    PROVIDERS,
+    STACK_NAMES,
+)
+from stacks.shared.settings import load_settings
+from tests.support.synthesized import one, resources
+
+SETTINGS = load_settings(environ={})
+
+
+@pytest.fixture(scope="module")
+def foundation(stacks: dict[str, dict]) -> dict:
+    return stacks["foundation"]
+
+
+def test_table(foundation: dict) -> None:
+    table = one(foundation, "aws_dynamodb_table")
+    assert table["name"] == "cloudagent-dev"
+    assert (table["hash_key"], table["range_key"]) == ("pk", "sk")
+    assert {a["name"]: a["type"] for a in table["attribute"]} == {
+        "pk": "S",
+        "sk": "S",
+        "gsi1pk": "S",
+        "gsi1sk": "S",
+    }
+    [index] = table["global_secondary_index"]
+    assert (index["name"], index["hash_key"], index["range_key"]) == ("by_time", "gsi1pk", "gsi1sk")
+    assert table["ttl"] == {"attribute_name": "expires_at", "enabled": True}
+    assert table["billing_mode"] == "PAY_PER_REQUEST"
+    assert table["point_in_time_recovery"] == {"enabled": True}
+    assert table["server_side_encryption"]["enabled"] is True
+    assert table["server_side_encryption"]["kms_key_arn"].startswith("${aws_kms_key.")
+    assert table["deletion_protection_enabled"] is True
+
+
+def test_kms_key_rotates_and_grants_no_wildcard_action(foundation: dict) -> None:
+    key = one(foundation, "aws_kms_key")
+    assert key["enable_key_rotation"] is True
+    policy = json.loads(key["policy"])
+    for statement in policy["Statement"]:
+        actions = statement["Action"]
+        assert all("*" not in action for action in actions), statement["Sid"]
+
+
+def test_five_provider_secrets_hold_only_the_placeholder(foundation: dict) -> None:
+    """No key in code or state: each secret starts with the placeholder, never rewritten."""
+    secrets = resources(foundation, "aws_secretsmanager_secret")
+    assert sorted(s["name"] for s in secrets) == sorted(
+        f"cloudagent-dev/provider/{p}" for p in PROVIDERS
+    )
+    assert all(s["kms_key_id"].startswith("${aws_kms_key.") for s in secrets)
+    versions = resources(foundation, "aws_secretsmanager_secret_version")
+    assert len(versions) == len(PROVIDERS)
+    for version in versions:
+        assert version["secret_string"] == PROVIDER_KEY_PLACEHOLDER
+        assert version["lifecycle"] == {"ignore_changes": ["secret_string"]}
+
+
+def test_vpc_spans_two_azs_with_private_and_public_subnets(foundation: dict) -> None:
+    vpc = one(foundation, "aws_vpc")
+    assert vpc["cidr_block"] == SETTINGS.vpc_cidr
+    assert vpc["enable_dns_hostnames"] is True and vpc["enable_dns_support"] is True
+    subnets = resources(foundation, "aws_subnet")
+    tiers = {"public": [], "private": []}
+    for subnet in subnets:
+        tiers[subnet["tags"]["Tier"]].append(subnet)
+    assert len(tiers["public"]) == 2 and len(tiers["private"]) == 2
+    network = ipaddress.IPv4Network(SETTINGS.vpc_cidr)
+    cidrs = [ipaddress.IPv4Network(s["cidr_block"]) for s in subnets]
+    assert all(c.subnet_of(network) for c in cidrs)
+    assert not any(a.overlaps(b) for i, a in enumerate(cidrs) for b in cidrs[i + 1 :])
+    for tier in tiers.values():
+        # One subnet of each tier per AZ: element(<zones>, 0) and element(<zones>, 1).
+        azs = sorted(s["availability_zone"] for s in tier)
+        assert [az[-5:] for az in azs] == [", 0)}", ", 1)}"], azs
+    assert all(s.get("map_public_ip_on_launch") is False for s in tiers["public"])
+
+
+def test_nat_gateways_follow_the_setting(foundation: dict) -> None:
+    assert len(resources(foundation, "aws_nat_gateway")) == SETTINGS.nat_gateway_count
+    private_routes = [r for r in resources(foundation, "aws_route") if "nat_gateway_id" in r]
+    assert len(private_routes) == 2
+    assert all(r["destination_cidr_block"] == "0.0.0.0/0" for r in private_routes)
+
+
+def test_gateway_endpoints_for_s3_and_dynamodb(foundation: dict) -> None:
+    endpoints = resources(foundation, "aws_vpc_endpoint")
+    assert sorted(e["service_name"] for e in endpoints) == [
+        "com.amazonaws.us-east-1.dynamodb",
+        "com.amazonaws.us-east-1.s3",
+    ]
+    assert all(e["vpc_endpoint_type"] == "Gateway" for e in endpoints)
+    assert all(len(e["route_table_ids"]) == 2 for e in endpoints)
+
+
+def test_flow_logs_and_closed_default_security_group(foundation: dict) -> None:
+    flow = one(foundation, "aws_flow_log")
+    assert flow["traffic_type"] == "ALL"
+    assert flow["log_destination"].startswith("${aws_cloudwatch_log_group.")
+    default_sg = one(foundation, "aws_default_security_group")
+    assert default_sg["ingress"] == [] and default_sg["egress"] == []
+
+
+def test_cluster_has_enhanced_insights_and_exec_logging(foundation: dict) -> None:
+    cluster = one(foundation, "aws_ecs_cluster")
+    assert cluster["name"] == "cloudagent-dev"
+    assert {"name": "containerInsights", "value": "enhanced"} in cluster["setting"]
+    exec_config = cluster["configuration"]["execute_command_configuration"]
+    assert exec_config["logging"] == "OVERRIDE"
+    assert exec_config["log_configuration"]["cloud_watch_encryption_enabled"] is True
+    assert exec_config["log_configuration"]["cloud_watch_log_group_name"].startswith(
+        "${aws_cloudwatch_log_group."
+    )
+
+
+def test_repository_is_immutable_scanned_encrypted_and_keeps_ten(foundation: dict) -> None:
+    repository = one(foundation, "aws_ecr_repository")
+    assert repository["image_tag_mutability"] == "IMMUTABLE"
+    assert repository["image_scanning_configuration"] == {"scan_on_push": True}
+    assert repository["encryption_configuration"][0]["encryption_type"] == "KMS"
+    [rule] = json.loads(one(foundation, "aws_ecr_lifecycle_policy")["policy"])["rules"]
+    assert rule["selection"] == {
+        "tagStatus": "any",
+        "countType": "imageCountMoreThan",
+        "countNumber": 10,
+    }
+    assert rule["action"] == {"type": "expire"}
+
+
+def test_every_log_group_keeps_14_days_encrypted(stacks: dict[str, dict]) -> None:
+    groups = [
+        g for name in STACK_NAMES for g in resources(stacks[name], "aws_cloudwatch_log_group")
+    ]
+    assert groups
+    for group in groups:
+        assert group["retention_in_days"] == LOG_RETENTION_DAYS, group["name"]
+        assert group["kms_key_id"], group["name"]
+
+
+def test_outputs_for_later_stacks(foundation: dict) -> None:
+    outputs = set(foundation["output"])
+    assert {
+        "table_name",
+        "table_arn",
+        "provider_secret_arns",
+        "private_subnet_ids",
+        "vpc_id",
+        "cluster_arn",
+        "repository_url",
+        "exec_log_group_name",
+        "kms_key_arn",
+    } <= outputs

@@ -1,0 +1,208 @@
+"""Every bad setting stops synth with one line that names it and the accepted form."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import subprocess
+import sys
+from dataclasses import fields
+
+import pytest
+
+from devtools import docs
+from devtools.docs import lambda_limits, lambda_limits_path
+from stacks.shared.settings import (
+    CDKTF_JSON,
+    OTHER_VARIABLES,
+    Settings,
+    SettingsError,
+    load_settings,
+    specs,
+)
+from toolchain.paths import PROJECT_ROOT
+
+CONTEXT = json.loads(CDKTF_JSON.read_text())["context"]
+
+BAD_VALUES = [
+    ("github_repo", "cloudagent", "ORG/REPO"),
+    ("github_repo", "org/repo/extra", "ORG/REPO"),
+    ("github_repo", "org/*", "ORG/REPO"),
+    ("region", "us-east", "AWS region"),
+    ("region", "US-EAST-1", "AWS region"),
+    ("vpc_cidr", "10.0.0.0/27", "/16 to /26"),
+    ("vpc_cidr", "10.0.0.0/8", "/16 to /26"),
+    ("vpc_cidr", "10.0.0.1/16", "IPv4 CIDR"),
+    ("vpc_cidr", "not-a-cidr", "IPv4 CIDR"),
+    ("nat_gateway_count", "0", "1 (one shared NAT gateway) or 2"),
+    ("nat_gateway_count", "3", "1 (one shared NAT gateway) or 2"),
+    ("nat_gateway_count", "two", "whole number"),
+    ("env_name", "Prod", "lowercase"),
+    ("env_name", "dev_1", "lowercase"),
+    ("env_name", "-dev", "lowercase"),
+    ("env_name", "a-very-long-environment-name", "1-16"),
+    ("github_environment", "prod env", "GitHub environment"),
+    ("state_bucket", "My_Bucket", "S3 bucket name"),
+    ("agent_image_tag", "v1:latest", "Docker tag"),
+    ("agent_architecture", "arm", "X86_64 or ARM64"),
+    ("max_concurrent_runs", "0", "1 to 100"),
+    ("max_concurrent_runs", "101", "1 to 100"),
+    ("api_reserved_concurrency", "0", "1 to 1000"),
+    ("api_oidc_audience", "a b", "without spaces or commas"),
+    ("api_oidc_audience", "a,b", "without spaces or commas"),
+]
+
+
+def test_defaults_are_valid() -> None:
+    """cdktf.json ships the same local defaults the code documents."""
+    settings = load_settings(environ={})
+    assert settings == Settings()
+    assert settings.github_subject == "repo:org/cloudagent:environment:dev"
+    assert settings.state_key("agent") == "cloudagent/dev/agent.tfstate"
+
+
+@pytest.mark.parametrize(("name", "value", "accepted"), BAD_VALUES)
+def test_bad_value_from_environment_is_refused(name: str, value: str, accepted: str) -> None:
+    with pytest.raises(SettingsError) as error:
+        load_settings(environ={f"CLOUDAGENT_{name.upper()}": value})
+    message = str(error.value)
+    assert f"setting '{name}'" in message
+    assert f"CLOUDAGENT_{name.upper()}" in message
+    assert accepted in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(("name", "value", "accepted"), BAD_VALUES[:6])
+def test_bad_value_from_context_is_refused(name: str, value: str, accepted: str) -> None:
+    with pytest.raises(SettingsError, match=f"setting '{name}'"):
+        load_settings(context={**CONTEXT, name: value}, environ={})
+
+
+def test_environment_overrides_context() -> None:
+    settings = load_settings(
+        environ={"CLOUDAGENT_ENV_NAME": "prod", "CLOUDAGENT_NAT_GATEWAY_COUNT": "2"}
+    )
+    assert (settings.env_name, settings.nat_gateway_count) == ("prod", 2)
+    assert settings.prefix == "cloudagent-prod"
+
+
+def test_empty_state_bucket_means_local_state() -> None:
+    assert load_settings(environ={"CLOUDAGENT_STATE_BUCKET": ""}).state_bucket is None
+
+
+def test_unknown_context_key_is_refused() -> None:
+    with pytest.raises(SettingsError, match="unknown setting 'vpc_cdir'"):
+        load_settings(context={"vpc_cdir": "10.0.0.0/16"}, environ={})
+
+
+def test_settings_are_frozen() -> None:
+    settings = load_settings(environ={})
+    with pytest.raises(AttributeError):
+        settings.env_name = "prod"  # type: ignore[misc]
+
+
+def test_synth_stops_with_one_line_naming_the_setting(tmp_path) -> None:
+    result = subprocess.run(
+        [sys.executable, "main.py"],
+        env={
+            "CLOUDAGENT_GITHUB_REPO": "not-a-repo",
+            "CLOUDAGENT_OUTDIR": str(tmp_path),
+            "PATH": "",
+        },
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "setting 'github_repo' (CLOUDAGENT_GITHUB_REPO)" in lines[0]
+    assert "ORG/REPO" in lines[0]
+    assert not (tmp_path / "stacks").exists()
+
+
+def test_api_audience_defaults_to_the_prefix() -> None:
+    assert load_settings(environ={}).api_audience == "cloudagent-dev"
+    custom = load_settings(environ={"CLOUDAGENT_API_OIDC_AUDIENCE": "https://api.example.com"})
+    assert custom.api_audience == "https://api.example.com"
+
+
+def test_task_hourly_cost_is_about_a_dollar() -> None:
+    from stacks.shared.constants import task_hourly_cost_usd
+
+    assert 1.0 < task_hourly_cost_usd("X86_64") < 1.5
+    assert task_hourly_cost_usd("ARM64") < task_hourly_cost_usd("X86_64")
+
+
+# --- One declaration per setting: what derives from it stays in step. ---
+
+
+def test_every_setting_is_declared_with_type_default_range_and_meaning() -> None:
+    declared = specs()
+    assert [s.name for s in declared] == [f.name for f in fields(Settings)]
+    for spec in declared:
+        assert spec.type in (str, int, bool), spec.name
+        assert spec.accepted and spec.help, spec.name
+        assert spec.check(spec.default), f"{spec.name}: the default fails its own check"
+
+
+def test_a_mistyped_cloudagent_variable_stops_synth_naming_the_closest() -> None:
+    with pytest.raises(SettingsError) as error:
+        load_settings(environ={"CLOUDAGENT_MAX_CONCURENT_RUNS": "3"})
+    message = str(error.value)
+    assert "CLOUDAGENT_MAX_CONCURENT_RUNS is not a setting" in message
+    assert "did you mean CLOUDAGENT_MAX_CONCURRENT_RUNS?" in message
+    assert "\n" not in message
+
+
+def test_documented_non_setting_variables_are_accepted() -> None:
+    environ = {name: "x" for name in OTHER_VARIABLES}
+    assert load_settings(environ=environ) == load_settings(environ={})
+
+
+def test_every_cloudagent_variable_in_the_repository_is_declared() -> None:
+    """A variable the code or workflows use must be a setting or listed in OTHER_VARIABLES."""
+    known = {spec.env_var for spec in specs()} | set(OTHER_VARIABLES)
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    used: dict[str, str] = {}
+    for name in tracked:
+        path = PROJECT_ROOT / name
+        if path.suffix not in (".py", ".yml", ".md", ".json", "") or not path.is_file():
+            continue
+        for variable in re.findall(r"\bCLOUDAGENT_[A-Z][A-Z0-9_]*[A-Z0-9]\b", path.read_text()):
+            used.setdefault(variable, name)
+    # A test may spell a deliberately wrong name; those live in tests/.
+    unknown = {v: f for v, f in used.items() if v not in known and not f.startswith("tests/")}
+    assert not unknown, unknown
+
+
+def test_readme_table_and_lambda_limits_are_generated_from_the_declarations() -> None:
+    assert docs.stale() == [], "run: python -m devtools.docs"
+    assert json.loads(lambda_limits_path().read_text()) == lambda_limits()
+
+
+def test_the_control_lambda_accepts_exactly_the_range_synth_accepts() -> None:
+    """The Lambda cannot import stacks/; it reads the generated limits. Same range, one source."""
+    spec = importlib.util.spec_from_file_location(
+        "lambda_config", PROJECT_ROOT / "chalice_api" / "chalicelib" / "config.py"
+    )
+    assert spec and spec.loader
+    config = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = config  # dataclasses look their module up while defining
+    try:
+        spec.loader.exec_module(config)
+    finally:
+        del sys.modules[spec.name]
+    for env_var, limits in lambda_limits().items():
+        setting = next(s for s in specs() if s.name == limits["setting"])
+        for value, ok in ((limits["min"], True), (limits["max"], True), (limits["max"] + 1, False)):
+            assert setting.check(value) is ok
+            try:
+                config._setting_int({env_var: str(value)}, env_var)
+                accepted = True
+            except config.ConfigError:
+                accepted = False
+            assert accepted is ok, (env_var, value)

@@ -1,0 +1,373 @@
+"""Violations planted in copies of the real synthesized stacks, one per guarantee.
+
+Each `Plant` names a real resource in the synth (by type and a predicate) and how to break it.
+When the synth has no such resource yet, `template` is a minimal compliant block added to a copy
+of the real stack instead, so the case is real today and runs on the real resource once it
+lands. Every case names the project check that must fail and a fragment of its reason.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from stacks.shared.constants import GITHUB_OIDC_HOST, STS_AUDIENCE
+from stacks.shared.settings import load_settings
+
+SUB = f"{GITHUB_OIDC_HOST}:sub"
+AUD = f"{GITHUB_OIDC_HOST}:aud"
+
+Body = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Plant:
+    case: str
+    check: str
+    stack: str
+    resource_type: str
+    select: Callable[[str, Body], bool]
+    mutate: Callable[[Body], None]
+    detail: str
+    template: Body | None = None
+
+
+def edit_json(key: str, change: Callable[[Any], object]) -> Callable[[Body], None]:
+    """A mutation, in place, of a JSON-string attribute (policy, container_definitions)."""
+
+    def mutate(body: Body) -> None:
+        value = json.loads(body[key])
+        change(value)  # edits `value` in place; what it returns is ignored
+        body[key] = json.dumps(value)
+
+    return mutate
+
+
+def set_attr(key: str, value: Any) -> Callable[[Body], None]:
+    return lambda body: body.__setitem__(key, value)
+
+
+def del_attr(key: str) -> Callable[[Body], None]:
+    return lambda body: body.pop(key, None)
+
+
+# --- selectors over the real synth -----------------------------------------------------------
+
+
+def github_trust(_: str, body: Body) -> bool:
+    return GITHUB_OIDC_HOST in body.get("assume_role_policy", "")
+
+
+def agent_task_policy(_: str, body: Body) -> bool:
+    return str(body.get("name", "")).endswith("-agent-task-policy")
+
+
+def any_resource(_: str, __: Body) -> bool:
+    return True
+
+
+def with_attr(key: str) -> Callable[[str, Body], bool]:
+    return lambda _, body: key in body
+
+
+# --- mutations -------------------------------------------------------------------------------
+
+
+def trust_conditions(change: Callable[[dict], None]) -> Callable[[Body], None]:
+    def apply(policy: dict) -> None:
+        for statement in policy["Statement"]:
+            if GITHUB_OIDC_HOST in json.dumps(statement):
+                change(statement)
+
+    return edit_json("assume_role_policy", apply)
+
+
+def _string_like(statement: dict) -> None:
+    equals = statement["Condition"]["StringEquals"]
+    statement["Condition"]["StringLike"] = {SUB: equals.pop(SUB)}
+
+
+def _extra_subject(statement: dict) -> None:
+    subject = load_settings().github_subject
+    statement["Condition"]["StringEquals"][SUB] = [subject, "repo:someone/else:ref:refs/heads/main"]
+
+
+def _wildcard_subject(statement: dict) -> None:
+    repo = load_settings().github_repo
+    statement["Condition"]["StringEquals"][SUB] = f"repo:{repo}:*"
+
+
+def _missing_aud(statement: dict) -> None:
+    statement["Condition"]["StringEquals"].pop(AUD)
+
+
+def _no_condition(statement: dict) -> None:
+    statement.pop("Condition")
+
+
+def add_statement(statement: dict) -> Callable[[Body], None]:
+    return edit_json("policy", lambda policy: policy["Statement"].append(statement))
+
+
+def first_container(change: Callable[[dict], None]) -> Callable[[Body], None]:
+    return edit_json("container_definitions", lambda containers: change(containers[0]))
+
+
+def _drop_rule(group: str) -> Callable[[Body], None]:
+    def mutate(body: Body) -> None:
+        body["rule"] = [r for r in body["rule"] if r["name"] != group]
+
+    return mutate
+
+
+def _count_rule(group: str) -> Callable[[Body], None]:
+    def mutate(body: Body) -> None:
+        for rule in body["rule"]:
+            if rule["name"] == group:
+                rule["override_action"] = {"count": {}}
+
+    return mutate
+
+
+def _drop_rate_rule(body: Body) -> None:
+    body["rule"] = [r for r in body["rule"] if "rate_based_statement" not in r["statement"]]
+
+
+# --- templates for resources a stack may not have yet ----------------------------------------
+
+WAF_TEMPLATE: Body = {
+    "name": "planted",
+    "scope": "CLOUDFRONT",
+    "default_action": {"allow": {}},
+    "visibility_config": {
+        "cloudwatch_metrics_enabled": True,
+        "metric_name": "planted",
+        "sampled_requests_enabled": True,
+    },
+    "rule": [
+        *(
+            {
+                "name": group,
+                "priority": index,
+                "override_action": {"none": {}},
+                "statement": {
+                    "managed_rule_group_statement": {"name": group, "vendor_name": "AWS"}
+                },
+                "visibility_config": {
+                    "cloudwatch_metrics_enabled": True,
+                    "metric_name": group,
+                    "sampled_requests_enabled": True,
+                },
+            }
+            for index, group in enumerate(
+                [
+                    "AWSManagedRulesCommonRuleSet",
+                    "AWSManagedRulesKnownBadInputsRuleSet",
+                    "AWSManagedRulesAmazonIpReputationList",
+                ]
+            )
+        ),
+        {
+            "name": "RateLimitPerIp",
+            "priority": 3,
+            "action": {"block": {}},
+            "statement": {"rate_based_statement": {"aggregate_key_type": "IP", "limit": 1000}},
+            "visibility_config": {
+                "cloudwatch_metrics_enabled": True,
+                "metric_name": "RateLimitPerIp",
+                "sampled_requests_enabled": True,
+            },
+        },
+    ],
+}
+DISTRIBUTION_TEMPLATE: Body = {
+    "enabled": True,
+    "web_acl_id": "${aws_wafv2_web_acl.planted.arn}",
+    "origin": [
+        {
+            "domain_name": "example.execute-api.us-east-1.amazonaws.com",
+            "origin_id": "api",
+            "custom_header": [{"name": "X-Origin-Verify", "value": "planted"}],
+        }
+    ],
+    "default_cache_behavior": {
+        "allowed_methods": ["GET", "HEAD"],
+        "cached_methods": ["GET", "HEAD"],
+        "target_origin_id": "api",
+        "viewer_protocol_policy": "https-only",
+    },
+    "restrictions": {"geo_restriction": {"restriction_type": "none"}},
+    "viewer_certificate": {"cloudfront_default_certificate": True},
+}
+OIDC_PROVIDER_TEMPLATE: Body = {
+    "url": f"https://{GITHUB_OIDC_HOST}",
+    "client_id_list": [STS_AUDIENCE],
+}
+
+
+def _task_role_statement(action: str, resource: str) -> dict:
+    return {"Sid": "Planted", "Effect": "Allow", "Action": action, "Resource": resource}
+
+
+PLANTS: tuple[Plant, ...] = (
+    # CKV_CA_1 — GitHub OIDC trust pinned
+    Plant("oidc_string_like", "CKV_CA_1", "api", "aws_iam_role", github_trust,
+          trust_conditions(_string_like), "StringLike on"),
+    Plant("oidc_extra_subject", "CKV_CA_1", "api", "aws_iam_role", github_trust,
+          trust_conditions(_extra_subject), "repo:someone/else"),
+    Plant("oidc_wildcard_subject", "CKV_CA_1", "foundation", "aws_iam_role", github_trust,
+          trust_conditions(_wildcard_subject), ":*']; only"),
+    Plant("oidc_missing_aud", "CKV_CA_1", "foundation", "aws_iam_role", github_trust,
+          trust_conditions(_missing_aud), f"no StringEquals on {AUD}"),
+    Plant("oidc_no_condition", "CKV_CA_1", "foundation", "aws_iam_role", github_trust,
+          trust_conditions(_no_condition), f"no StringEquals on {SUB}"),
+    # CKV_CA_2 — named actions
+    Plant("action_star", "CKV_CA_2", "agent", "aws_iam_role_policy", any_resource,
+          add_statement(_task_role_statement("*", "arn:aws:s3:::b")), "Action '*'"),
+    Plant("action_service_star", "CKV_CA_2", "api", "aws_iam_role_policy", any_resource,
+          add_statement(_task_role_statement("dynamodb:*", "arn:aws:dynamodb:us-east-1:1:table/t")),
+          "'dynamodb:*' grants a whole service"),
+    Plant("action_pattern", "CKV_CA_2", "foundation", "aws_iam_role_policy", any_resource,
+          add_statement(_task_role_statement("iam:Pass*", "arn:aws:iam::1:role/r")),
+          "'iam:Pass*' is a wildcard pattern"),
+    Plant("action_not_action", "CKV_CA_2", "agent", "aws_iam_role_policy", any_resource,
+          add_statement({"Sid": "Planted", "Effect": "Allow", "NotAction": "iam:*",
+                         "Resource": "arn:aws:s3:::b"}), "NotAction"),
+    Plant("key_policy_service_star", "CKV_CA_2", "foundation", "aws_kms_key", any_resource,
+          edit_json("policy", lambda p: p["Statement"][0].__setitem__("Action", "kms:*")),
+          "'kms:*' grants a whole service"),
+    # CKV_CA_3 — Resource '*' only for star-only actions
+    Plant("resource_star_scoped_action", "CKV_CA_3", "agent", "aws_iam_role_policy",
+          any_resource, add_statement(_task_role_statement("dynamodb:GetItem", "*")),
+          "Resource '*' with dynamodb:GetItem"),
+    Plant("not_resource", "CKV_CA_3", "api", "aws_iam_role_policy", any_resource,
+          add_statement({"Sid": "Planted", "Effect": "Allow", "Action": "s3:GetObject",
+                         "NotResource": "arn:aws:s3:::b/*"}), "NotResource"),
+    # CKV_CA_4 — agent task role least privilege
+    Plant("task_role_s3", "CKV_CA_4", "agent", "aws_iam_role_policy", agent_task_policy,
+          add_statement(_task_role_statement("s3:GetObject", "arn:aws:s3:::bucket/*")),
+          "'s3:GetObject' (s3 is never for the agent)"),
+    Plant("task_role_iam", "CKV_CA_4", "agent", "aws_iam_role_policy", agent_task_policy,
+          add_statement(_task_role_statement("iam:PassRole", "arn:aws:iam::1:role/r")),
+          "'iam:PassRole' (iam is never for the agent)"),
+    Plant("task_role_sts", "CKV_CA_4", "agent", "aws_iam_role_policy", agent_task_policy,
+          add_statement(_task_role_statement("sts:AssumeRole", "arn:aws:iam::1:role/r")),
+          "'sts:AssumeRole' (sts is never for the agent)"),
+    Plant("task_role_organizations", "CKV_CA_4", "agent", "aws_iam_role_policy",
+          agent_task_policy,
+          add_statement(_task_role_statement("organizations:ListAccounts", "arn:aws:iam::1:r")),
+          "(organizations is never for the agent)"),
+    Plant("task_role_other_table", "CKV_CA_4", "agent", "aws_iam_role_policy", agent_task_policy,
+          add_statement(_task_role_statement(
+              "dynamodb:GetItem", "arn:aws:dynamodb:us-east-1:1:table/payroll")),
+          "is not an agent resource"),
+    # CKV_CA_5..8 — container definitions
+    Plant("container_root_user", "CKV_CA_5", "agent", "aws_ecs_task_definition", any_resource,
+          first_container(lambda c: c.__setitem__("user", "0")), "runs as root"),
+    Plant("container_no_user", "CKV_CA_5", "agent", "aws_ecs_task_definition", any_resource,
+          first_container(lambda c: c.pop("user")), "no `user`"),
+    Plant("container_privileged", "CKV_CA_5", "agent", "aws_ecs_task_definition", any_resource,
+          first_container(lambda c: c.__setitem__("privileged", True)), "privileged"),
+    Plant("container_no_init", "CKV_CA_6", "agent", "aws_ecs_task_definition", any_resource,
+          first_container(lambda c: c.__setitem__("linuxParameters", {})), "initProcessEnabled"),
+    Plant("container_stop_timeout_60", "CKV_CA_6", "agent", "aws_ecs_task_definition",
+          any_resource, first_container(lambda c: c.__setitem__("stopTimeout", 60)),
+          "stopTimeout 60"),
+    Plant("container_provider_key_in_env", "CKV_CA_7", "agent", "aws_ecs_task_definition",
+          any_resource,
+          first_container(lambda c: c["environment"].append(
+              {"name": "ANTHROPIC_API_KEY", "value": "x"})),
+          "provider key ANTHROPIC_API_KEY in plain environment"),
+    Plant("container_key_like_env", "CKV_CA_7", "agent", "aws_ecs_task_definition",
+          any_resource,
+          first_container(lambda c: c["environment"].append(
+              {"name": "GITHUB_TOKEN", "value": "x"})),
+          "key-like variable GITHUB_TOKEN"),
+    Plant("container_secret_from_ssm", "CKV_CA_7", "agent", "aws_ecs_task_definition",
+          any_resource,
+          first_container(lambda c: c["secrets"][0].__setitem__(
+              "valueFrom", "arn:aws:ssm:us-east-1:1:parameter/k")),
+          "is not from Secrets Manager"),
+    Plant("container_blocking_logs", "CKV_CA_8", "agent", "aws_ecs_task_definition",
+          any_resource,
+          first_container(lambda c: c["logConfiguration"]["options"].__setitem__(
+              "mode", "blocking")), "awslogs mode 'blocking'"),
+    Plant("container_default_log_mode", "CKV_CA_8", "agent", "aws_ecs_task_definition",
+          any_resource,
+          first_container(lambda c: c["logConfiguration"]["options"].pop("mode")),
+          "awslogs mode None"),
+    # CKV_CA_9 / 10
+    Plant("log_retention_30", "CKV_CA_9", "agent", "aws_cloudwatch_log_group", any_resource,
+          set_attr("retention_in_days", 30), "retention_in_days 30"),
+    Plant("log_retention_unset", "CKV_CA_9", "foundation", "aws_cloudwatch_log_group",
+          any_resource, del_attr("retention_in_days"), "retention_in_days None"),
+    Plant("kms_rotation_off", "CKV_CA_10", "foundation", "aws_kms_key", any_resource,
+          set_attr("enable_key_rotation", False), "enable_key_rotation is False"),
+    # CKV_CA_11 / 12 — edge
+    Plant("distribution_without_acl", "CKV_CA_11", "api", "aws_cloudfront_distribution",
+          any_resource, del_attr("web_acl_id"), "no web_acl_id",
+          template=DISTRIBUTION_TEMPLATE),
+    Plant("acl_missing_known_bad_inputs", "CKV_CA_12", "api", "aws_wafv2_web_acl",
+          any_resource, _drop_rule("AWSManagedRulesKnownBadInputsRuleSet"),
+          "AWSManagedRulesKnownBadInputsRuleSet is not enforced", template=WAF_TEMPLATE),
+    Plant("acl_common_only_counts", "CKV_CA_12", "api", "aws_wafv2_web_acl", any_resource,
+          _count_rule("AWSManagedRulesCommonRuleSet"), "only counts", template=WAF_TEMPLATE),
+    Plant("acl_no_rate_rule", "CKV_CA_12", "api", "aws_wafv2_web_acl", any_resource,
+          _drop_rate_rule, "no blocking rate-based rule", template=WAF_TEMPLATE),
+    # CKV_CA_16 / 17 — no way around CloudFront
+    Plant("origin_without_verify_header", "CKV_CA_16", "api", "aws_cloudfront_distribution",
+          any_resource, lambda body: [o.pop("custom_header", None) for o in body["origin"]],
+          "sends no X-Origin-Verify header", template=DISTRIBUTION_TEMPLATE),
+    Plant("origin_verify_header_empty", "CKV_CA_16", "api", "aws_cloudfront_distribution",
+          any_resource,
+          lambda body: [h.__setitem__("value", "") for o in body["origin"]
+                        for h in o["custom_header"]],
+          "empty X-Origin-Verify header", template=DISTRIBUTION_TEMPLATE),
+    Plant("api_lambda_without_origin_check", "CKV_CA_17", "api", "aws_lambda_function",
+          lambda _, body: "OIDC_AUDIENCE" in body.get("environment", {}).get("variables", {}),
+          lambda body: body["environment"]["variables"].pop("ORIGIN_VERIFY_SECRET_ARN"),
+          "ORIGIN_VERIFY_SECRET_ARN is unset"),
+    # CKV_CA_13 / 14 / 15
+    Plant("key_policy_principal_star", "CKV_CA_13", "foundation", "aws_kms_key", any_resource,
+          edit_json("policy", lambda p: p["Statement"][0].__setitem__("Principal", {"AWS": "*"})),
+          "AWS principal '*'"),
+    Plant("oidc_provider_extra_client", "CKV_CA_14", "foundation",
+          "aws_iam_openid_connect_provider", any_resource,
+          set_attr("client_id_list", [STS_AUDIENCE, "cloudagent-dev"]), "client_id_list",
+          template=OIDC_PROVIDER_TEMPLATE),
+    Plant("role_inline_policy", "CKV_CA_15", "agent", "aws_iam_role", any_resource,
+          set_attr("inline_policy", [{"name": "p", "policy": '{"Statement": []}'}]),
+          "inline_policy"),
+)  # fmt: skip
+
+
+def locate(stack: dict, plant: Plant) -> tuple[dict, str]:
+    """A deep copy of the real stack and the name of the resource the plant breaks.
+
+    Uses the first real resource the selector accepts; without one, adds the template (a
+    compliant block) to the copy under the name `planted`.
+    """
+    doc = copy.deepcopy(stack)
+    resources = doc.setdefault("resource", {}).setdefault(plant.resource_type, {})
+    for name, body in resources.items():
+        if plant.select(name, body):
+            return doc, name
+    if plant.template is None:
+        raise LookupError(f"{plant.case}: no {plant.resource_type} in the {plant.stack} synth")
+    resources["planted"] = copy.deepcopy(plant.template)
+    return doc, "planted"
+
+
+def planted(stack: dict, plant: Plant) -> tuple[dict, str]:
+    """A copy of the real stack with the violation planted; the broken resource's name."""
+    doc, name = locate(stack, plant)
+    plant.mutate(doc["resource"][plant.resource_type][name])
+    return doc, name
+
+
+def checkov_conf(body: Body) -> dict[str, list[Any]]:
+    """A resource block in the shape Checkov's terraform_json parser hands checks."""
+    return {key: [value] for key, value in body.items() if key != "//"}

@@ -1,0 +1,50 @@
+"""Readers of the synthesized JSON: resources by type, roles and their inline policies."""
+
+from __future__ import annotations
+
+import json
+
+# The state bucket the S3-backend synth names (created on moto by the tests that apply).
+STATE_BUCKET = "cloudagent-tfstate-test"
+
+
+def resources(stack: dict, kind: str) -> list[dict]:
+    return list(stack.get("resource", {}).get(kind, {}).values())
+
+
+def one(stack: dict, kind: str) -> dict:
+    found = resources(stack, kind)
+    assert len(found) == 1, f"expected one {kind}, found {len(found)}"
+    return found[0]
+
+
+def policy_of(stack: dict, role_name_suffix: str) -> list[dict]:
+    roles = {
+        key: role
+        for key, role in stack["resource"]["aws_iam_role"].items()
+        if role["name"].endswith(role_name_suffix)
+    }
+    assert len(roles) == 1, roles
+    [key] = roles
+    [policy] = [
+        p
+        for p in resources(stack, "aws_iam_role_policy")
+        if p["role"] == f"${{aws_iam_role.{key}.id}}"
+    ]
+    return json.loads(policy["policy"])["Statement"]
+
+
+def roles(stacks: dict[str, dict]) -> dict[str, dict]:
+    """Every aws_iam_role in every stack, keyed `stack/name`."""
+    found = {}
+    for stack, doc in stacks.items():
+        for key, role in doc.get("resource", {}).get("aws_iam_role", {}).items():
+            found[f"{stack}/{role['name']}"] = {**role, "_key": key, "_stack": stack}
+    return found
+
+
+def role_policies(stacks: dict[str, dict], stack: str, role_key: str) -> list[dict]:
+    """Inline policy documents of one role (separate aws_iam_role_policy resources)."""
+    ref = f"${{aws_iam_role.{role_key}.id}}"
+    docs = stacks[stack].get("resource", {}).get("aws_iam_role_policy", {}).values()
+    return [json.loads(p["policy"]) for p in docs if p["role"] == ref]

@@ -1,0 +1,123 @@
+"""Repository hygiene: no build output tracked, small modules, design references that resolve.
+
+These guard the layout the README and docs/ARCHITECTURE.md describe, so the tree keeps
+showing the architecture as it grows.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import pytest
+
+from toolchain.paths import PROJECT_ROOT
+
+ARCHITECTURE = PROJECT_ROOT / "docs" / "ARCHITECTURE.md"
+MAX_FILE_BYTES = 1_000_000
+LOCK_FILES = ("requirements.lock", "package-lock.json")
+# Build outputs: they are made by `make`, never committed.
+BUILD_OUTPUT = re.compile(
+    r"(^|/)(cdktf\.out|\.build|\.cache|\.local|\.venv|__pycache__|node_modules|\.terraform)/"
+    r"|(^|/)\.chalice/deployments/|\.(zip|tfstate|tfplan|pyc|whl|tar\.gz)$"
+)
+# Product packages (what ships or synthesizes), held to small modules with one job each.
+PRODUCT_PACKAGES = ("stacks", "toolchain", "security")
+MAX_MODULE_LINES = 300
+
+
+@pytest.fixture(scope="module")
+def tracked() -> list[str]:
+    out = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return [name for name in out.splitlines() if (PROJECT_ROOT / name).is_file()]
+
+
+def test_no_build_output_is_tracked(tracked: list[str]) -> None:
+    assert [name for name in tracked if BUILD_OUTPUT.search(name)] == []
+
+
+def test_no_tracked_file_over_a_megabyte_but_lock_files(tracked: list[str]) -> None:
+    big = {
+        name: (PROJECT_ROOT / name).stat().st_size
+        for name in tracked
+        if not name.endswith(LOCK_FILES)
+    }
+    assert {n: size for n, size in big.items() if size > MAX_FILE_BYTES} == {}
+
+
+def test_product_modules_stay_small(tracked: list[str]) -> None:
+    long = {}
+    for name in tracked:
+        if name.endswith(".py") and name.split("/", 1)[0] in PRODUCT_PACKAGES:
+            lines = (PROJECT_ROOT / name).read_text().count("\n")
+            if lines > MAX_MODULE_LINES:
+                long[name] = lines
+    assert long == {}
+
+
+def _sections() -> set[str]:
+    """Section numbers of docs/ARCHITECTURE.md (`## 4. ...` and `### 4.2 ...` headings)."""
+    return set(re.findall(r"^#{2,3} (\d+(?:\.\d+)?)\.? ", ARCHITECTURE.read_text(), re.M))
+
+
+def test_design_references_point_into_the_architecture_document(tracked: list[str]) -> None:
+    sections = _sections()
+    assert {"1", "4", "5", "6", "7"} <= sections
+    stale, dangling = [], []
+    for name in tracked:
+        path = PROJECT_ROOT / name
+        if path.suffix not in (".py", ".md", ".yml", "") or name == "tests/test_repository.py":
+            continue
+        text = path.read_text(errors="replace")
+        if re.search(r"DESIGN(\.md)? ?§", text):
+            stale.append(name)
+        for number in re.findall(r"ARCHITECTURE\.md §(\d+(?:\.\d+)?)", text):
+            if number not in sections:
+                dangling.append(f"{name}: §{number}")
+    assert stale == [], "cite docs/ARCHITECTURE.md §n instead"
+    assert dangling == []
+
+
+def test_no_test_module_imports_another_and_bench_imports_no_tests(tracked: list[str]) -> None:
+    offenders = []
+    for name in tracked:
+        if not name.endswith(".py"):
+            continue
+        text = (PROJECT_ROOT / name).read_text()
+        if name.startswith("tests/") and re.search(
+            r"^from (tests\.\S*\.|\.)test_\w+ import", text, re.M
+        ):
+            offenders.append(name)
+        if name.startswith("bench/") and re.search(
+            r"^(from|import) tests\b|[\"']tests[\"/]", text, re.M
+        ):
+            offenders.append(name)
+    assert offenders == []
+
+
+PATH_MENTION = re.compile(
+    r"(?<![\w./-])((?:stacks|toolchain|devtools|security|chalice_api|image|bench|tests|docs)"
+    r"/[\w./<>*-]*[\w>*])"
+)
+
+
+def test_files_named_in_code_and_docs_exist(tracked: list[str]) -> None:
+    """A comment or document that names a file must name one that exists (or a folder)."""
+    missing = []
+    for name in tracked:
+        path = PROJECT_ROOT / name
+        if path.suffix not in (".py", ".md", ".yml", ".yaml", "") or name.startswith("tests/"):
+            continue
+        for mention in PATH_MENTION.findall(path.read_text(errors="replace")):
+            candidate = mention.rstrip(".")
+            if "*" in candidate or "<" in candidate:
+                continue
+            if not (PROJECT_ROOT / candidate).exists():
+                missing.append(f"{name}: {candidate}")
+    assert missing == []

