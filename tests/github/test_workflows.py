@@ -335,6 +335,8 @@ def test_run_agent_splits_the_api_call_from_the_pull_request(workflow_texts):
     assert any("upload-artifact" in str(s.get("uses")) for s in run["steps"])
     assert any("download-artifact" in str(s.get("uses")) for s in pr["steps"])
     assert "[run failed] " in run["steps"][0]["with"]["script"]
+    # A patch cut at the agent's size cap would not apply: no pull request for it.
+    assert "if (patch && patch.truncated) {" in run["steps"][0]["with"]["script"]
 
 
 def test_split_check_catches_a_merged_job(workflow_texts):
