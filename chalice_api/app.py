@@ -163,7 +163,7 @@ def list_runs(subject: str) -> dict[str, Any]:
 @app.route("/v1/runs/{run_id}", methods=["GET"])
 @api()
 def get_run(run_id: str, subject: str) -> dict[str, Any]:
-    """One run with its times, exit code and cost estimate."""
+    """One run with its times, exit code, result and cost estimate."""
     _query(set())
     return service().get(v.validate_run_id(run_id))
 
@@ -176,6 +176,22 @@ def run_events(run_id: str, subject: str) -> dict[str, Any]:
     rid = v.validate_run_id(run_id)
     token = v.validate_log_token(q.get("next_token"))
     return service().events(rid, token, v.parse_limit(q.get("limit")))
+
+
+@app.route("/v1/runs/{run_id}/patch", methods=["GET"])
+@api()
+def run_patch(run_id: str, subject: str) -> Response:
+    """The run's patch (text/x-diff) once it stopped; 404 with a reason, 413 when too large."""
+    _query(set())
+    text, meta = service().patch(v.validate_run_id(run_id))
+    headers = {
+        **SECURITY_HEADERS,
+        "Content-Type": "text/x-diff; charset=utf-8",
+        "X-Patch-Truncated": "true" if meta.get("truncated") else "false",
+    }
+    if meta.get("base_commit"):
+        headers["X-Patch-Base-Commit"] = str(meta["base_commit"])
+    return Response(body=text, status_code=200, headers=headers)
 
 
 @app.route("/v1/runs/{run_id}/stop", methods=["POST"])

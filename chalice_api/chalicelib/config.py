@@ -14,6 +14,8 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .gitref import REPO_RE, canonical_repo
+
 DEFAULT_ISSUER = "https://token.actions.githubusercontent.com"
 # The ranges of the deployment settings this function receives, generated from their one
 # declaration (stacks/shared/settings.py) by `python -m devtools.docs`; a test keeps it fresh.
@@ -50,6 +52,8 @@ class Settings:
     provider_secret_arns: dict[str, str] = field(default_factory=dict)
     origin_verify_secret_arn: str | None = None
     stop_grace_seconds: int = 30
+    # Lower-cased OWNER/NAME a run may name as ``repo``; empty: no repository is allowed.
+    allowed_repos: frozenset[str] = frozenset()
 
 
 def _required(env: dict[str, str], name: str) -> str:
@@ -120,6 +124,18 @@ def _cost(env: dict[str, str]) -> float | None:
     return value
 
 
+def _allowed_repos(env: dict[str, str]) -> frozenset[str]:
+    raw = env.get("ALLOWED_REPOS", "")
+    repos = [x.strip() for x in raw.split(",") if x.strip()]
+    bad = [r for r in repos if not REPO_RE.fullmatch(r)]
+    if bad:
+        raise ConfigError(
+            "environment variable ALLOWED_REPOS must be a comma list of OWNER/NAME "
+            f"(not {bad[0][:100]!r})"
+        )
+    return frozenset(canonical_repo(r) for r in repos)
+
+
 def from_env(env: dict[str, str] | None = None) -> Settings:
     """Parse settings from ``env`` (default ``os.environ``); raises ConfigError naming the var."""
     env = dict(os.environ if env is None else env)
@@ -144,6 +160,7 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         provider_secret_arns=_provider_arns(env),
         origin_verify_secret_arn=env.get("ORIGIN_VERIFY_SECRET_ARN", "").strip() or None,
         stop_grace_seconds=_int(env, "AGENT_STOP_GRACE_SECONDS", 30, 0, 3600),
+        allowed_repos=_allowed_repos(env),
     )
 
 

@@ -40,3 +40,11 @@ def estimate(
         return duration, None
     billed = max(duration, FARGATE_MINIMUM_SECONDS)
     return duration, round(billed / 3600.0 * hourly_cost_usd, 4)
+
+
+def total(compute_usd: float | None, model_usd: float | None) -> float | None:
+    """``estimated_cost_usd``: compute + model cost; a part not known yet counts as 0, and
+    the total is null only when neither is known."""
+    if compute_usd is None and model_usd is None:
+        return None
+    return round((compute_usd or 0.0) + (model_usd or 0.0), 6)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from . import aws
@@ -57,6 +58,35 @@ class LogReader:
             "next_token": forward,
             "end_of_stream": not events or forward == token,
         }
+
+    def tail(
+        self, stream: str, max_pages: int, limit: int | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Raw event pages from the END of a stream backwards (each page in time order).
+
+        At most ``max_pages`` calls; stops at the stream's start. A missing stream raises
+        the client's ResourceNotFoundException (callers turn it into a reason).
+        """
+        token: str | None = None
+        for _ in range(max_pages):
+            kwargs: dict[str, Any] = {
+                "logGroupName": self.log_group,
+                "logStreamName": stream,
+                "startFromHead": False,
+            }
+            if limit:
+                kwargs["limit"] = limit
+            if token:
+                kwargs["nextToken"] = token
+            resp = self.api.get_log_events(**kwargs)
+            events = resp.get("events", [])
+            if not events:
+                return
+            yield events
+            backward = resp.get("nextBackwardToken")
+            if not backward or backward == token:
+                return
+            token = backward
 
 
 def _event(raw: dict[str, Any]) -> dict[str, Any]:

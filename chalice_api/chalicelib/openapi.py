@@ -10,6 +10,8 @@ import copy
 from typing import Any
 
 from .config import HARD_MAX_RUNTIME_SECONDS, PROVIDERS
+from .gitref import MAX_REF_CHARS, REF_RE, REPO_RE
+from .results import FINAL_MESSAGE_MAX_BYTES, PATCH_RESPONSE_MAX_BYTES
 from .validation import (
     DEFAULT_LIST_LIMIT,
     IDEMPOTENCY_KEY_RE,
@@ -39,6 +41,28 @@ _PROVIDER = {"type": "string", "enum": list(PROVIDERS)}
 _MODEL = {"type": "string", "pattern": f"^{MODEL_RE.pattern}$", "maxLength": 128}
 _NULL_STR = {"type": "string", "nullable": True}
 _NULL_INT = {"type": "integer", "nullable": True}
+_NULL_COUNT = {"type": "integer", "minimum": 0, "nullable": True}
+_NULL_NUM = {"type": "number", "minimum": 0, "nullable": True}
+_REPO = {
+    "type": "string",
+    "pattern": f"^{REPO_RE.pattern}$",
+    "maxLength": 140,
+    "description": (
+        "OWNER/NAME of a repository on github.com; must be in the deployment's setting "
+        "allowed_repos (env ALLOWED_REPOS), otherwise 400. The task clones "
+        "https://github.com/OWNER/NAME.git into /workspace."
+    ),
+}
+_GIT_REF = {
+    "type": "string",
+    "pattern": f"^{REF_RE.pattern}$",
+    "maxLength": MAX_REF_CHARS,
+    "description": (
+        "branch, tag or 40-hex commit to check out (default: the repository's default "
+        "branch); git ref syntax over [A-Za-z0-9._/+-], not starting with - or +, no '..'. "
+        "Only with repo."
+    ),
+}
 
 _AUTH_ERRORS = {
     "401": _err("missing or invalid bearer token"),
@@ -109,10 +133,12 @@ DOCUMENT: dict[str, Any] = {
                 "requestBody": {"required": True, **_json(_ref("CreateRunRequest"))},
                 "responses": {
                     "202": {"description": "accepted", **_json(_ref("RunAccepted"))},
-                    "400": _err("invalid request"),
+                    "400": _err("invalid request, or repo not in the setting allowed_repos"),
                     **_AUTH_ERRORS,
                     "409": _err("Idempotency-Key reused with a different body"),
-                    "413": _err("prompt too large for the ECS overrides limit (8 KiB)"),
+                    "413": _err(
+                        "prompt (+ repo, ref) too large for the ECS overrides limit (8 KiB)"
+                    ),
                     "429": _err("concurrency limit reached"),
                 },
             },
@@ -146,6 +172,33 @@ DOCUMENT: dict[str, Any] = {
                     "400": _err("invalid query"),
                     **_AUTH_ERRORS,
                     "404": _err("no such run"),
+                },
+            }
+        },
+        "/v1/runs/{id}/patch": {
+            "get": {
+                "operationId": "getRunPatch",
+                "description": (
+                    "The run's change as one unified diff (what `git apply` takes on a checkout "
+                    "of result.patch.base_commit): the data of its patch events in seq order, "
+                    "checked complete against result.patch.chunks. Headers X-Patch-Base-Commit "
+                    "and X-Patch-Truncated repeat the metadata. A Lambda response carries at "
+                    f"most 6 MB, so a patch whose JSON-escaped text exceeds "
+                    f"{PATCH_RESPONSE_MAX_BYTES} bytes is refused with 413: read its patch "
+                    "events from /v1/runs/{id}/events instead."
+                ),
+                "parameters": [_RUN_ID_PARAM],
+                "responses": {
+                    "200": {
+                        "description": "the patch",
+                        "content": {"text/x-diff": {"schema": {"type": "string"}}},
+                    },
+                    **_AUTH_ERRORS,
+                    "404": _err(
+                        "no such run, or no patch (with the reason): not STOPPED yet, no "
+                        "result, no repository or no change, or chunks missing from the log"
+                    ),
+                    "413": _err("patch too large for one response; read its events instead"),
                 },
             }
         },
@@ -189,11 +242,15 @@ DOCUMENT: dict[str, Any] = {
                 "type": "object",
                 "additionalProperties": False,
                 "required": ["prompt", "provider", "model"],
+                "description": "ref only together with repo",
+                "anyOf": [{"required": ["repo"]}, {"not": {"required": ["ref"]}}],
                 "properties": {
                     "prompt": {"type": "string", "minLength": 1, "maxLength": MAX_PROMPT_CHARS},
                     "provider": _PROVIDER,
                     "model": _MODEL,
                     "max_runtime_seconds": _RUNTIME,
+                    "repo": _REPO,
+                    "ref": _GIT_REF,
                 },
             },
             "CreateSessionRequest": {
@@ -231,6 +288,8 @@ DOCUMENT: dict[str, Any] = {
                     "prompt": _NULL_STR,
                     "provider": _NULL_STR,
                     "model": _NULL_STR,
+                    "repo": {**_NULL_STR, "description": "OWNER/NAME the run cloned"},
+                    "ref": {**_NULL_STR, "description": "ref checked out (null: default)"},
                     "max_runtime_seconds": {"type": "integer"},
                     "created_at": {"type": "string", "format": "date-time"},
                     "created_by": {"type": "string"},
@@ -238,7 +297,35 @@ DOCUMENT: dict[str, Any] = {
                     "started_at": _NULL_STR,
                     "stopped_at": _NULL_STR,
                     "duration_seconds": _NULL_INT,
-                    "estimated_cost_usd": {"type": "number", "nullable": True},
+                    "compute_cost_usd": {
+                        "type": "number",
+                        "nullable": True,
+                        "description": (
+                            "billed task time (from image pull, 1-minute minimum) x the task "
+                            "shape's hourly price; null without a price"
+                        ),
+                    },
+                    "model_cost_usd": {
+                        "type": "number",
+                        "nullable": True,
+                        "description": "result.usage.cost_usd (pi's price); null if unknown",
+                    },
+                    "estimated_cost_usd": {
+                        "type": "number",
+                        "nullable": True,
+                        "description": (
+                            "compute_cost_usd + model_cost_usd; a part not known yet counts "
+                            "as 0; null when neither is known"
+                        ),
+                    },
+                    "result": {"allOf": [_ref("RunResult")], "nullable": True},
+                    "result_error": {
+                        **_NULL_STR,
+                        "description": (
+                            "why result is null once stopped (log stream or runtime_end "
+                            "missing or malformed)"
+                        ),
+                    },
                     "exit_code": _NULL_INT,
                     "stopped_reason": _NULL_STR,
                     "stop_code": _NULL_STR,
@@ -247,6 +334,51 @@ DOCUMENT: dict[str, Any] = {
                     "stop_requested_by": _NULL_STR,
                     "reaped_reason": _NULL_STR,
                     "exec_command": {"type": "string"},
+                },
+            },
+            "RunResult": {
+                "type": "object",
+                "description": (
+                    "What the agent reported in its last log line (runtime_end.result), "
+                    "checked and clamped by the control plane; a field of the wrong type is "
+                    "null. In GET /v1/runs (the list) final_message is left out."
+                ),
+                "properties": {
+                    "final_message": {
+                        **_NULL_STR,
+                        "description": (
+                            f"text of the last assistant message, at most "
+                            f"{FINAL_MESSAGE_MAX_BYTES} bytes (UTF-8)"
+                        ),
+                    },
+                    "final_message_truncated": {"type": "boolean"},
+                    "stop_reason": _NULL_STR,
+                    "usage": {
+                        "type": "object",
+                        "properties": {
+                            "input_tokens": _NULL_COUNT,
+                            "output_tokens": _NULL_COUNT,
+                            "cache_read_tokens": _NULL_COUNT,
+                            "cache_write_tokens": _NULL_COUNT,
+                            "cost_usd": _NULL_NUM,
+                        },
+                    },
+                    "tool_calls": _NULL_COUNT,
+                    "duration_seconds": _NULL_NUM,
+                    "patch": {
+                        "type": "object",
+                        "nullable": True,
+                        "description": "null when the run had no repository or no change",
+                        "properties": {
+                            "base_commit": _NULL_STR,
+                            "files_changed": _NULL_COUNT,
+                            "insertions": _NULL_COUNT,
+                            "deletions": _NULL_COUNT,
+                            "bytes": _NULL_COUNT,
+                            "chunks": _NULL_COUNT,
+                            "truncated": {"type": "boolean"},
+                        },
+                    },
                 },
             },
             "RunList": {

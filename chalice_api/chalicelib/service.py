@@ -8,19 +8,27 @@ FAILED_TO_START and whose slot it releases - nothing is orphaned and nothing is 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 from datetime import UTC, datetime
 from typing import Any
 
-from . import cost
-from .config import Settings
+from . import aws, cost, results
+from .config import HARD_MAX_RUNTIME_SECONDS, Settings
 from .ecs import Ecs, RunTaskFailed, container_overrides, exec_command, task_id
-from .errors import BadRequest, Conflict, NotFound, TooManyRuns
+from .errors import BadRequest, Conflict, NotFound, PayloadTooLarge, TooManyRuns
+from .gitref import repo_url
 from .ids import new_run_id
 from .logs import LogReader, stream_name
 from .store import TERMINAL, CreateRejected, Store, now_iso
-from .validation import RUN_ID_RE, RunRequest, check_overrides, encode_token
+from .validation import (
+    RUN_ID_RE,
+    RunRequest,
+    check_overrides,
+    check_repo_allowed,
+    encode_token,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +46,9 @@ PENDING_STALE_SECONDS = 300
 RECONCILE_WINDOW_SECONDS = 24 * 3600
 RECONCILE_MAX_ITEMS = 1000
 LIST_KEYS = {"pk", "sk", "gsi1pk", "gsi1sk"}
+# A result that could not be read when the task stopped (log not flushed yet) is retried by
+# the reaper for this long after the stop.
+RESULT_RETRY_SECONDS = 3600
 
 PUBLIC_FIELDS = (
     "run_id",
@@ -45,6 +56,8 @@ PUBLIC_FIELDS = (
     "status",
     "provider",
     "model",
+    "repo",
+    "ref",
     "max_runtime_seconds",
     "created_at",
     "created_by",
@@ -58,6 +71,7 @@ PUBLIC_FIELDS = (
     "stop_requested_at",
     "stop_requested_by",
     "reaped_reason",
+    "result_error",
 )
 
 
@@ -96,17 +110,28 @@ class RunService:
     # -- views -----------------------------------------------------------------------------
 
     def view(self, record: dict[str, Any], *, with_prompt: bool = True) -> dict[str, Any]:
-        """The public shape of a run record (what GET returns)."""
+        """The public shape of a run record (what GET returns).
+
+        The list view (``with_prompt=False``) leaves out the prompt and the result's
+        ``final_message`` (up to 64 KiB each) so a page of 100 runs stays small.
+        """
         out: dict[str, Any] = {k: record.get(k) for k in PUBLIC_FIELDS}
         if with_prompt and record.get("kind") == "run":
             out["prompt"] = record.get("prompt")
-        duration, estimate = cost.estimate(
+        result = record.get("result") if isinstance(record.get("result"), dict) else None
+        if result is not None and not with_prompt:
+            result = {k: v for k, v in result.items() if k != "final_message"}
+        out["result"] = result
+        duration, compute = cost.estimate(
             record.get("billing_started_at") or record.get("started_at"),
             record.get("stopped_at"),
             record.get("hourly_cost_usd"),
         )
+        model = results.model_cost(result)
         out["duration_seconds"] = duration
-        out["estimated_cost_usd"] = estimate
+        out["compute_cost_usd"] = compute
+        out["model_cost_usd"] = model
+        out["estimated_cost_usd"] = cost.total(compute, model)
         if (
             record.get("kind") == "session"
             and record.get("task_arn")
@@ -122,6 +147,7 @@ class RunService:
     ) -> tuple[dict[str, Any], bool]:
         """Create a run or session; returns (response body, replayed?)."""
         kind = "session" if interactive else "run"
+        check_repo_allowed(req.repo, self.settings.allowed_repos)
         run_id = new_run_id()
         env = {"RUN_ID": run_id, "AGENT_MAX_RUNTIME_SECONDS": str(req.max_runtime_seconds)}
         if req.provider and req.model:
@@ -129,6 +155,10 @@ class RunService:
             env["AGENT_MODEL"] = req.model
         if req.prompt is not None:
             env["JOB_PROMPT"] = req.prompt
+        if req.repo is not None:
+            env["AGENT_REPO_URL"] = repo_url(req.repo)
+            if req.ref is not None:
+                env["AGENT_REPO_REF"] = req.ref
         overrides = container_overrides(self.settings, env)
         check_overrides(overrides)  # 413 before anything is written
 
@@ -155,6 +185,9 @@ class RunService:
         }
         if req.prompt is not None:
             record["prompt"] = req.prompt
+        if req.repo is not None:
+            record["repo"] = req.repo
+            record["ref"] = req.ref
         try:
             self.store.create_run(
                 record,
@@ -237,6 +270,49 @@ class RunService:
         page = self.logs.page(stream, token, limit)
         return {"run_id": run_id, **page}
 
+    def patch(self, run_id: str) -> tuple[str, dict[str, Any]]:
+        """The run's assembled patch and its metadata; 404 with a reason, or 413 when larger
+        than a Lambda response can carry (the patch events stay readable via /events)."""
+        record = self.store.get_run(run_id)
+        if record is None:
+            raise NotFound("run not found")
+        status = record.get("status")
+        if status != "STOPPED":
+            raise NotFound(f"no patch: the run is {status}; a patch is available once it stopped")
+        result = record.get("result")
+        if not isinstance(result, dict):
+            reason = record.get("result_error") or "not read yet"
+            raise NotFound(f"no patch: the run has no result ({reason})")
+        meta = result.get("patch")
+        chunks = meta.get("chunks") if isinstance(meta, dict) else None
+        if not isinstance(chunks, int) or chunks < 1 or not record.get("task_arn"):
+            raise NotFound("no patch: the run had no repository or made no change")
+        limit = results.PATCH_RESPONSE_MAX_BYTES
+        too_large = (
+            f"the patch is larger than this endpoint returns ({limit} bytes); "
+            f"read its patch events (type patch, in seq order) from GET /v1/runs/{run_id}/events"
+        )
+        if int(meta.get("bytes") or 0) > limit:
+            raise PayloadTooLarge(too_large, code="patch_too_large")
+        stream = stream_name(self.settings.container_name, task_id(str(record["task_arn"])))
+        try:
+            text = results.assemble_patch(
+                self.logs.tail(stream, results.PATCH_PAGES), run_id, chunks
+            )
+        except results.PatchIncomplete as exc:
+            shown = ", ".join(str(i) for i in exc.missing[:10])
+            raise NotFound(
+                f"no patch: {len(exc.missing)} of {chunks} chunk(s) are missing from the log "
+                f"stream (seq {shown})"
+            ) from None
+        except Exception as exc:
+            if aws.error_code(exc) == "ResourceNotFoundException":
+                raise NotFound("no patch: the run's log stream does not exist") from None
+            raise
+        if len(json.dumps(text)) > limit:
+            raise PayloadTooLarge(too_large, code="patch_too_large")
+        return text, meta
+
     # -- stop ------------------------------------------------------------------------------
 
     def stop(self, run_id: str, requested_by: str) -> dict[str, Any]:
@@ -313,6 +389,8 @@ class RunService:
                 "stop_code": task.get("stopCode"),
             }
         result = self.store.transition(run_id, status, fields, fill)
+        if status == "STOPPED":
+            self.store_result(run_id, record, arn)
         return {
             "run_id": run_id,
             "status": status,
@@ -320,49 +398,120 @@ class RunService:
             "released_slot": result.released_slot,
         }
 
+    # -- result ----------------------------------------------------------------------------
+
+    def store_result(
+        self, run_id: str, record: dict[str, Any], task_arn: str | None = None
+    ) -> str | None:
+        """Read the run's ``runtime_end`` from its log stream and store ``result`` on the run.
+
+        Never raises (a result must not fail a state transition): anything that goes wrong is
+        stored as ``result: null`` plus a short ``result_error``. A result already stored is
+        kept (idempotent under repeated events); returns the error, or None once stored.
+        """
+        if isinstance(record.get("result"), dict):
+            return None
+        error: str | None = None
+        result: dict[str, Any] | None = None
+        try:
+            arn = task_arn or record.get("task_arn")
+            if not arn:
+                raise results.ResultUnavailable("the run has no task")
+            stream = stream_name(self.settings.container_name, task_id(str(arn)))
+            result = results.read_result(self.logs.tail(stream, results.RESULT_PAGES), run_id)
+        except results.ResultUnavailable as exc:
+            error = str(exc)
+        except Exception as exc:
+            code = aws.error_code(exc)
+            if code == "ResourceNotFoundException":
+                error = "the run's log stream does not exist"
+            else:
+                log.warning("reading the result of %s failed: %r", run_id, exc)
+                error = f"the log stream could not be read ({code or type(exc).__name__})"
+        fields = {
+            "result": result,
+            "result_error": error[: results.REASON_MAX_CHARS] if error else None,
+            "result_read_at": now_iso(),
+        }
+        try:
+            self.store.set_result(run_id, fields)
+        except Exception as exc:
+            log.warning("storing the result of %s failed: %r", run_id, exc)
+            return "the result could not be stored"
+        if error:
+            log.info("run %s has no result: %s", run_id, error)
+        return error
+
     # -- reaper ----------------------------------------------------------------------------
 
+    def _limit_seconds(self, record: dict[str, Any]) -> tuple[int, int]:
+        """(max runtime, grace) for a record, each clamped to the hard maximum.
+
+        A record's ``max_runtime_seconds`` is validated when written, but the table is not the
+        place to trust: a missing, non-integer or out-of-range value means the hard maximum.
+        """
+        raw = record.get("max_runtime_seconds")
+        runtime = HARD_MAX_RUNTIME_SECONDS
+        if isinstance(raw, int) and not isinstance(raw, bool) and raw > 0:
+            runtime = min(raw, HARD_MAX_RUNTIME_SECONDS)
+        grace = min(max(int(self.settings.stop_grace_seconds), 0), HARD_MAX_RUNTIME_SECONDS)
+        return runtime, grace
+
     def reap(self, now: float | None = None) -> dict[str, Any]:
-        """Stop tasks past their cap + grace, and reconcile records whose events were lost."""
+        """Stop tasks past their cap + grace, and reconcile records whose events were lost.
+
+        One task or record that cannot be handled (an unreadable record, a failed call) is
+        logged and skipped; the rest are still reaped.
+        """
         now = time.time() if now is None else now
-        grace = self.settings.stop_grace_seconds
         stopped: list[dict[str, Any]] = []
+        skipped: list[str] = []
         for task in self.ecs.running_tasks():
             run_id = task.get("startedBy")
             if not isinstance(run_id, str) or not RUN_ID_RE.fullmatch(run_id):
                 continue
-            record = self.store.get_run(run_id)
-            # ECS always reports createdAt; the record's creation time (written just before
-            # RunTask) is the fallback when a task description lacks both timestamps.
-            began = (
-                task.get("startedAt") or task.get("createdAt") or (record or {}).get("created_at")
-            )
-            began_dt = cost.parse_time(_iso(began))
-            age = now - began_dt.timestamp() if began_dt else 0.0
-            if record is None or record.get("status") in TERMINAL:
-                reason = "cloudagent reaper: task has no active run record"
-            else:
-                limit = int(record.get("max_runtime_seconds") or 7200) + grace
-                if age <= limit:
-                    continue
-                reason = (
-                    f"cloudagent reaper: exceeded max runtime "
-                    f"{record.get('max_runtime_seconds')}s + grace {grace}s"
-                )
             try:
-                self.ecs.stop_task(task["taskArn"], reason)
+                entry = self._reap_task(task, run_id, now)
             except Exception as exc:
-                log.warning("reaper could not stop %s: %s", task.get("taskArn"), exc)
+                log.warning("reaper skipped run %s: %r", run_id, exc)
+                skipped.append(run_id)
                 continue
-            if record is not None and record.get("status") not in TERMINAL:
-                self.store.set_fields(run_id, {"reaped_reason": reason, "reaped_at": now_iso()})
-                self.store.transition(run_id, "STOPPING", {})
-            stopped.append({"run_id": run_id, "task_arn": task["taskArn"], "reason": reason})
-        reconciled = self._reconcile(now)
-        return {"stopped": stopped, "reconciled": reconciled}
+            if entry:
+                stopped.append(entry)
+        reconciled = self._reconcile(now, skipped)
+        out: dict[str, Any] = {"stopped": stopped, "reconciled": reconciled}
+        if skipped:
+            out["skipped"] = skipped
+        return out
 
-    def _reconcile(self, now: float) -> list[dict[str, Any]]:
-        """Fix records the event stream left behind: stale PENDING and tasks that are gone."""
+    def _reap_task(self, task: dict[str, Any], run_id: str, now: float) -> dict[str, Any] | None:
+        record = self.store.get_run(run_id)
+        # ECS always reports createdAt; the record's creation time (written just before
+        # RunTask) is the fallback when a task description lacks both timestamps.
+        began = task.get("startedAt") or task.get("createdAt") or (record or {}).get("created_at")
+        began_dt = cost.parse_time(_iso(began))
+        age = now - began_dt.timestamp() if began_dt else 0.0
+        active = record is not None and record.get("status") not in TERMINAL
+        if not active:
+            reason = "cloudagent reaper: task has no active run record"
+        else:
+            runtime, grace = self._limit_seconds(record)
+            if age <= runtime + grace:
+                return None
+            reason = f"cloudagent reaper: exceeded max runtime {runtime}s + grace {grace}s"
+        try:
+            self.ecs.stop_task(task["taskArn"], reason)
+        except Exception as exc:
+            log.warning("reaper could not stop %s: %s", task.get("taskArn"), exc)
+            return None
+        if active:
+            self.store.set_fields(run_id, {"reaped_reason": reason, "reaped_at": now_iso()})
+            self.store.transition(run_id, "STOPPING", {})
+        return {"run_id": run_id, "task_arn": task["taskArn"], "reason": reason}
+
+    def _reconcile(self, now: float, skipped: list[str] | None = None) -> list[dict[str, Any]]:
+        """Fix records the event stream left behind: stale PENDING, tasks that are gone, and
+        stopped runs whose result could not be read yet."""
         out: list[dict[str, Any]] = []
         start: dict[str, str] | None = None
         seen = 0
@@ -372,35 +521,58 @@ class RunService:
             seen += len(items)
             old = False
             for item in items:
-                created = cost.parse_time(item.get("created_at"))
-                if created and created.timestamp() < cutoff:
-                    old = True
-                    break
-                if item.get("status") in TERMINAL:
+                try:
+                    created = cost.parse_time(item.get("created_at"))
+                    if created and created.timestamp() < cutoff:
+                        old = True
+                        break
+                    entry = self._reconcile_one(item, created, now)
+                except Exception as exc:
+                    run_id = str(item.get("run_id") or item.get("pk") or "?")[:80]
+                    log.warning("reaper skipped record %s: %r", run_id, exc)
+                    if skipped is not None:
+                        skipped.append(run_id)
                     continue
-                arn = item.get("task_arn")
-                run_id = str(item["run_id"])
-                if not arn:
-                    age = now - created.timestamp() if created else 0
-                    if item.get("status") == "PENDING" and age > PENDING_STALE_SECONDS:
-                        reason = "no task was started (the create request did not complete)"
-                        self.store.transition(run_id, "FAILED_TO_START", {"failure_reason": reason})
-                        out.append({"run_id": run_id, "status": "FAILED_TO_START"})
-                    continue
-                described = self.ecs.describe([arn])
-                if not described:
-                    self.store.transition(
-                        run_id,
-                        "STOPPED",
-                        {"stopped_at": now_iso(), "stopped_reason": "task not found by reaper"},
-                    )
-                    out.append({"run_id": run_id, "status": "STOPPED"})
-                elif described[0].get("lastStatus") == "STOPPED":
-                    self.apply_task_state(described[0])
-                    out.append({"run_id": run_id, "status": "STOPPED"})
+                if entry:
+                    out.append(entry)
             if old or not start:
                 break
         return out
+
+    def _reconcile_one(
+        self, item: dict[str, Any], created: datetime | None, now: float
+    ) -> dict[str, Any] | None:
+        run_id = str(item["run_id"])
+        if not RUN_ID_RE.fullmatch(run_id):
+            raise ValueError("record has no valid run_id")
+        if item.get("status") in TERMINAL:
+            if item.get("status") == "STOPPED" and item.get("result") is None:
+                stopped = cost.parse_time(item.get("stopped_at"))
+                recent = stopped and now - stopped.timestamp() <= RESULT_RETRY_SECONDS
+                if recent and self.store_result(run_id, item) is None:
+                    return {"run_id": run_id, "status": "STOPPED", "result": "stored"}
+            return None
+        arn = item.get("task_arn")
+        if not arn:
+            age = now - created.timestamp() if created else 0
+            if item.get("status") == "PENDING" and age > PENDING_STALE_SECONDS:
+                reason = "no task was started (the create request did not complete)"
+                self.store.transition(run_id, "FAILED_TO_START", {"failure_reason": reason})
+                return {"run_id": run_id, "status": "FAILED_TO_START"}
+            return None
+        described = self.ecs.describe([str(arn)])
+        if not described:
+            self.store.transition(
+                run_id,
+                "STOPPED",
+                {"stopped_at": now_iso(), "stopped_reason": "task not found by reaper"},
+            )
+            self.store_result(run_id, item, str(arn))
+            return {"run_id": run_id, "status": "STOPPED"}
+        if described[0].get("lastStatus") == "STOPPED":
+            self.apply_task_state(described[0])
+            return {"run_id": run_id, "status": "STOPPED"}
+        return None
 
     # -- admin -----------------------------------------------------------------------------
 

@@ -22,12 +22,16 @@ released exactly once however often the terminal event is delivered. Status only
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from . import aws
+
+log = logging.getLogger(__name__)
 
 RUNS_PARTITION = "RUNS"
 COUNTER_KEY = {"pk": {"S": "COUNTER#ACTIVE_RUNS"}, "sk": {"S": "COUNTER"}}
@@ -61,20 +65,33 @@ def now_iso() -> str:
 
 
 def to_av(value: Any) -> dict[str, Any]:
-    """Python value to a DynamoDB AttributeValue (the subset this table uses)."""
+    """Python value to a DynamoDB AttributeValue (the subset this table uses).
+
+    Numbers travel as text: ints as is, Decimals and finite floats in their exact decimal form
+    (DynamoDB numbers are decimal; a float's ``repr`` is its shortest round-trip text).
+    """
     if value is None:
         return {"NULL": True}
     if isinstance(value, bool):
         return {"BOOL": value}
-    if isinstance(value, (int, float)):
-        return {"N": repr(value) if isinstance(value, float) else str(value)}
+    if isinstance(value, int):
+        return {"N": str(value)}
+    if isinstance(value, (float, Decimal)):
+        number = Decimal(repr(value)) if isinstance(value, float) else value
+        if not number.is_finite():
+            raise TypeError("DynamoDB numbers must be finite")
+        return {"N": str(number)}
     if isinstance(value, str):
         return {"S": value}
+    if isinstance(value, dict):
+        return {"M": {str(k): to_av(v) for k, v in value.items()}}
+    if isinstance(value, (list, tuple)):
+        return {"L": [to_av(v) for v in value]}
     raise TypeError(f"unsupported attribute type {type(value).__name__}")
 
 
 def from_av(av: dict[str, Any]) -> Any:
-    """DynamoDB AttributeValue to a Python value (numbers: int when integral)."""
+    """DynamoDB AttributeValue to a Python value (numbers: int when integral, else float)."""
     if "S" in av:
         return av["S"]
     if "N" in av:
@@ -84,12 +101,30 @@ def from_av(av: dict[str, Any]) -> Any:
         return av["BOOL"]
     if "NULL" in av:
         return None
+    if "M" in av:
+        return {k: from_av(v) for k, v in av["M"].items()}
+    if "L" in av:
+        return [from_av(v) for v in av["L"]]
     raise TypeError("unsupported attribute value")
 
 
 def from_item(item: dict[str, Any]) -> dict[str, Any]:
     """A DynamoDB item to a plain dict."""
     return {k: from_av(v) for k, v in item.items()}
+
+
+def parse_item(item: dict[str, Any]) -> dict[str, Any] | None:
+    """Like from_item, but an item this code cannot read is logged and returned as None.
+
+    The table is shared with nothing else, but one bad item (written by hand, by an older
+    version, or by anything that once had write access) must not break listing or the reaper.
+    """
+    try:
+        return from_item(item)
+    except Exception as exc:
+        key = item.get("pk", {}).get("S", "?") if isinstance(item.get("pk"), dict) else "?"
+        log.warning("skipping unreadable item %s: %s", str(key)[:80], exc)
+        return None
 
 
 def run_key(run_id: str) -> dict[str, Any]:
@@ -142,7 +177,7 @@ class Store:
         if start_key:
             kwargs["ExclusiveStartKey"] = {k: {"S": v} for k, v in start_key.items()}
         resp = self.db.query(**kwargs)
-        items = [from_item(i) for i in resp.get("Items", [])]
+        items = [p for p in (parse_item(i) for i in resp.get("Items", [])) if p is not None]
         last = resp.get("LastEvaluatedKey")
         next_key = {k: v["S"] for k, v in last.items()} if last else None
         return items, next_key
@@ -344,3 +379,32 @@ class Store:
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=exprs,
         )
+
+    def set_result(self, run_id: str, fields: dict[str, Any]) -> bool:
+        """Store a run's ``result`` (with ``result_error`` etc.) unless a result is already there.
+
+        Idempotent: a stored (non-null) result is never replaced, so repeated STOPPED events
+        and the reaper write it once; an earlier ``result: null`` (log not readable yet) may be
+        replaced by a later successful read. Returns whether the write happened.
+        """
+        names = {f"#a{i}": k for i, k in enumerate(fields)}
+        exprs = {f":v{i}": to_av(v) for i, v in enumerate(fields.values())}
+        names["#r"] = "result"
+        exprs[":null"] = {"S": "NULL"}
+        try:
+            self.db.update_item(
+                TableName=self.table,
+                Key=run_key(run_id),
+                UpdateExpression="SET " + ", ".join(f"#a{i} = :v{i}" for i in range(len(fields))),
+                ConditionExpression=(
+                    "attribute_exists(pk) AND "
+                    "(attribute_not_exists(#r) OR attribute_type(#r, :null))"
+                ),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=exprs,
+            )
+        except Exception as exc:
+            if aws.error_code(exc) != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True

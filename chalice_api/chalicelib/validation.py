@@ -16,6 +16,7 @@ from typing import Any
 
 from .config import HARD_MAX_RUNTIME_SECONDS, PROVIDERS
 from .errors import BadRequest, NotFound, PayloadTooLarge
+from .gitref import MAX_REF_CHARS, REF_RE, REPO_RE, canonical_repo
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_PROMPT_CHARS = 8192
@@ -37,19 +38,26 @@ class RunRequest:
     model: str | None
     max_runtime_seconds: int
     prompt: str | None = None
+    repo: str | None = None
+    ref: str | None = None
 
     def canonical(self) -> str:
-        """Stable text of the request, hashed to detect Idempotency-Key reuse with a new body."""
-        return json.dumps(
-            {
-                "prompt": self.prompt,
-                "provider": self.provider,
-                "model": self.model,
-                "max_runtime_seconds": self.max_runtime_seconds,
-            },
-            sort_keys=True,
-            ensure_ascii=True,
-        )
+        """Stable text of the request, hashed to detect Idempotency-Key reuse with a new body.
+
+        ``repo``/``ref`` are included only when given, so a request without them hashes as it
+        did before they existed (keys stored by an earlier version still replay).
+        """
+        data: dict[str, Any] = {
+            "prompt": self.prompt,
+            "provider": self.provider,
+            "model": self.model,
+            "max_runtime_seconds": self.max_runtime_seconds,
+        }
+        if self.repo is not None:
+            data["repo"] = self.repo
+        if self.ref is not None:
+            data["ref"] = self.ref
+        return json.dumps(data, sort_keys=True, ensure_ascii=True)
 
 
 def _no_constants(name: str) -> Any:
@@ -125,11 +133,39 @@ def _max_runtime(body: dict[str, Any]) -> int:
     return value
 
 
+def _repo(value: Any) -> str:
+    if not isinstance(value, str) or not REPO_RE.fullmatch(value):
+        raise BadRequest("repo must be OWNER/NAME of a GitHub repository")
+    return value
+
+
+def _ref(value: Any) -> str:
+    if not isinstance(value, str) or not REF_RE.fullmatch(value):
+        raise BadRequest(
+            f"ref must be a branch, tag or commit SHA (git ref syntax, at most {MAX_REF_CHARS} "
+            "characters of [A-Za-z0-9._/+-], not starting with - or +, no '..')"
+        )
+    return value
+
+
+def check_repo_allowed(repo: str | None, allowed: frozenset[str]) -> None:
+    """A run may name only a repository in the ``allowed_repos`` setting (400 otherwise)."""
+    if repo is None or canonical_repo(repo) in allowed:
+        return
+    if not allowed:
+        raise BadRequest(
+            "repo is not allowed: the setting allowed_repos (ALLOWED_REPOS) is empty, so no "
+            "repository may be used"
+        )
+    raise BadRequest(f"repo {repo} is not in the setting allowed_repos (ALLOWED_REPOS)")
+
+
 def validate_create_run(body: dict[str, Any]) -> RunRequest:
-    """Validate ``POST /v1/runs``: prompt, provider, model, optional max_runtime_seconds."""
+    """Validate ``POST /v1/runs``: prompt, provider, model; optional max_runtime_seconds,
+    repo and ref (ref only with repo)."""
     _check_fields(
         body,
-        {"prompt", "provider", "model", "max_runtime_seconds"},
+        {"prompt", "provider", "model", "max_runtime_seconds", "repo", "ref"},
         {"prompt", "provider", "model"},
     )
     prompt = body["prompt"]
@@ -141,11 +177,15 @@ def validate_create_run(body: dict[str, Any]) -> RunRequest:
         raise BadRequest("prompt contains characters that cannot be passed to the task")
     if len(prompt) > MAX_PROMPT_CHARS:
         raise PayloadTooLarge(f"prompt is longer than {MAX_PROMPT_CHARS} characters")
+    if "ref" in body and "repo" not in body:
+        raise BadRequest("ref needs repo")
     return RunRequest(
         prompt=prompt,
         provider=_provider(body["provider"]),
         model=_model(body["model"]),
         max_runtime_seconds=_max_runtime(body),
+        repo=_repo(body["repo"]) if "repo" in body else None,
+        ref=_ref(body["ref"]) if "ref" in body else None,
     )
 
 
@@ -171,7 +211,7 @@ def check_overrides(overrides: dict[str, Any]) -> None:
     size = overrides_size(overrides)
     if size > ECS_OVERRIDES_LIMIT:
         raise PayloadTooLarge(
-            f"prompt too large: the task overrides would be {size} characters, "
+            f"prompt (with repo and ref) too large: the task overrides would be {size} characters, "
             f"ECS allows {ECS_OVERRIDES_LIMIT}"
         )
 

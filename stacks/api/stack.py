@@ -187,6 +187,7 @@ class ApiStack(CloudAgentStack):
                 "SECURITY_GROUP_IDS": agent.security_group_id,
                 "LOG_GROUP_NAME": agent.log_group_name,
                 "MAX_CONCURRENT_RUNS": str(settings.max_concurrent_runs),
+                "ALLOWED_REPOS": ",".join(settings.run_repositories),
                 # GitHub's issuer, always: the development issuer exists only in `make up`.
                 "OIDC_ISSUER": GITHUB_OIDC_ISSUER,
                 "OIDC_JWKS_URL": f"{GITHUB_OIDC_ISSUER}/.well-known/jwks",

@@ -48,6 +48,8 @@ OTHER_VARIABLES = {
     "CLOUDAGENT_IMAGE_ROLE_ARN": "GitHub variable: the image role (foundation output)",
     "CLOUDAGENT_ADMIN_ROLE_ARN": "GitHub variable: the admin-invoke role (api output)",
     "CLOUDAGENT_API_URL": "GitHub variable: the API's URL (api output `api_url`)",
+    "CLOUDAGENT_AGENT_PROVIDER": "GitHub variable: provider of runs started by an issue label",
+    "CLOUDAGENT_AGENT_MODEL": "GitHub variable: model of runs started by an issue label",
 }
 
 
@@ -143,6 +145,14 @@ class Settings:
         check=matches(r"|[^\s,]{1,128}"),
         lambda_env="OIDC_AUDIENCE",
     )
+    allowed_repos: str = setting(
+        "",
+        accepted="empty (only github_repo) or a comma list of OWNER/NAME, e.g. "
+        "my-org/app,my-org/lib",
+        help="GitHub repositories a run may check out (`repo` of POST /v1/runs)",
+        check=matches(rf"|{_GITHUB_NAME}/{_GITHUB_NAME}(,{_GITHUB_NAME}/{_GITHUB_NAME})*"),
+        lambda_env="ALLOWED_REPOS",
+    )
     github_oidc_provider_exists: bool = setting(
         False,
         accepted="true or false",
@@ -173,6 +183,11 @@ class Settings:
     def api_audience(self) -> str:
         """The `aud` the control API accepts; workflows request tokens for it."""
         return self.api_oidc_audience or self.prefix
+
+    @property
+    def run_repositories(self) -> list[str]:
+        """Repositories a run may check out: `allowed_repos`, or else `github_repo` alone."""
+        return self.allowed_repos.split(",") if self.allowed_repos else [self.github_repo]
 
     def state_key(self, stack: str) -> str:
         return f"{PROJECT}/{self.env_name}/{stack}.tfstate"

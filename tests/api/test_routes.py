@@ -93,8 +93,20 @@ def test_create_get_list_run(client: Any, headers: dict[str, str], run_task_call
     assert got["run_id"] == run_id and got["prompt"] == VALID["prompt"]
     assert got["task_arn"].startswith("arn:aws:ecs:")
     assert got["created_by"] == "repo:acme/agents:environment:prod"
-    for key in ("started_at", "stopped_at", "duration_seconds", "estimated_cost_usd"):
+    for key in (
+        "started_at",
+        "stopped_at",
+        "duration_seconds",
+        "compute_cost_usd",
+        "model_cost_usd",
+        "estimated_cost_usd",
+        "result",
+        "result_error",
+        "repo",
+        "ref",
+    ):
         assert key in got
+    assert got["repo"] is None and got["result"] is None
 
     listed = client.http.get("/v1/runs", headers=headers).json_body
     assert [r["run_id"] for r in listed["runs"]] == [run_id]
@@ -221,6 +233,7 @@ def test_unknown_and_malformed_run_ids_are_404(client: Any, headers: dict[str, s
     for rid in ("run_00000000000000000000000000", "nope", "run_" + "Z" * 27):
         assert_error(client.http.get(f"/v1/runs/{rid}", headers=headers), 404)
         assert_error(client.http.get(f"/v1/runs/{rid}/events", headers=headers), 404)
+        assert_error(client.http.get(f"/v1/runs/{rid}/patch", headers=headers), 404)
         assert_error(post(client, f"/v1/runs/{rid}/stop", {}, headers), 404)
 
 

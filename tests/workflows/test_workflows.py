@@ -3,6 +3,7 @@ and variables. A rename breaks a test here, not a deploy. Each check also fails 
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
@@ -25,7 +26,6 @@ from toolchain.paths import PROJECT_ROOT
 EXPECTED = {"ci.yml", "plan.yml", "deploy.yml", "apply-stack.yml", "image.yml", "run-agent.yml"}
 # The role each AWS-touching workflow assumes.
 ROLE_OF = {"plan.yml": PLAN, "apply-stack.yml": DEPLOY, "image.yml": IMAGE}
-# Variables beyond settings overrides and role ARNs: where the API is, and its audience.
 ENVIRONMENT_VARIABLE = "CLOUDAGENT_GITHUB_ENVIRONMENT"
 
 
@@ -221,12 +221,119 @@ def test_plan_never_writes_the_lock_and_fails_on_checks(workflow_texts):
 def test_run_agent_inputs_and_token_audience(workflow_texts):
     doc = load_workflow(workflow_texts["run-agent.yml"])
     inputs = doc["on"]["workflow_dispatch"]["inputs"]
-    assert set(inputs) == {"prompt", "provider", "model"}
+    assert set(inputs) == {"prompt", "provider", "model", "repo", "ref", "show_events"}
     assert inputs["provider"]["options"] == list(PROVIDERS)
-    script = doc["jobs"]["run"]["steps"][0]["with"]["script"]
+    assert inputs["show_events"] == {
+        "description": inputs["show_events"]["description"],
+        "type": "boolean",
+        "default": False,
+    }
+    step = doc["jobs"]["run"]["steps"][0]
+    script = step["with"]["script"]
     assert "core.getIDToken(audience)" in script
-    assert '"/v1/runs"' in script and "/events" in script
+    assert '"/v1/runs"' in script and "/events" in script and "/patch" in script
     assert "process.exit(code)" in script
+    # repo defaults to this repository; ref is passed only when given.
+    assert step["env"]["REPO"] == "${{ inputs.repo || github.repository }}"
+    assert "if (env.REF) body.ref = env.REF;" in script
+
+
+def test_run_agent_writes_a_summary_and_prints_events_only_when_asked(workflow_texts):
+    script = load_workflow(workflow_texts["run-agent.yml"])["jobs"]["run"]["steps"][0]["with"][
+        "script"
+    ]
+    assert "core.summary.addRaw(summary).write()" in script
+    for field in ("final_message", "input_tokens", "output_tokens", "model_cost_usd"):
+        assert field in script
+    assert "compute_cost_usd" in script and "estimated_cost_usd" in script
+    # The only place that prints event messages sits behind the input.
+    printing = [line for line in script.splitlines() if "event.message" in line]
+    assert printing == ["    for (const event of page.events) core.info(event.message);"]
+    guarded = script.split("if (showEvents) {", 1)
+    assert len(guarded) == 2 and "event.message" not in guarded[0]
+    assert 'const showEvents = env.SHOW_EVENTS === "true";' in script
+
+
+def untrusted_in_scripts(workflow: dict) -> list[str]:
+    """Steps whose shell or script text expands event data or inputs (script injection)."""
+    found = []
+    for name, job in jobs(workflow).items():
+        for step in job.get("steps", []):
+            text = str(step.get("run", "")) + str(step.get("with", {}).get("script", ""))
+            for expr in re.findall(r"\$\{\{(.*?)\}\}", text):
+                if "github.event" in expr or "inputs." in expr or "needs." in expr:
+                    found.append(f"{name}: {expr.strip()}")
+    return found
+
+
+def test_issue_trigger_passes_the_issue_only_through_env(workflow_texts):
+    doc = load_workflow(workflow_texts["run-agent.yml"])
+    assert doc["on"]["issues"] == {"types": ["labeled"]}
+    run = doc["jobs"]["run"]
+    assert "github.event.label.name == 'cloudagent'" in run["if"]
+    env = run["steps"][0]["env"]
+    assert env["ISSUE_TITLE"] == "${{ github.event.issue.title }}"
+    assert env["ISSUE_BODY"] == "${{ github.event.issue.body }}"
+    script = run["steps"][0]["with"]["script"]
+    assert "env.ISSUE_TITLE" in script and "env.ISSUE_BODY" in script
+    assert untrusted_in_scripts(doc) == []
+
+
+def test_injection_check_catches_an_interpolated_issue_title(workflow_texts):
+    text = workflow_texts["run-agent.yml"].replace(
+        'branch="cloudagent/$RUN_ID"', 'branch="cloudagent/${{ github.event.issue.title }}"'
+    )
+    assert untrusted_in_scripts(load_workflow(text))
+
+
+def write_and_id_token_jobs(workflow: dict) -> list[str]:
+    """Jobs holding both id-token: write and a write permission on contents (or everything)."""
+    found = []
+    for name, job in jobs(workflow).items():
+        perms = job.get("permissions", {})
+        if perms in ("write-all",) or not isinstance(perms, dict):
+            found.append(name)
+            continue
+        if perms.get("id-token") == "write" and perms.get("contents") == "write":
+            found.append(name)
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_no_job_holds_id_token_and_contents_write(workflow_texts, name):
+    assert write_and_id_token_jobs(load_workflow(workflow_texts[name])) == []
+
+
+def test_run_agent_splits_the_api_call_from_the_pull_request(workflow_texts):
+    doc = load_workflow(workflow_texts["run-agent.yml"])
+    run, pr = doc["jobs"]["run"], doc["jobs"]["pull-request"]
+    assert run["permissions"] == {"id-token": "write"}
+    assert pr["permissions"] == {"contents": "write", "pull-requests": "write"}
+    assert "environment" not in pr  # no OIDC subject for the API, no environment secrets
+    assert pr["needs"] == "run"
+    assert "always()" in pr["if"] and "needs.run.outputs.has_patch == 'true'" in pr["if"]
+    checkout = pr["steps"][0]
+    assert checkout["uses"].startswith("actions/checkout@")
+    assert checkout["with"]["ref"] == "${{ needs.run.outputs.base_commit }}"
+    script = pr["steps"][-1]["run"]
+    assert "git apply --index" in script
+    assert 'git push origin "HEAD:refs/heads/$branch"' in script
+    assert 'branch="cloudagent/$RUN_ID"' in script
+    assert "gh pr create --draft" in script
+    assert pr["steps"][-1]["env"]["GH_TOKEN"] == "${{ github.token }}"
+    # The patch reaches it as an artifact from the run job, never through the API.
+    assert any("upload-artifact" in str(s.get("uses")) for s in run["steps"])
+    assert any("download-artifact" in str(s.get("uses")) for s in pr["steps"])
+    assert "[run failed] " in run["steps"][0]["with"]["script"]
+    # A patch cut at the agent's size cap would not apply: no pull request for it.
+    assert "if (patch && patch.truncated) {" in run["steps"][0]["with"]["script"]
+
+
+def test_split_check_catches_a_merged_job(workflow_texts):
+    text = workflow_texts["run-agent.yml"].replace(
+        "      id-token: write\n", "      id-token: write\n      contents: write\n", 1
+    )
+    assert write_and_id_token_jobs(load_workflow(text)) == ["run"]
 
 
 def test_actions_are_pinned(workflow_texts):

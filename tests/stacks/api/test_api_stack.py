@@ -18,6 +18,7 @@ ENVIRONMENT = {
     "SECURITY_GROUP_IDS",
     "LOG_GROUP_NAME",
     "MAX_CONCURRENT_RUNS",
+    "ALLOWED_REPOS",
     "OIDC_ISSUER",
     "OIDC_JWKS_URL",
     "OIDC_AUDIENCE",
@@ -191,3 +192,9 @@ def test_deployment_zip_holds_sources_and_dependencies_only(synth_local, functio
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     assert not [n for n in names if n.startswith(("boto3/", "botocore/"))]
     assert zip_path.stat().st_size <= 5 * 1024 * 1024
+
+
+def test_runs_may_check_out_only_the_allowed_repositories(functions: dict[str, dict]) -> None:
+    """Default: the trusted repository alone (setting allowed_repos, issue 13)."""
+    env = functions["cloudagent-dev-api"]["environment"]["variables"]
+    assert env["ALLOWED_REPOS"] == "org/cloudagent"
