@@ -351,3 +351,19 @@ def test_hung_server_times_out(entrypoint, fake):
         for conn in held:
             conn.close()
         sock.close()
+
+
+def test_limits_match_the_settings() -> None:
+    """The entrypoint and stacks/settings.py agree on the token variable and the limits."""
+    import re
+
+    from pi_runtime import ENTRYPOINT
+
+    from stacks import settings
+
+    source = ENTRYPOINT.read_text()
+    assert f'const REPO_TOKEN_VAR = "{settings.AGENT_REPO_TOKEN_ENV}";' in source
+    for name in ("PATCH_CHUNK_BYTES", "PATCH_MAX_BYTES", "FINAL_MESSAGE_MAX_BYTES"):
+        m = re.search(rf"^const {name} = ([0-9_ *]+);", source, re.MULTILINE)
+        assert m, name
+        assert eval(m.group(1)) == getattr(settings, name), name  # digits and * only
