@@ -215,7 +215,8 @@ def test_sigterm_twice_with_frozen_pi_still_emits_the_patch(entrypoint, fake, or
     """StopTask while a tool runs and pi does not react: pi is killed early enough in the
     grace for the patch to go out before ECS would SIGKILL; a second SIGTERM is harmless."""
     pid_file = tmp_path / "tool.pid"
-    cmd = f"printf 'half\\n' > wip.txt; echo $$ > {pid_file}; sleep 300"
+    # ...and an interrupted `git commit` left its index lock behind
+    cmd = f"printf 'half\\n' > wip.txt; touch .git/index.lock; echo $$ > {pid_file}; sleep 300"
     fake.reset(tool("bash", {"command": cmd}), text("never"))
     run = entrypoint(**repo_env(origin, AGENT_STOP_GRACE_SECONDS="2"))
     run.wait_for(lambda: pid_file.exists() and pid_file.read_text().strip() != "")
@@ -367,3 +368,40 @@ def test_limits_match_the_settings() -> None:
         m = re.search(rf"^const {name} = ([0-9_ *]+);", source, re.MULTILINE)
         assert m, name
         assert eval(m.group(1)) == getattr(settings, name), name  # digits and * only
+
+
+def test_token_goes_to_the_fetch_only(entrypoint, fake, tmp_path, runtime):
+    """A `git` wrapper records every call: the token reaches the fetch alone, as a header
+    scoped to the repository's origin, in its environment (not argv, not .git/config)."""
+    import base64
+    import json
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "git-calls.jsonl"
+    real_git = subprocess.run(["which", "git"], capture_output=True, text=True).stdout.strip()
+    wrapper = bin_dir / "git"
+    wrapper.write_text(
+        "#!/usr/bin/env python3\n"
+        "import json, os, sys\n"
+        f"with open({str(log)!r}, 'a') as f:\n"
+        "    f.write(json.dumps({'argv': sys.argv[1:], 'env': dict(os.environ)}) + '\\n')\n"
+        f"os.execv({real_git!r}, ['git', *sys.argv[1:]])\n"
+    )
+    wrapper.chmod(0o755)
+    url = "https://127.0.0.1:9/o/n.git"  # nothing listens: the fetch fails at once
+    run = entrypoint(
+        AGENT_REPO_URL=url, AGENT_REPO_TOKEN=TOKEN, PATH=f"{bin_dir}:{runtime.path}"
+    ).wait()
+    assert_repo_refused(run, fake, f"could not clone {url}: fetch failed")
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    header = "Authorization: Basic " + base64.b64encode(f"x-access-token:{TOKEN}".encode()).decode()
+    with_token = [c for c in calls if header in c["env"].values()]
+    assert len(with_token) == 1 and "fetch" in with_token[0]["argv"]
+    assert with_token[0]["env"]["GIT_CONFIG_KEY_0"] == "http.https://127.0.0.1:9/.extraHeader"
+    for call in calls:
+        assert TOKEN not in json.dumps(call["argv"])
+        assert "AGENT_REPO_TOKEN" not in call["env"]
+        assert call["env"]["GIT_TERMINAL_PROMPT"] == "0"
+        assert call["env"]["GIT_CONFIG_GLOBAL"] == "/dev/null"
+    assert TOKEN not in (tmp_path / "workspace" / ".git" / "config").read_text()
