@@ -324,6 +324,18 @@ def test_workspace_must_be_empty(entrypoint, fake, origin, tmp_path):
     assert_repo_refused(run, fake, "is not empty")
 
 
+def test_lost_and_found_is_tolerated_and_kept_out_of_the_patch(entrypoint, fake, origin, tmp_path):
+    """A volume's own lost+found does not count as content, nor ends up in the patch."""
+    (tmp_path / "workspace" / "lost+found").mkdir()
+    (tmp_path / "workspace" / "lost+found" / "x").write_text("fs debris")
+    run = entrypoint(JOB_PROMPT=None, **repo_env(origin))
+    run.wait_for(lambda: "runtime_idle" in "".join(run.stdout_lines))
+    run.proc.send_signal(signal.SIGTERM)
+    run.wait()
+    assert run.returncode == 0, run.stderr
+    assert run.end()["result"]["patch"] is None
+
+
 def test_hung_server_times_out(entrypoint, fake):
     """An https server that accepts and never answers: the clone timeout ends it (exit 2)."""
     sock = socket.socket()
