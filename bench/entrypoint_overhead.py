@@ -25,11 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "image"))
-
-from fake_openai import FakeOpenAI, text, tool  # noqa: E402
-from pi_runtime import ENTRYPOINT, MODEL, ensure_runtime  # noqa: E402
+from devtools.fake_model import FakeOpenAI, text, tool
+from devtools.pi_runtime import ENTRYPOINT, MODEL, ensure_runtime
 
 PROMPT = "List the files in the workspace, then summarise what you found."
 # A typical short agent turn: one tool call, then an answer streamed word by word (real
@@ -72,6 +69,49 @@ def make_env(tmp: Path, fake: FakeOpenAI, path: str) -> dict[str, str]:
     }
 
 
+# With a repository: a small project cloned from file:// before pi starts, one file changed by
+# the tool, and the patch written after pi ends (clone + git add + diff are the added cost).
+REPO_FILES = 300
+
+
+def make_origin(tmp: Path) -> Path:
+    origin = tmp / "origin"
+    (origin / "src").mkdir(parents=True)
+    for i in range(REPO_FILES):
+        body = "".join(f"line {j} of module {i}\n" for j in range(80))
+        (origin / "src" / f"mod_{i:03d}.py").write_text(body)
+    genv = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp),
+        "GIT_CONFIG_GLOBAL": "/dev/null",
+        "GIT_CONFIG_NOSYSTEM": "1",
+    }
+    for cmd in (
+        ["git", "init", "-q", "--initial-branch=main"],
+        ["git", "add", "-A"],
+        ["git", "-c", "user.name=b", "-c", "user.email=b@b", "commit", "-qm", "base"],
+    ):
+        subprocess.run(cmd, cwd=origin, env=genv, check=True)
+    return origin
+
+
+def script_repo(fake: FakeOpenAI) -> None:
+    cmd = "ls -la && printf 'one more line\\n' >> src/mod_007.py"
+    fake.reset(tool("bash", {"command": cmd}), text(ANSWER))
+
+
+def type_bytes_of(out: bytes, *types: str) -> int:
+    return sum(len(x) + 1 for x in out.split(b"\n") if x and json.loads(x).get("type") in types)
+
+
+def result_bytes(out: bytes) -> int:
+    """Bytes the `result` object adds to the runtime_end line (the last line)."""
+    line = out.rstrip(b"\n").rsplit(b"\n", 1)[-1]
+    end = json.loads(line)
+    end.pop("result")
+    return len(line) - len(json.dumps(end, separators=(",", ":"), ensure_ascii=False).encode())
+
+
 def timed(
     cmd: list[str], env: dict[str, str], cwd: Path, stdin: bytes | None
 ) -> tuple[float, bytes]:
@@ -108,13 +148,26 @@ def main() -> int:
                 script(fake)
                 timed([str(ENTRYPOINT)], env, ws, None)
 
+            origin = make_origin(tmp)
+            repo_env = dict(env, AGENT_REPO_URL=f"file://{origin}", AGENT_ALLOW_LOCAL_REPOS="1")
+
+            def repo_run() -> tuple[float, bytes]:
+                rws = Path(tempfile.mkdtemp(dir=tmp))  # a clone needs an empty workspace
+                script_repo(fake)
+                return timed([str(ENTRYPOINT)], repo_env, rws, None)
+
+            repo_run()  # warm-up
+
             bare: list[float] = []
             wrapped: list[float] = []
+            with_repo: list[float] = []
             for _ in range(args.runs):
                 script(fake)
                 bare.append(timed(bare_cmd, env, ws, bare_stdin)[0])
                 script(fake)
                 wrapped.append(timed([str(ENTRYPOINT)], env, ws, None)[0])
+                with_repo.append(repo_run()[0])
+            _, repo_out = repo_run()
 
             script(fake)
             _, bare_out = timed(bare_cmd, env, ws, bare_stdin)
@@ -129,6 +182,8 @@ def main() -> int:
     med_wrapped = statistics.median(wrapped) * 1000
     overhead = med_wrapped - med_bare
     paired = statistics.median(w - b for w, b in zip(wrapped, bare, strict=True)) * 1000
+    repo_cost = (statistics.median(with_repo) - statistics.median(wrapped)) * 1000
+    patch_bytes = type_bytes_of(repo_out, "patch")
     load = os.getloadavg()[0]
     node_version = subprocess.run(
         ["node", "--version"], env={"PATH": rt.path}, capture_output=True, text=True
@@ -169,6 +224,8 @@ answer streamed word by word.
 {row("`image/entrypoint` (same run)", wrapped)}
 | **overhead (difference of medians, {args.runs} runs each)** | **{overhead:.0f} ms** | | |
 | overhead (median of paired differences) | {paired:.0f} ms | | |
+{row(f"`image/entrypoint` with a repository ({REPO_FILES} files, file://)", with_repo)}
+| clone + patch (difference of medians to the run without) | {repo_cost:.0f} ms | | |
 
 Load average (1 min) at the end of the timed runs: {load:.2f} on {os.cpu_count()} cores; on a
 shared machine other jobs add noise to both columns, so compare runs with a low load.
@@ -180,6 +237,12 @@ shared machine other jobs add noise to both columns, so compare runs with a low 
 | bare pi stdout | {len(bare_out):,} | {lines(bare_out)} |
 | entrypoint, `AGENT_LOG_DELTAS=1` (full) | {len(full_out):,} | {lines(full_out)} |
 | entrypoint, default (compact) | {len(compact_out):,} | {lines(compact_out)} |
+| entrypoint, compact, with a repository | {len(repo_out):,} | {lines(repo_out)} |
+
+The `result` object on `runtime_end` adds {result_bytes(compact_out):,} bytes per run, of which
+{len(ANSWER.encode()):,} are the final answer repeated (`final_message`, at most 64 KiB); with
+a repository and its patch summary {result_bytes(repo_out):,}. The one-line change's `patch`
+event is {patch_bytes:,} bytes.
 
 `message_update` lines are {update_bytes(full_out) / len(full_out):.0%} of the full stream's
 bytes; the compact stream is {saving:.0%} smaller. The full stream grows with the square of

@@ -33,6 +33,14 @@ AGENT_STOP_GRACE_SECONDS = 30  # SIGTERM -> SIGKILL; also the ECS stopTimeout
 AGENT_CONTAINER_NAME = "agent"
 AGENT_USER_UID = 1000  # the image's non-root `operator` user (image/Dockerfile)
 AGENT_WORKSPACE = "/workspace"
+# Repository in, patch out (docs/ARCHITECTURE.md §4): the env var of the optional read-only
+# clone token (ECS injects it as a secret; the entrypoint keeps it out of pi's environment) and
+# the limits of the `patch` events the control plane reassembles. Kept in step with
+# image/entrypoint by a test.
+AGENT_REPO_TOKEN_ENV = "AGENT_REPO_TOKEN"
+PATCH_CHUNK_BYTES = 200_000  # patch text per `patch` event
+PATCH_MAX_BYTES = 10 * 1024 * 1024  # whole patch; beyond it the patch is cut and flagged
+FINAL_MESSAGE_MAX_BYTES = 64 * 1024  # result.final_message
 
 # The largest Fargate shape (docs/ARCHITECTURE.md §1).
 TASK_CPU_UNITS = 16384

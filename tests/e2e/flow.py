@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -19,12 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-IMAGE_TESTS = Path(__file__).resolve().parents[1] / "image"
-if str(IMAGE_TESTS) not in sys.path:  # the image tests import these as top-level modules
-    sys.path.insert(0, str(IMAGE_TESTS))
-
-from fake_openai import FakeOpenAI  # noqa: E402
-from pi_runtime import ENTRYPOINT, MODEL, Runtime  # noqa: E402
+from devtools.fake_model import FakeOpenAI
+from devtools.pi_runtime import ENTRYPOINT, MODEL, Runtime
 
 __all__ = ["ENTRYPOINT", "MODEL", "FakeOpenAI", "Response", "call", "run_container"]
 

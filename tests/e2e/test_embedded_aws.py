@@ -269,7 +269,7 @@ def test_the_agent_container_runs_with_what_ecs_recorded(
     local: UpResult, deployment: LocalDeployment, fake: FakeOpenAI, tmp_path: Path
 ) -> None:
     """image/entrypoint + real pi, environment = task definition + secrets + task overrides."""
-    from pi_runtime import ensure_runtime
+    from devtools.pi_runtime import ensure_runtime
 
     result = invoke(
         local.aws,
@@ -366,7 +366,7 @@ def test_cold_start_does_not_hang(local: UpResult) -> None:
 def test_a_second_up_starts_nothing_twice(local: UpResult) -> None:
     """`make up` again finds moto and the API server by pid and reuses them.
 
-    (The Terraform half of a second `make up` is a re-apply: measured in bench/UP_RESULTS.md,
+    (The Terraform half of a second `make up` is a re-apply: measured in BENCHMARKS.md,
     not repeated here - it would cost every `make test` ~25 s.)
     """
     state = local.paths.load_state()

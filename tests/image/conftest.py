@@ -1,7 +1,7 @@
 """Fixtures for the agent-image tests: Node 24 and the locked pi from npm, and a fake model.
 
 The entrypoint is exercised with the real pi, installed exactly as the image installs it;
-see ``pi_runtime.py`` for how and where (``.cache/image-node/``, reused across sessions).
+see ``devtools/pi_runtime.py`` for how and where (``.cache/image-node/``, reused across sessions).
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_openai import FakeOpenAI
-from pi_runtime import ENTRYPOINT, MODEL, Runtime, ensure_runtime
+
+from devtools.fake_model import FakeOpenAI
+from devtools.pi_runtime import ENTRYPOINT, MODEL, Runtime, ensure_runtime
 
 
 @pytest.fixture(scope="session")

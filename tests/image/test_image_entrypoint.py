@@ -1,4 +1,4 @@
-"""The entrypoint's DESIGN §4 contract, end to end with the real pi and a fake model server.
+"""The entrypoint's contract (docs/ARCHITECTURE.md §4), end to end: real pi, fake model.
 
 Each test scripts the fake OpenAI server, runs ``image/entrypoint`` the way ECS would (env
 vars only), and asserts on the exit code, the JSON stream and what reached the model. Limits
@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
-from fake_openai import hang, status, text, tool
+
+from devtools.fake_model import hang, status, text, tool
 
 GRACE = 1.0  # AGENT_STOP_GRACE_SECONDS in agent_env
 
@@ -376,8 +377,7 @@ def test_run_id_on_every_line(entrypoint, fake):
 
 def test_key_placeholder_matches_the_stacks() -> None:
     """The entrypoint and the foundation stack agree on what an unset key looks like."""
-    from pi_runtime import ENTRYPOINT
-
+    from devtools.pi_runtime import ENTRYPOINT
     from stacks.shared.constants import PROVIDER_KEY_PLACEHOLDER
 
     assert f'const KEY_PLACEHOLDER = "{PROVIDER_KEY_PLACEHOLDER}";' in ENTRYPOINT.read_text()

@@ -19,7 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from toolchain.paths import PROJECT_ROOT as REPO
+
 IMAGE = REPO / "image"
 ENTRYPOINT = IMAGE / "entrypoint"
 CACHE = REPO / ".cache" / "image-node"

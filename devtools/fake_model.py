@@ -10,7 +10,11 @@ Each test queues *steps*; every request to ``/v1/responses`` consumes one:
 * ``text(s)``            stream an assistant message ``s`` and complete;
 * ``tool(name, args)``   stream one function call and complete (pi then runs the tool);
 * ``status(code)``       answer with an HTTP error and a JSON error body;
-* ``hang()``             accept the request and send nothing until the next reset() or stop().
+* ``hang()``             accept the request and send nothing until the next reset() or stop();
+* ``partial(s)``         stream the start of message ``s`` and then hang (a stop mid-stream).
+
+Every completed response reports ``usage`` (``USAGE``: input tokens including cached ones,
+the cached part, output tokens), so tests know the token totals a run must add up to.
 
 With the queue empty the server answers ``text("done")``, so an agent loop always ends.
 Every request body is recorded (``requests``) so tests can assert on what reached the model.
@@ -25,10 +29,19 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+# What every completed response reports; pi turns it into input = 100, cacheRead = 20,
+# output = 30 per assistant message (OpenAI counts cached tokens inside input_tokens).
+USAGE = {
+    "input_tokens": 120,
+    "input_tokens_details": {"cached_tokens": 20},
+    "output_tokens": 30,
+    "total_tokens": 150,
+}
+
 
 @dataclass
 class Step:
-    """One scripted answer; ``kind`` is text, tool, status or hang."""
+    """One scripted answer; ``kind`` is text, tool, status, hang or partial."""
 
     kind: str
     text: str = ""
@@ -55,6 +68,11 @@ def status(code: int) -> Step:
 def hang() -> Step:
     """Never answer (until the server stops): a stuck provider."""
     return Step("hang")
+
+
+def partial(s: str) -> Step:
+    """Stream the first words of ``s``, then stall: a stop arrives while the model writes."""
+    return Step("partial", text=s)
 
 
 class FakeOpenAI:
@@ -138,6 +156,8 @@ class FakeOpenAI:
                     self.close_connection = True
                 else:
                     self._stream(step)
+                    if step.kind == "partial":
+                        release.wait(fake._max_lifetime_s)
 
             def _json(self, code: int, payload: dict[str, Any]) -> None:
                 data = json.dumps(payload).encode()
@@ -213,11 +233,13 @@ def _events(step: Step) -> list[dict[str, Any]]:
         part = {"type": "output_text", "text": step.text, "annotations": []}
         done = dict(item, content=[part], status="completed")
         out.append({"type": "response.output_item.done", "output_index": 0, "item": done})
-    usage = {"input_tokens": 10, "output_tokens": 5, "total_tokens": 15}
+    if step.kind == "partial":
+        # the first two words only: no output_item.done, no response.completed
+        return out[:5]
     out.append(
         {
             "type": "response.completed",
-            "response": {"id": rid, "status": "completed", "usage": usage},
+            "response": {"id": rid, "status": "completed", "usage": USAGE},
         }
     )
     return out
