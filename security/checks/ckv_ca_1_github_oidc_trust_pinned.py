@@ -1,10 +1,13 @@
-"""CKV_CA_1: a role GitHub Actions can assume is pinned to this repo's one environment.
+"""CKV_CA_1: a role GitHub Actions can assume is pinned to one subject of this repository.
 
 GitHub's OIDC issuer signs tokens for *every* repository on github.com. A trust that checks only
 the audience, or matches the subject with `StringLike`/a wildcard/a list, lets other repos,
 branches or pull requests assume the role. So every trust statement that names
 `token.actions.githubusercontent.com` must say, with `StringEquals` and nothing looser:
-`:aud` = `sts.amazonaws.com` and `:sub` = exactly the subject the settings configure.
+`:aud` = `sts.amazonaws.com` and `:sub` = exactly one subject. Which one depends on the role:
+the read-only plan role (`<prefix>-github-plan`) trusts `repo:ORG/REPO:pull_request` alone —
+pull-request code runs in the plan job — and every other role trusts only the gated
+`repo:ORG/REPO:environment:ENV`, so a pull request can never reach a token for anything else.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 if str(Path(__file__).resolve().parents[2]) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from security.checklib import ProjectCheck, Statement, Unknown, as_list, policy_statements
+from security.checklib import ProjectCheck, Statement, Unknown, as_list, attr, policy_statements
 from stacks.shared.constants import GITHUB_OIDC_HOST, STS_AUDIENCE
 from stacks.shared.settings import load_settings
 
@@ -25,16 +28,23 @@ AUD_KEY = f"{GITHUB_OIDC_HOST}:aud"
 SUB_KEY = f"{GITHUB_OIDC_HOST}:sub"
 
 
-def allowed_subject() -> str:
-    """`repo:ORG/REPO:environment:ENV` from cdktf.json context and CLOUDAGENT_* overrides."""
-    return load_settings().github_subject
+PLAN_ROLE_SUFFIX = "-github-plan"
+
+
+def allowed_subject(role_name: str) -> str:
+    """The one subject this role may trust, from cdktf.json context and CLOUDAGENT_* overrides."""
+    settings = load_settings()
+    if role_name == f"{settings.prefix}{PLAN_ROLE_SUFFIX}":
+        return settings.github_pull_request_subject
+    return settings.github_subject
 
 
 class GithubOidcTrustPinned(ProjectCheck):
     def __init__(self) -> None:
         super().__init__(
-            name="GitHub OIDC trust: StringEquals aud=sts.amazonaws.com and sub=the one "
-            "configured repo:ORG/REPO:environment:ENV (no StringLike, wildcard or extra subject)",
+            name="GitHub OIDC trust: StringEquals aud=sts.amazonaws.com and sub=one subject: "
+            "repo:ORG/REPO:pull_request for the plan role only, repo:ORG/REPO:environment:ENV "
+            "for every other role (no StringLike, wildcard or extra subject)",
             id="CKV_CA_1",
             resources=["aws_iam_role"],
         )
@@ -45,7 +55,7 @@ class GithubOidcTrustPinned(ProjectCheck):
         github = [s for s in statements if _trusts_github(s)]
         if not github:
             raise Unknown("the role does not trust GitHub OIDC")
-        subject = allowed_subject()
+        subject = allowed_subject(str(attr(conf, "name", "")))
         for statement in github:
             if not statement.allows:
                 continue

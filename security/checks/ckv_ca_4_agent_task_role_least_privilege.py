@@ -1,11 +1,13 @@
-"""CKV_CA_4: the agent's task role reaches only its keys, the run table and ECS Exec.
+"""CKV_CA_4: the agent's task role reaches the ECS Exec channels and nothing else.
 
 The agent runs model-chosen tool calls with this role's credentials, so it is the most exposed
-identity in the deployment. It may read the five provider-key secrets, read/write the one table
-(and its index), use the project key for them, open the ECS Exec channels and write the ECS Exec
-session log — nothing else. Any S3, IAM, STS or Organizations action fails outright (data
-exfiltration, privilege escalation, other accounts), as does any other service, a second table,
-more secrets than providers, a wildcard ARN, or a managed policy attached to the role.
+identity in the deployment. It may open the ECS Exec channels, write the ECS Exec session log
+and decrypt with the project key (the sessions are encrypted with it) — nothing else. Secrets
+Manager fails outright (ECS injects the run's one key with the execution role; with read access
+the agent could read every provider's key), as does DynamoDB (the result travels in the log
+stream; with write access the agent could forge other runs or block every run with the
+concurrency counter), and S3, IAM, STS or Organizations (exfiltration, escalation, other
+accounts); so does any other service, a wildcard ARN, or a managed policy on the role.
 
 The role is found by name (`<project>-<env>-agent-task`, see `security.checklib`), its inline
 policy by the `<role>-policy` name `stacks.shared.iam.role_with_policy` gives it or by its `role`.
@@ -30,39 +32,23 @@ from security.checklib import (
     policy_statements,
     service_of,
 )
-from stacks.shared.constants import PROJECT, PROVIDERS
+from stacks.shared.constants import PROJECT
 
-FORBIDDEN_SERVICES = ("s3", "iam", "sts", "organizations")
+# service -> why the agent never gets it.
+FORBIDDEN_SERVICES = {
+    "secretsmanager": "ECS injects the run's key with the execution role",
+    "dynamodb": "the result travels in the log stream; the table is the control plane's",
+    "s3": "exfiltration",
+    "iam": "privilege escalation",
+    "sts": "other roles and accounts",
+    "organizations": "other accounts",
+}
 
 # service -> (actions the agent may use, what each resource must be: an ARN or a reference)
 _P = re.escape(PROJECT)
 ALLOWED: dict[str, tuple[frozenset[str], re.Pattern[str]]] = {
-    "secretsmanager": (
-        frozenset({"GetSecretValue", "DescribeSecret"}),
-        re.compile(
-            rf"^arn:[^:]+:secretsmanager:[^:]+:\d+:secret:{_P}-[^*?]+$|aws_secretsmanager_secret"
-        ),
-    ),
-    "dynamodb": (
-        frozenset(
-            {
-                "ConditionCheckItem",
-                "DeleteItem",
-                "GetItem",
-                "PutItem",
-                "Query",
-                "UpdateItem",
-                "BatchGetItem",
-                "BatchWriteItem",
-            }
-        ),
-        re.compile(
-            rf"^arn:[^:]+:dynamodb:[^:]+:\d+:table/{_P}-[a-z0-9-]+(/index/[A-Za-z0-9_.-]+)?$"
-            r"|aws_dynamodb_table"
-        ),
-    ),
     "kms": (
-        frozenset({"Decrypt", "GenerateDataKey"}),
+        frozenset({"Decrypt"}),
         re.compile(r"^arn:[^:]+:kms:[^:]+:\d+:key/[0-9a-f-]+$|aws_kms_key"),
     ),
     "ssmmessages": (
@@ -92,8 +78,9 @@ def _is_task_role(conf: dict[str, Any], entity_type: str) -> bool:
 class AgentTaskRoleLeastPrivilege(ProjectCheck):
     def __init__(self) -> None:
         super().__init__(
-            name="Agent task role touches only its provider-key secrets, the run table (+index), "
-            "the project key and ECS Exec; no S3/IAM/STS/Organizations, no managed policies",
+            name="Agent task role reaches only ECS Exec (channels, session log, the key that "
+            "encrypts it): no Secrets Manager, DynamoDB, S3, IAM, STS, Organizations, no "
+            "managed policies",
             id="CKV_CA_4",
             resources=[
                 "aws_iam_role_policy",
@@ -113,8 +100,6 @@ class AgentTaskRoleLeastPrivilege(ProjectCheck):
         if self.entity_type == "aws_iam_role_policy_attachment":
             return ["a managed policy is attached to the agent task role"]
         found: list[str] = []
-        secrets: set[str] = set()
-        tables: set[str] = set()
         for statement in policy_statements(conf, self.entity_type):
             if not statement.allows:
                 continue
@@ -123,7 +108,8 @@ class AgentTaskRoleLeastPrivilege(ProjectCheck):
             for action in statement.actions:
                 service = service_of(action)
                 if service in FORBIDDEN_SERVICES:
-                    found.append(f"{statement.name}: '{action}' ({service} is never for the agent)")
+                    why = FORBIDDEN_SERVICES[service]
+                    found.append(f"{statement.name}: '{action}' is never for the agent ({why})")
                     continue
                 if service not in ALLOWED:
                     found.append(f"{statement.name}: '{action}' is outside the agent's services")
@@ -136,14 +122,6 @@ class AgentTaskRoleLeastPrivilege(ProjectCheck):
                         found.append(
                             f"{statement.name}: '{action}' on '{resource}' is not an agent resource"
                         )
-                    elif service == "secretsmanager":
-                        secrets.add(resource)
-                    elif service == "dynamodb":
-                        tables.add(resource.split("/index/", 1)[0])
-        if len(secrets) > len(PROVIDERS):
-            found.append(f"{len(secrets)} secrets; the agent has {len(PROVIDERS)} provider keys")
-        if len(tables) > 1:
-            found.append(f"{len(tables)} tables; the agent has one ({sorted(tables)})")
         return found
 
 

@@ -4,7 +4,9 @@ Plain `environment` values are stored in the task definition (readable by anyone
 `ecs:DescribeTaskDefinition`) and in Terraform state. So: no provider key variable and no
 key-like name (`*_KEY`, `*SECRET*`, `*TOKEN*`, `*PASSWORD*`, `*CREDENTIAL*`) in `environment`,
 no value that looks like a key, no `environmentFiles`, and every `secrets` entry resolved from
-Secrets Manager.
+Secrets Manager. And one provider key per task definition: a tool the agent runs can read the
+environment of every process in its task, so a task holds only the key of the one provider its
+task definition is for (one task definition per provider).
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ SECRETS_MANAGER = re.compile(r"^arn:[^:]+:secretsmanager:|aws_secretsmanager_sec
 class EcsContainerKeysOnlyFromSecrets(ProjectCheck):
     def __init__(self) -> None:
         super().__init__(
-            name="ECS containers get provider keys only as Secrets Manager secrets: no key-like "
-            "names or values in environment, no environmentFiles",
+            name="ECS containers get provider keys only as Secrets Manager secrets, at most one "
+            "provider's key per task definition: no key-like names or values in environment, "
+            "no environmentFiles",
             id="CKV_CA_7",
             resources=["aws_ecs_task_definition"],
             categories=[CheckCategories.SECRETS],
@@ -41,6 +44,7 @@ class EcsContainerKeysOnlyFromSecrets(ProjectCheck):
     def problems(self, conf: dict[str, Any]) -> list[str]:
         found: list[str] = []
         provider_keys = set(PROVIDER_KEY_ENV.values())
+        injected: set[str] = set()
         for container in containers(conf):
             where = container_name(container)
             for entry in as_list(container.get("environment")):
@@ -55,12 +59,20 @@ class EcsContainerKeysOnlyFromSecrets(ProjectCheck):
             if container.get("environmentFiles"):
                 found.append(f"{where}: environmentFiles bypass Secrets Manager")
             for entry in as_list(container.get("secrets")):
+                if str((entry or {}).get("name", "")) in provider_keys:
+                    injected.add(str(entry["name"]))
                 value_from = str((entry or {}).get("valueFrom", ""))
                 if not SECRETS_MANAGER.search(value_from):
                     found.append(
                         f"{where}: secret {(entry or {}).get('name')} is not from Secrets Manager "
                         f"({value_from!r})"
                     )
+        if len(injected) > 1:
+            found.append(
+                f"{len(injected)} provider keys in one task definition "
+                f"({', '.join(sorted(injected))}); one task definition per provider injects "
+                "only its own"
+            )
         return found
 
 

@@ -11,6 +11,7 @@ import json
 from stacks.shared.constants import (
     AGENT_CONTAINER_NAME,
     AGENT_MAX_RUNTIME_SECONDS,
+    AGENT_REPO_TOKEN_ENV,
     AGENT_STOP_GRACE_SECONDS,
     AGENT_USER_UID,
     AGENT_WORKSPACE,
@@ -27,13 +28,29 @@ WORKSPACE_VOLUME = "workspace"
 
 
 def task_family(settings: Settings) -> str:
+    """The agent's name stem: its roles, log group and security group carry it."""
     return f"{settings.prefix}-agent"
 
 
+def provider_task_family(settings: Settings, provider: str) -> str:
+    """One task definition per provider, so a task holds its own provider's key and no other."""
+    return f"{task_family(settings)}-{provider}"
+
+
 def container_definitions(
-    settings: Settings, *, image: str, log_group: str, secret_arns: dict[str, str]
+    settings: Settings,
+    *,
+    image: str,
+    log_group: str,
+    provider: str,
+    secret_arn: str,
+    repo_token_secret_arn: str | None = None,
 ) -> str:
-    """The container contract of docs/ARCHITECTURE.md §4 as the JSON string ECS takes."""
+    """The container contract of docs/ARCHITECTURE.md §4 as the JSON string ECS takes.
+
+    Only `provider`'s key is injected: a tool the agent runs can read every variable of the
+    task's processes, so a key the run does not use must not be in the task at all.
+    """
     return json.dumps(
         [
             {
@@ -59,12 +76,18 @@ def container_definitions(
                 "environment": [
                     {"name": "AGENT_MAX_RUNTIME_SECONDS", "value": str(AGENT_MAX_RUNTIME_SECONDS)},
                     {"name": "AGENT_STOP_GRACE_SECONDS", "value": str(AGENT_STOP_GRACE_SECONDS)},
+                    {"name": "AGENT_PROVIDER", "value": provider},
                     {"name": "PI_OFFLINE", "value": "1"},
                 ],
                 # Provider keys only ever arrive as secrets, resolved by ECS at task start.
                 "secrets": [
-                    {"name": PROVIDER_KEY_ENV[provider], "valueFrom": arn}
-                    for provider, arn in sorted(secret_arns.items())
+                    {"name": PROVIDER_KEY_ENV[provider], "valueFrom": secret_arn},
+                    # The clone token (private_repos): the entrypoint uses it for the clone only.
+                    *(
+                        [{"name": AGENT_REPO_TOKEN_ENV, "valueFrom": repo_token_secret_arn}]
+                        if repo_token_secret_arn
+                        else []
+                    ),
                 ],
                 "logConfiguration": {
                     "logDriver": "awslogs",

@@ -8,6 +8,7 @@ task definition itself, and the typed `AgentOutputs` the `api` workspace reads. 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from cdktf import TerraformOutput
@@ -21,21 +22,23 @@ from cdktf_cdktf_provider_aws.ecs_task_definition import (
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup, SecurityGroupEgress
 from constructs import Construct
 
-from stacks.agent.container import WORKSPACE_VOLUME, container_definitions, task_family
+from stacks.agent.container import (
+    WORKSPACE_VOLUME,
+    container_definitions,
+    provider_task_family,
+    task_family,
+)
 from stacks.foundation import FoundationOutputs
 from stacks.shared.actions import (
     ECR_LOGIN,
     ECR_PULL,
     ECS_EXEC_CHANNELS,
     KEY_DECRYPT,
-    KEY_USE,
     LOG_STREAM_WRITE,
-    RUN_TABLE_WITH_DELETE,
 )
 from stacks.shared.constants import (
     AGENT_CONTAINER_NAME,
     LOG_RETENTION_DAYS,
-    TABLE_TIME_INDEX,
     TASK_CPU_UNITS,
     TASK_EPHEMERAL_STORAGE_GIB,
     TASK_MEMORY_MIB,
@@ -49,10 +52,11 @@ from stacks.shared.stack import CloudAgentStack
 class AgentOutputs:
     """What the `api` workspace may read of `agent`, and nothing else."""
 
-    task_definition_family: str
-    # Without the revision: RunTask takes the family's latest ACTIVE revision, so re-applying
-    # only `agent` (which retires the old revision) keeps the API working.
-    task_definition_arn_without_revision: str
+    # provider -> task definition family; one per provider, each injecting only its key.
+    task_definition_families: Mapping[str, str]
+    # provider -> ARN without the revision: RunTask takes the family's latest ACTIVE revision,
+    # so re-applying only `agent` (which retires the old revision) keeps the API working.
+    task_definition_arns_without_revision: Mapping[str, str]
     task_role_arn: str
     execution_role_arn: str
     security_group_id: str
@@ -69,7 +73,6 @@ class AgentStack(CloudAgentStack):
     ) -> None:
         super().__init__(scope, id, settings=settings)
         key_arn = foundation.key_arn
-        table_arn = foundation.table_arn
         secret_arns = dict(foundation.provider_secret_arns)
         exec_log_group_arn = foundation.exec_log_group_arn
         name = task_family(settings)
@@ -115,13 +118,20 @@ class AgentStack(CloudAgentStack):
             ],
         )
 
+        # ECS sends the task's ARN as aws:SourceArn: only this account's tasks may take the roles.
+        ecs_tasks_trust = service_trust_json(
+            "ecs-tasks.amazonaws.com", self.arns.source_conditions("ecs")
+        )
         secrets = list(secret_arns.values())
+        if foundation.repo_token_secret_arn:
+            secrets.append(foundation.repo_token_secret_arn)
         self.execution_role = role_with_policy(
             self,
             "execution_role",
             name=f"{name}-execution",
-            description="ECS starts the agent: pull its image, write its logs, read its keys",
-            trust_policy=service_trust_json("ecs-tasks.amazonaws.com"),
+            # ECS, not the agent, uses this role: the agent's code never holds its credentials.
+            description="ECS starts the agent: pull its image, write its logs, inject its key",
+            trust_policy=ecs_tasks_trust,
             statements=[
                 Statement(
                     sid="RegistryLogin",
@@ -156,22 +166,16 @@ class AgentStack(CloudAgentStack):
             self,
             "task_role",
             name=f"{name}-task",
-            description="What the agent itself may do: its keys, the run table, ECS Exec",
-            trust_policy=service_trust_json("ecs-tasks.amazonaws.com"),
+            # The agent runs model-chosen commands with these credentials: the ECS Exec channels
+            # and nothing else. No Secrets Manager (ECS injects the key with the execution role),
+            # no DynamoDB (the result travels in the log stream), nothing on S3, IAM or STS.
+            description="What the agent itself may do: ECS Exec, and nothing else",
+            trust_policy=ecs_tasks_trust,
             statements=[
                 Statement(
-                    sid="ReadProviderKeys",
-                    actions=["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
-                    resources=secrets,
-                ),
-                Statement(
-                    sid="ReadWriteRunTable",
-                    actions=RUN_TABLE_WITH_DELETE,
-                    resources=[table_arn, f"{table_arn}/index/{TABLE_TIME_INDEX}"],
-                ),
-                Statement(
-                    sid="UseProjectKey",
-                    actions=KEY_USE,
+                    # ECS Exec sessions are encrypted with the project key (cluster setting).
+                    sid="DecryptExecSessions",
+                    actions=KEY_DECRYPT,
                     resources=[key_arn],
                 ),
                 Statement(
@@ -192,34 +196,40 @@ class AgentStack(CloudAgentStack):
             ],
         )
 
-        self.task_definition = EcsTaskDefinition(
-            self,
-            "task_definition",
-            family=name,
-            requires_compatibilities=["FARGATE"],
-            network_mode="awsvpc",
-            cpu=str(TASK_CPU_UNITS),
-            memory=str(TASK_MEMORY_MIB),
-            ephemeral_storage=EcsTaskDefinitionEphemeralStorage(
-                size_in_gib=TASK_EPHEMERAL_STORAGE_GIB
-            ),
-            runtime_platform=EcsTaskDefinitionRuntimePlatform(
-                operating_system_family="LINUX", cpu_architecture=settings.agent_architecture
-            ),
-            execution_role_arn=self.execution_role.arn,
-            task_role_arn=self.task_role.arn,
-            volume=[EcsTaskDefinitionVolume(name=WORKSPACE_VOLUME)],
-            container_definitions=container_definitions(
-                settings,
-                image=f"{foundation.repository_url}:{settings.agent_image_tag}",
-                log_group=self.log_group.name,
-                secret_arns=secret_arns,
-            ),
-        )
+        self.task_definitions: dict[str, EcsTaskDefinition] = {}
+        for provider, secret_arn in sorted(secret_arns.items()):
+            self.task_definitions[provider] = EcsTaskDefinition(
+                self,
+                f"task_definition_{provider}",
+                family=provider_task_family(settings, provider),
+                requires_compatibilities=["FARGATE"],
+                network_mode="awsvpc",
+                cpu=str(TASK_CPU_UNITS),
+                memory=str(TASK_MEMORY_MIB),
+                ephemeral_storage=EcsTaskDefinitionEphemeralStorage(
+                    size_in_gib=TASK_EPHEMERAL_STORAGE_GIB
+                ),
+                runtime_platform=EcsTaskDefinitionRuntimePlatform(
+                    operating_system_family="LINUX", cpu_architecture=settings.agent_architecture
+                ),
+                execution_role_arn=self.execution_role.arn,
+                task_role_arn=self.task_role.arn,
+                volume=[EcsTaskDefinitionVolume(name=WORKSPACE_VOLUME)],
+                container_definitions=container_definitions(
+                    settings,
+                    image=f"{foundation.repository_url}:{settings.agent_image_tag}",
+                    log_group=self.log_group.name,
+                    provider=provider,
+                    secret_arn=secret_arn,
+                    repo_token_secret_arn=foundation.repo_token_secret_arn,
+                ),
+            )
 
         self.outputs = AgentOutputs(
-            task_definition_family=self.task_definition.family,
-            task_definition_arn_without_revision=self.task_definition.arn_without_revision,
+            task_definition_families={p: d.family for p, d in self.task_definitions.items()},
+            task_definition_arns_without_revision={
+                p: d.arn_without_revision for p, d in self.task_definitions.items()
+            },
             task_role_arn=self.task_role.arn,
             execution_role_arn=self.execution_role.arn,
             security_group_id=self.security_group.id,
@@ -228,8 +238,7 @@ class AgentStack(CloudAgentStack):
             container_name=AGENT_CONTAINER_NAME,
         )
         for output, value in {
-            "task_definition_arn": self.task_definition.arn,
-            "task_definition_family": self.task_definition.family,
+            "task_definition_arns": {p: d.arn for p, d in self.task_definitions.items()},
             "task_role_arn": self.task_role.arn,
             "execution_role_arn": self.execution_role.arn,
             "container_name": AGENT_CONTAINER_NAME,

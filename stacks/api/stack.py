@@ -24,6 +24,7 @@ from stacks.api.control_plane import (
 )
 from stacks.api.edge import Edge, OriginVerifySecret
 from stacks.foundation import FoundationOutputs
+from stacks.foundation.github.names import github_role_name
 from stacks.shared.actions import KEY_USE, KEY_USE_AND_ENCRYPT, LOG_STREAM_WRITE, RUN_TABLE
 from stacks.shared.constants import (
     AGENT_STOP_GRACE_SECONDS,
@@ -63,6 +64,10 @@ class ApiStack(CloudAgentStack):
         key_arn = foundation.key_arn
         table_arn = foundation.table_arn
         secret_arns = dict(foundation.provider_secret_arns)
+        # The secrets the admin function sets and the API checks: the keys, and the clone token.
+        admin_secrets = sorted(secret_arns.values())
+        if foundation.repo_token_secret_arn:
+            admin_secrets.append(foundation.repo_token_secret_arn)
         package = chalice_package.build(settings.region)
 
         origin_verify = OriginVerifySecret(
@@ -100,7 +105,10 @@ class ApiStack(CloudAgentStack):
                 Statement(
                     sid="RunAgentTask",
                     actions=["ecs:RunTask"],
-                    resources=[arns.task_definition_family(agent.task_definition_family)],
+                    resources=[
+                        arns.task_definition_family(family)
+                        for _, family in sorted(agent.task_definition_families.items())
+                    ],
                     conditions=on_cluster,
                 ),
                 Statement(
@@ -125,6 +133,13 @@ class ApiStack(CloudAgentStack):
                     sid="ReadAgentLogs",
                     actions=["logs:GetLogEvents"],
                     resources=[f"{agent.log_group_arn}:log-stream:*"],
+                ),
+                Statement(
+                    # Whether a provider's key is set (409 before RunTask otherwise); metadata
+                    # only, never the value.
+                    sid="CheckProviderKeys",
+                    actions=["secretsmanager:DescribeSecret"],
+                    resources=admin_secrets,
                 ),
                 Statement(
                     sid="ReadOriginSecret",
@@ -152,7 +167,7 @@ class ApiStack(CloudAgentStack):
                         "secretsmanager:ListSecretVersionIds",
                         "secretsmanager:PutSecretValue",
                     ],
-                    resources=list(secret_arns.values()),
+                    resources=admin_secrets,
                 ),
                 Statement(
                     sid="StopAgentTasks",
@@ -181,7 +196,10 @@ class ApiStack(CloudAgentStack):
             environment={
                 "TABLE_NAME": foundation.table_name,
                 "CLUSTER_ARN": cluster_arn,
-                "TASK_DEFINITION_ARN": agent.task_definition_arn_without_revision,
+                # provider -> task definition (without revision): one per provider's key.
+                "TASK_DEFINITION_ARNS": json.dumps(
+                    dict(agent.task_definition_arns_without_revision), sort_keys=True
+                ),
                 "CONTAINER_NAME": agent.container_name,
                 "SUBNET_IDS": ",".join(foundation.private_subnet_ids),
                 "SECURITY_GROUP_IDS": agent.security_group_id,
@@ -197,6 +215,12 @@ class ApiStack(CloudAgentStack):
                 "APP_VERSION": APP_VERSION,
                 "TASK_HOURLY_COST_USD": str(task_hourly_cost_usd(settings.agent_architecture)),
                 "PROVIDER_SECRET_ARNS": json.dumps(secret_arns, sort_keys=True),
+                # Set only with private_repos: runs are refused (409) while it has no value.
+                **(
+                    {"REPO_TOKEN_SECRET_ARN": foundation.repo_token_secret_arn}
+                    if foundation.repo_token_secret_arn
+                    else {}
+                ),
                 ORIGIN_VERIFY_ENV: origin_verify.secret.arn,
                 "AGENT_STOP_GRACE_SECONDS": str(AGENT_STOP_GRACE_SECONDS),
             },
@@ -219,7 +243,7 @@ class ApiStack(CloudAgentStack):
         invoke_role = role_with_policy(
             self,
             "admin_invoke_role",
-            name=f"{settings.prefix}-github-admin",
+            name=github_role_name(settings, "admin"),
             description="GitHub Actions of this repo's environment may invoke the admin function",
             trust_policy=github_oidc_trust_json(arns.oidc_provider, settings.github_subject),
             max_session_duration=3600,

@@ -17,12 +17,10 @@ from cdktf_cdktf_provider_aws.dynamodb_table import (
 from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
 from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
-from cdktf_cdktf_provider_aws.secretsmanager_secret_version import SecretsmanagerSecretVersion
 from constructs import Construct
 
 from stacks.shared.arns import Arns
 from stacks.shared.constants import (
-    PROVIDER_KEY_PLACEHOLDER,
     PROVIDERS,
     TABLE_PARTITION_KEY,
     TABLE_SORT_KEY,
@@ -89,9 +87,12 @@ class DataPlane(Construct):
             deletion_protection_enabled=True,
         )
 
-        # Keys are set by the admin function and never pass through code or Terraform state. Each
-        # secret starts with a placeholder (see PROVIDER_KEY_PLACEHOLDER) so that ECS can start
-        # tasks before all five providers are configured; Terraform never touches the value again.
+        # Keys are set by the admin function and never pass through code or Terraform state. The
+        # secrets start with no value at all: each provider has its own task definition that
+        # injects only its key, and the control API refuses a run whose key is not set yet (409)
+        # instead of starting a task ECS could not start. No placeholder version: it would make
+        # the plan role read secret values on refresh, and a placeholder that lost its label
+        # would be recreated by Terraform as AWSCURRENT over the real key.
         self.secrets: dict[str, SecretsmanagerSecret] = {}
         for provider in PROVIDERS:
             secret = SecretsmanagerSecret(
@@ -101,11 +102,17 @@ class DataPlane(Construct):
                 description=f"API key for the {provider} model provider",
                 kms_key_id=self.key.arn,
             )
-            SecretsmanagerSecretVersion(
-                self,
-                f"secret_{provider}_placeholder",
-                secret_id=secret.id,
-                secret_string=PROVIDER_KEY_PLACEHOLDER,
-                lifecycle={"ignore_changes": ["secret_string"]},
-            )
             self.secrets[provider] = secret
+
+        # Private repositories (opt-in): one read-only token for the clone, set like the keys.
+        # Every agent task gets it, so it must be narrowly scoped: anything a task holds, a
+        # determined agent can read (docs/ARCHITECTURE.md §6).
+        self.repo_token_secret: SecretsmanagerSecret | None = None
+        if settings.private_repos:
+            self.repo_token_secret = SecretsmanagerSecret(
+                self,
+                "secret_repo_token",
+                name=f"{settings.prefix}/repo-token",
+                description="Read-only GitHub token (contents:read) for cloning private repos",
+                kms_key_id=self.key.arn,
+            )

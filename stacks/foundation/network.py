@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from cdktf import Fn
+from cdktf import Fn, TerraformStack
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_availability_zones import DataAwsAvailabilityZones
 from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
@@ -155,7 +155,10 @@ class Network(Construct):
             "flow_log_role",
             name=f"{name}-vpc-flow-logs",
             description="Lets VPC Flow Logs write to the project's flow log group",
-            trust_policy=service_trust_json("vpc-flow-logs.amazonaws.com"),
+            trust_policy=service_trust_json(
+                "vpc-flow-logs.amazonaws.com",
+                TerraformStack.of(self).arns.source_conditions("ec2", "vpc-flow-log/*"),
+            ),
             statements=[
                 Statement(
                     sid="WriteFlowLogGroup",

@@ -30,6 +30,8 @@ class FoundationOutputs:
     table_name: str
     table_arn: str
     provider_secret_arns: Mapping[str, str]
+    # The read-only clone token's secret, only with the setting private_repos.
+    repo_token_secret_arn: str | None
     vpc_id: str
     private_subnet_ids: Sequence[str]
     cluster_arn: str
@@ -54,6 +56,9 @@ class FoundationStack(CloudAgentStack):
             table_name=self.data.table.name,
             table_arn=self.data.table.arn,
             provider_secret_arns={p: s.arn for p, s in self.data.secrets.items()},
+            repo_token_secret_arn=(
+                self.data.repo_token_secret.arn if self.data.repo_token_secret else None
+            ),
             vpc_id=self.network.vpc.id,
             private_subnet_ids=[s.id for s in self.network.private_subnets],
             cluster_arn=self.compute.cluster.arn,

@@ -39,6 +39,17 @@ class Arns:
         partition = DataAwsPartition(scope, "partition")
         return cls(settings=settings, account=account.account_id, partition=partition.partition)
 
+    def source_conditions(self, service: str, resource: str = "*") -> dict[str, dict[str, str]]:
+        """Trust conditions against the confused deputy: only this account's `service` calls.
+
+        `aws:SourceAccount` pins the account; `aws:SourceArn` (ArnLike) the service's resources
+        in this region, for services that send it (ECS tasks, VPC Flow Logs).
+        """
+        return {
+            "StringEquals": {"aws:SourceAccount": self.account},
+            "ArnLike": {"aws:SourceArn": self.arn(service, resource)},
+        }
+
     def arn(
         self, service: str, resource: str, *, region: str | None = None, account: str | None = None
     ) -> str:
@@ -112,7 +123,7 @@ class Arns:
 
     @property
     def aliases(self) -> list[str]:
-        return [self.arn("kms", f"alias/{self.prefix}*")]
+        return [self.arn("kms", f"alias/{self.prefix}")]
 
     def log_group(self, name: str, *, region: str | None = None) -> str:
         return self.arn("logs", f"log-group:{name}", region=region)
@@ -122,7 +133,8 @@ class Arns:
         """The project's log groups, and WAF's (named `aws-waf-logs-*`, beside the web ACL)."""
         return [
             self.log_group(f"{self.settings.log_group_prefix}/*"),
-            self.log_group(f"aws-waf-logs-{self.prefix}*", region=EDGE_REGION),
+            self.log_group(f"aws-waf-logs-{self.prefix}", region=EDGE_REGION),
+            self.log_group(f"aws-waf-logs-{self.prefix}:*", region=EDGE_REGION),
         ]
 
     @property

@@ -148,7 +148,9 @@ def github_oidc_trust_json(provider_arn: str, subject: str) -> str:
             "Version": "2012-10-17",
             "Statement": [
                 {
-                    "Sid": "GitHubEnvironmentOnly",
+                    "Sid": "GitHubPullRequestsOnly"
+                    if subject.endswith(":pull_request")
+                    else "GitHubEnvironmentOnly",
                     "Effect": "Allow",
                     "Principal": {"Federated": provider_arn},
                     "Action": "sts:AssumeRoleWithWebIdentity",

@@ -66,9 +66,11 @@ class Settings:
 
     env_name: str = setting(
         "dev",
-        accepted="1-16 lowercase letters, digits or hyphens, starting with a letter, e.g. dev",
+        accepted="1-16 lowercase letters or digits, starting with a letter, e.g. dev or prod2",
+        # No '-': permissions are scoped by `cloudagent-<env>-*`, and with a hyphen allowed the
+        # `dev` deploy role's scopes would match `dev-eu`'s resources.
         help="names every resource `cloudagent-<env>`",
-        check=matches(r"[a-z]|[a-z][a-z0-9-]{0,14}[a-z0-9]"),
+        check=matches(r"[a-z][a-z0-9]{0,15}"),
         lambda_env="APP_STAGE",
     )
     region: str = setting(
@@ -153,6 +155,14 @@ class Settings:
         check=matches(rf"|{_GITHUB_NAME}/{_GITHUB_NAME}(,{_GITHUB_NAME}/{_GITHUB_NAME})*"),
         lambda_env="ALLOWED_REPOS",
     )
+    private_repos: bool = setting(
+        False,
+        accepted="true or false",
+        help="`true` creates a secret for a read-only GitHub token (contents:read) that every "
+        "agent task gets for the clone only; runs are refused until it has a value",
+        check=one_of(True, False),
+        lambda_env="REPO_TOKEN_SECRET_ARN",
+    )
     github_oidc_provider_exists: bool = setting(
         False,
         accepted="true or false",
@@ -168,8 +178,13 @@ class Settings:
 
     @property
     def github_subject(self) -> str:
-        """The only OIDC subject any role or the API trusts."""
+        """The subject deploy, image, admin-invoke and the API trust: the gated environment."""
         return f"repo:{self.github_repo}:environment:{self.github_environment}"
+
+    @property
+    def github_pull_request_subject(self) -> str:
+        """The only subject the read-only plan role trusts: pull-request code gets nothing else."""
+        return f"repo:{self.github_repo}:pull_request"
 
     @property
     def log_group_prefix(self) -> str:

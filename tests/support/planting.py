@@ -100,6 +100,18 @@ def _wildcard_subject(statement: dict) -> None:
     statement["Condition"]["StringEquals"][SUB] = f"repo:{repo}:*"
 
 
+def _pull_request_subject(statement: dict) -> None:
+    statement["Condition"]["StringEquals"][SUB] = load_settings().github_pull_request_subject
+
+
+def _environment_subject(statement: dict) -> None:
+    statement["Condition"]["StringEquals"][SUB] = load_settings().github_subject
+
+
+def role_named(suffix: str) -> Callable[[str, Body], bool]:
+    return lambda _, body: str(body.get("name", "")).endswith(suffix)
+
+
 def _missing_aud(statement: dict) -> None:
     statement["Condition"]["StringEquals"].pop(AUD)
 
@@ -220,6 +232,12 @@ PLANTS: tuple[Plant, ...] = (
           trust_conditions(_extra_subject), "repo:someone/else"),
     Plant("oidc_wildcard_subject", "CKV_CA_1", "foundation", "aws_iam_role", github_trust,
           trust_conditions(_wildcard_subject), ":*']; only"),
+    Plant("oidc_deploy_trusts_pull_requests", "CKV_CA_1", "foundation", "aws_iam_role",
+          role_named("-github-deploy"), trust_conditions(_pull_request_subject), ":pull_request"),
+    Plant("oidc_admin_trusts_pull_requests", "CKV_CA_1", "api", "aws_iam_role",
+          role_named("-github-admin"), trust_conditions(_pull_request_subject), ":pull_request"),
+    Plant("oidc_plan_trusts_the_environment", "CKV_CA_1", "foundation", "aws_iam_role",
+          role_named("-github-plan"), trust_conditions(_environment_subject), ":environment:"),
     Plant("oidc_missing_aud", "CKV_CA_1", "foundation", "aws_iam_role", github_trust,
           trust_conditions(_missing_aud), f"no StringEquals on {AUD}"),
     Plant("oidc_no_condition", "CKV_CA_1", "foundation", "aws_iam_role", github_trust,
@@ -249,21 +267,31 @@ PLANTS: tuple[Plant, ...] = (
     # CKV_CA_4 — agent task role least privilege
     Plant("task_role_s3", "CKV_CA_4", "agent", "aws_iam_role_policy", agent_task_policy,
           add_statement(_task_role_statement("s3:GetObject", "arn:aws:s3:::bucket/*")),
-          "'s3:GetObject' (s3 is never for the agent)"),
+          "'s3:GetObject' is never for the agent"),
     Plant("task_role_iam", "CKV_CA_4", "agent", "aws_iam_role_policy", agent_task_policy,
           add_statement(_task_role_statement("iam:PassRole", "arn:aws:iam::1:role/r")),
-          "'iam:PassRole' (iam is never for the agent)"),
+          "'iam:PassRole' is never for the agent"),
     Plant("task_role_sts", "CKV_CA_4", "agent", "aws_iam_role_policy", agent_task_policy,
           add_statement(_task_role_statement("sts:AssumeRole", "arn:aws:iam::1:role/r")),
-          "'sts:AssumeRole' (sts is never for the agent)"),
+          "'sts:AssumeRole' is never for the agent"),
     Plant("task_role_organizations", "CKV_CA_4", "agent", "aws_iam_role_policy",
           agent_task_policy,
           add_statement(_task_role_statement("organizations:ListAccounts", "arn:aws:iam::1:r")),
-          "(organizations is never for the agent)"),
-    Plant("task_role_other_table", "CKV_CA_4", "agent", "aws_iam_role_policy", agent_task_policy,
+          "is never for the agent"),
+    Plant("task_role_run_table", "CKV_CA_4", "agent", "aws_iam_role_policy", agent_task_policy,
           add_statement(_task_role_statement(
-              "dynamodb:GetItem", "arn:aws:dynamodb:us-east-1:1:table/payroll")),
-          "is not an agent resource"),
+              "dynamodb:UpdateItem", "arn:aws:dynamodb:us-east-1:1:table/cloudagent-dev")),
+          "the result travels in the log stream"),
+    Plant("task_role_provider_keys", "CKV_CA_4", "agent", "aws_iam_role_policy",
+          agent_task_policy,
+          add_statement(_task_role_statement(
+              "secretsmanager:GetSecretValue",
+              "arn:aws:secretsmanager:us-east-1:1:secret:cloudagent-dev/provider/openai-AbCdEf")),
+          "ECS injects the run's key"),
+    Plant("task_role_other_service", "CKV_CA_4", "agent", "aws_iam_role_policy",
+          agent_task_policy,
+          add_statement(_task_role_statement("lambda:InvokeFunction", "arn:aws:lambda:::f")),
+          "outside the agent's services"),
     # CKV_CA_5..8 — container definitions
     Plant("container_root_user", "CKV_CA_5", "agent", "aws_ecs_task_definition", any_resource,
           first_container(lambda c: c.__setitem__("user", "0")), "runs as root"),
@@ -276,6 +304,12 @@ PLANTS: tuple[Plant, ...] = (
     Plant("container_stop_timeout_60", "CKV_CA_6", "agent", "aws_ecs_task_definition",
           any_resource, first_container(lambda c: c.__setitem__("stopTimeout", 60)),
           "stopTimeout 60"),
+    Plant("container_two_provider_keys", "CKV_CA_7", "agent", "aws_ecs_task_definition",
+          any_resource,
+          first_container(lambda c: c["secrets"].append(
+              {"name": "XAI_API_KEY",
+               "valueFrom": "arn:aws:secretsmanager:us-east-1:1:secret:cloudagent-dev/x"})),
+          "2 provider keys in one task definition"),
     Plant("container_provider_key_in_env", "CKV_CA_7", "agent", "aws_ecs_task_definition",
           any_resource,
           first_container(lambda c: c["environment"].append(

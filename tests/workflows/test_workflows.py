@@ -149,15 +149,19 @@ def role_assumptions(text: str) -> list[tuple[str, dict]]:
 
 
 @pytest.mark.parametrize(("name", "role"), sorted(ROLE_OF.items()))
-def test_each_workflow_assumes_its_role_from_an_environment_job(workflow_texts, name, role):
+def test_each_workflow_assumes_its_role_from_the_right_subject(workflow_texts, name, role):
     doc = load_workflow(workflow_texts[name])
     assumed = role_assumptions(workflow_texts[name])
     assert assumed, name
     for job_name, args in assumed:
         assert args["role-to-assume"] == f"${{{{ vars.{ROLE_VARIABLES[role]} }}}}"
         job = doc["jobs"][job_name]
-        # The environment makes the token's subject repo:ORG/REPO:environment:ENV.
-        assert ENVIRONMENT_VARIABLE in str(job.get("environment")), job_name
+        if role == PLAN:
+            # No environment: the token's subject is repo:ORG/REPO:pull_request (plan only).
+            assert "environment" not in job, job_name
+        else:
+            # The environment makes the subject repo:ORG/REPO:environment:ENV.
+            assert ENVIRONMENT_VARIABLE in str(job.get("environment")), job_name
         assert job["permissions"].get("id-token") == "write"
 
 
@@ -175,11 +179,72 @@ def test_a_swapped_role_breaks_the_test(workflow_texts):
     assert args["role-to-assume"] != f"${{{{ vars.{ROLE_VARIABLES[PLAN]} }}}}"
 
 
-def test_every_id_token_job_runs_in_the_environment(workflow_texts):
+def test_every_id_token_job_but_the_plan_runs_in_the_environment(workflow_texts):
     for name, text in workflow_texts.items():
         for job_name, job in jobs(load_workflow(text)).items():
+            if (name, job_name) == ("plan.yml", "plan"):
+                continue
             if job.get("permissions", {}).get("id-token") == "write" and "uses" not in job:
                 assert ENVIRONMENT_VARIABLE in str(job.get("environment")), (name, job_name)
+
+
+PR_TRIGGERS = ("pull_request", "pull_request_target")
+
+
+def pull_request_token_problems(texts: dict[str, str]) -> list[str]:
+    """Where pull-request code could get an OIDC token for anything but the plan role.
+
+    A job that runs for a pull request must not hold `id-token: write` unless it assumes only
+    the plan role and has no environment (an environment would give its token the subject the
+    deploy, image and admin roles trust); `pull_request_target` (base-repo secrets for PR code)
+    is refused outright; a reusable workflow called from such a job cannot get a token either.
+    """
+    problems = []
+    for name, text in texts.items():
+        doc = load_workflow(text)
+        on = doc.get("on")
+        triggers = set(on) if isinstance(on, dict) else set(on if isinstance(on, list) else [on])
+        if "pull_request_target" in triggers:
+            problems.append(f"{name}: pull_request_target")
+        if not triggers & set(PR_TRIGGERS):
+            continue
+        for job_name, job in jobs(doc).items():
+            if job.get("permissions", {}).get("id-token") != "write":
+                continue
+            where = f"{name}/{job_name}"
+            if "uses" in job:
+                problems.append(f"{where}: a reusable workflow with id-token for PR code")
+            if "environment" in job:
+                problems.append(f"{where}: an environment gives PR code the deploy subject")
+            roles = {
+                str(args.get("role-to-assume"))
+                for j, args in role_assumptions(text)
+                if j == job_name
+            }
+            if roles != {f"${{{{ vars.{ROLE_VARIABLES[PLAN]} }}}}"}:
+                problems.append(f"{where}: PR code assumes {sorted(roles)}")
+    return problems
+
+
+def test_pull_request_code_reaches_only_the_plan_role(workflow_texts):
+    assert pull_request_token_problems(workflow_texts) == []
+
+
+@pytest.mark.parametrize(
+    "plant",
+    [
+        lambda t: t.replace(
+            "    # No environment, on purpose", "    environment: dev\n    # No", 1
+        ),
+        lambda t: t.replace("CLOUDAGENT_PLAN_ROLE_ARN", "CLOUDAGENT_DEPLOY_ROLE_ARN"),
+        lambda t: t.replace("  pull_request:\n", "  pull_request_target:\n", 1),
+    ],
+    ids=["environment", "deploy-role", "pull_request_target"],
+)
+def test_the_pull_request_check_catches_a_planted_path(workflow_texts, plant):
+    planted = {**workflow_texts, "plan.yml": plant(workflow_texts["plan.yml"])}
+    assert planted["plan.yml"] != workflow_texts["plan.yml"]
+    assert pull_request_token_problems(planted)
 
 
 # --- deploy, plan and run-agent specifics -----------------------------------------------------

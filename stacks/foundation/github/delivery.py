@@ -84,7 +84,13 @@ class GithubOidc(Construct):
             description="What terraform plan of the three stacks reads",
             policy=policy_json(plan_statements(arns)),
         )
-        trust = github_oidc_trust_json(self.provider_arn, settings.github_subject)
+        # Pull-request code runs in the plan job: its token (subject `...:pull_request`) fits
+        # the read-only plan role alone. Everything else trusts only the gated environment.
+        trusts = {
+            PLAN: github_oidc_trust_json(self.provider_arn, settings.github_pull_request_subject),
+            DEPLOY: github_oidc_trust_json(self.provider_arn, settings.github_subject),
+            IMAGE: github_oidc_trust_json(self.provider_arn, settings.github_subject),
+        }
         purposes = {
             PLAN: (
                 "Read-only: terraform plan of the three stacks from pull requests",
@@ -103,7 +109,7 @@ class GithubOidc(Construct):
                 f"{role}_role",
                 name=github_role_name(settings, role),
                 description=description,
-                trust_policy=trust,
+                trust_policy=trusts[role],
                 statements=statements,
                 max_session_duration=GITHUB_ROLE_SESSION_SECONDS,
                 # The deploy role's actions do not fit in any managed policy (see

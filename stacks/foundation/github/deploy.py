@@ -17,6 +17,8 @@ from stacks.shared.actions import EC2_WRITE
 from stacks.shared.arns import Arns
 from stacks.shared.iam import Statement, folded_statements
 
+# The only principals the stacks let invoke a function (EventBridge rules, API Gateway).
+INVOKING_SERVICES = ("apigateway.amazonaws.com", "events.amazonaws.com")
 # Services that run the project's roles: the only ones `iam:PassRole` may hand a role to.
 PASS_ROLE_SERVICES = (
     "ecs-tasks.amazonaws.com",
@@ -61,7 +63,6 @@ def _foundation_writes(arns: Arns) -> list[Statement]:
                 "kms:CreateAlias",
                 "kms:DeleteAlias",
                 "kms:EnableKeyRotation",
-                "kms:PutKeyPolicy",
                 "kms:RetireGrant",
                 "kms:ScheduleKeyDeletion",
                 "kms:TagResource",
@@ -157,7 +158,6 @@ def _role_writes(arns: Arns) -> list[Statement]:
                 "iam:ListInstanceProfilesForRole",
                 "iam:TagRole",
                 "iam:UntagRole",
-                "iam:UpdateAssumeRolePolicy",
                 "iam:UpdateRole",
                 "iam:UpdateRoleDescription",
             ],
@@ -184,7 +184,6 @@ def _api_writes(arns: Arns) -> list[Statement]:
         Statement(
             sid="ProjectFunctions",
             actions=[
-                "lambda:AddPermission",
                 "lambda:CreateFunction",
                 "lambda:DeleteFunction",
                 "lambda:DeleteFunctionConcurrency",
@@ -196,6 +195,14 @@ def _api_writes(arns: Arns) -> list[Statement]:
                 "lambda:UpdateFunctionConfiguration",
             ],
             resources=arns.functions,
+        ),
+        Statement(
+            # Only the services the stacks wire may be allowed to invoke a function: never an
+            # account or a principal outside, which would outlive the GitHub trust.
+            sid="ProjectFunctionTriggers",
+            actions=["lambda:AddPermission"],
+            resources=arns.functions,
+            conditions={"StringEquals": {"lambda:Principal": list(INVOKING_SERVICES)}},
         ),
         Statement(
             sid="ProjectRestApi",
@@ -232,12 +239,18 @@ def _api_writes(arns: Arns) -> list[Statement]:
             actions=[
                 "events:DeleteRule",
                 "events:PutRule",
-                "events:PutTargets",
                 "events:RemoveTargets",
                 "events:TagResource",
                 "events:UntagResource",
             ],
             resources=arns.rules,
+        ),
+        Statement(
+            # A rule may only target the project's functions, never another account's bus.
+            sid="ProjectEventTargets",
+            actions=["events:PutTargets"],
+            resources=arns.rules,
+            conditions={"ArnLike": {"events:TargetArn": arns.functions}},
         ),
     ]
 
@@ -254,7 +267,9 @@ def _state_writes(arns: Arns) -> list[Statement]:
 
 def _protections(arns: Arns) -> list[Statement]:
     """What stays an administrator's: the delivery roles, their trust and the boundary."""
+    # The admin-invoke role (api stack) is GitHub-trusted too: an administrator's, like these.
     delivery_roles = [arns.role(github_role_name(arns.settings, r)) for r in GITHUB_ROLES]
+    delivery_roles.append(arns.role(github_role_name(arns.settings, "admin")))
     return [
         # The delivery roles, the trust they hang on and the boundary are an administrator's:
         # the deploy role cannot widen itself, its siblings or the ceiling of what it creates.
@@ -272,6 +287,14 @@ def _protections(arns: Arns) -> list[Statement]:
                 "iam:UpdateOpenIDConnectProviderThumbprint",
             ],
             resources=[arns.oidc_provider],
+        ),
+        Statement(
+            # Who may assume a project role, and what a key allows, are an administrator's to
+            # change: a rewritten trust or key policy would outlive the loss of the GitHub trust.
+            sid="DenyTrustAndKeyPolicyChanges",
+            effect="Deny",
+            actions=["iam:UpdateAssumeRolePolicy", "kms:PutKeyPolicy"],
+            resources=[arns.roles, *arns.keys],
         ),
         *boundary_guards(arns),
     ]

@@ -12,7 +12,7 @@ from tests.support.synthesized import one, policy_of, resources
 ENVIRONMENT = {
     "TABLE_NAME",
     "CLUSTER_ARN",
-    "TASK_DEFINITION_ARN",
+    "TASK_DEFINITION_ARNS",
     "CONTAINER_NAME",
     "SUBNET_IDS",
     "SECURITY_GROUP_IDS",

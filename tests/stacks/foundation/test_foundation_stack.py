@@ -9,7 +9,6 @@ import pytest
 
 from stacks.shared.constants import (
     LOG_RETENTION_DAYS,
-    PROVIDER_KEY_PLACEHOLDER,
     PROVIDERS,
     STACK_NAMES,
 )
@@ -53,18 +52,14 @@ def test_kms_key_rotates_and_grants_no_wildcard_action(foundation: dict) -> None
         assert all("*" not in action for action in actions), statement["Sid"]
 
 
-def test_five_provider_secrets_hold_only_the_placeholder(foundation: dict) -> None:
-    """No key in code or state: each secret starts with the placeholder, never rewritten."""
+def test_five_provider_secrets_hold_no_value(foundation: dict) -> None:
+    """No key in code or state, and no placeholder version Terraform could write over a key."""
     secrets = resources(foundation, "aws_secretsmanager_secret")
     assert sorted(s["name"] for s in secrets) == sorted(
         f"cloudagent-dev/provider/{p}" for p in PROVIDERS
     )
     assert all(s["kms_key_id"].startswith("${aws_kms_key.") for s in secrets)
-    versions = resources(foundation, "aws_secretsmanager_secret_version")
-    assert len(versions) == len(PROVIDERS)
-    for version in versions:
-        assert version["secret_string"] == PROVIDER_KEY_PLACEHOLDER
-        assert version["lifecycle"] == {"ignore_changes": ["secret_string"]}
+    assert resources(foundation, "aws_secretsmanager_secret_version") == []
 
 
 def test_vpc_spans_two_azs_with_private_and_public_subnets(foundation: dict) -> None:

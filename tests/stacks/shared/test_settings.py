@@ -41,6 +41,7 @@ BAD_VALUES = [
     ("env_name", "Prod", "lowercase"),
     ("env_name", "dev_1", "lowercase"),
     ("env_name", "-dev", "lowercase"),
+    ("env_name", "dev-eu", "lowercase letters or digits"),
     ("env_name", "a-very-long-environment-name", "1-16"),
     ("github_environment", "prod env", "GitHub environment"),
     ("state_bucket", "My_Bucket", "S3 bucket name"),

@@ -56,12 +56,26 @@ def policy_docs(stacks: dict, role: dict) -> list[dict]:
 # --- trust ------------------------------------------------------------------------------
 
 
+def subject_of(role: str) -> str:
+    """Plan runs pull-request code: it alone trusts the pull_request subject (issue 14)."""
+    return SETTINGS.github_pull_request_subject if role == PLAN else SETTINGS.github_subject
+
+
 @pytest.mark.parametrize("role", GITHUB_ROLES)
-def test_each_role_trusts_only_the_subject_with_string_equals(stacks, role):
+def test_each_role_trusts_only_its_subject_with_string_equals(stacks, role):
     found = github_role(stacks, role)
     trust = json.loads(found["assume_role_policy"])
-    assert trust_problems(trust, SETTINGS.github_subject) == []
+    assert trust_problems(trust, subject_of(role)) == []
     assert found["max_session_duration"] == GITHUB_ROLE_SESSION_SECONDS == 3600
+
+
+def test_no_role_but_plan_trusts_pull_requests_and_plan_trusts_nothing_else(stacks):
+    for name, role in roles(stacks).items():
+        trust = role["assume_role_policy"]
+        if ":pull_request" in trust:
+            assert name.endswith("-github-plan"), name
+        if name.endswith("-github-plan"):
+            assert ":environment:" not in trust
 
 
 @pytest.mark.parametrize(
@@ -80,7 +94,7 @@ def test_trust_check_catches_a_loosened_trust(stacks, mutate):
     trust = json.loads(github_role(stacks, PLAN)["assume_role_policy"])
     broken = copy.deepcopy(trust)
     mutate(broken["Statement"][0])
-    assert trust_problems(broken, SETTINGS.github_subject)
+    assert trust_problems(broken, SETTINGS.github_pull_request_subject)
 
 
 def test_trust_builder_refuses_a_wildcard_subject():
