@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from chalicelib import aws, results, store, times
 
-from .conftest import CONTAINER, Env, task_event
+from tests.support.control_api import CONTAINER, Env, task_event
 
 VALID = {"prompt": "Fix the flaky test", "provider": "openai", "model": "gpt-5"}
 REPO = "acme/agents"

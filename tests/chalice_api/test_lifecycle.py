@@ -10,7 +10,7 @@ import pytest
 from chalicelib import aws, store, times
 from chalicelib.ecs import RunTaskFailed
 
-from .conftest import Env, task_event
+from tests.support.control_api import Env, task_event
 
 VALID = {"prompt": "Write a haiku", "provider": "openai", "model": "gpt-5"}
 
