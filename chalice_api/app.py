@@ -42,10 +42,10 @@ _CHALICE_ERRORS = {
     "NotFoundError": "not_found",
     "InternalServerError": "internal_error",
 }
-_service: tuple[cfg.Settings, RunService] | None = None
+_service: tuple[cfg.ApiConfig, RunService] | None = None
 
 
-def service(settings: cfg.Settings | None = None) -> RunService:
+def service(settings: cfg.ApiConfig | None = None) -> RunService:
     """The RunService for the current settings (one per container)."""
     global _service
     settings = settings or cfg.get()

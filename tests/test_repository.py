@@ -22,7 +22,7 @@ BUILD_OUTPUT = re.compile(
     r"|(^|/)\.chalice/deployments/|\.(zip|tfstate|tfplan|pyc|whl|tar\.gz)$"
 )
 # Product packages (what ships or synthesizes), held to small modules with one job each.
-PRODUCT_PACKAGES = ("stacks", "toolchain", "security")
+PRODUCT_PACKAGES = ("stacks", "toolchain", "security", "chalice_api")
 MAX_MODULE_LINES = 300
 
 

@@ -13,7 +13,7 @@ import logging
 from typing import Any
 
 from . import aws
-from .config import PROVIDERS, ConfigError, Settings
+from .config import PROVIDERS, ApiConfig, ConfigError
 from .errors import error_body
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ def handle(event: Any, settings_loader: Any, service_factory: Any) -> dict[str, 
         return checked
     action, body = checked
     try:
-        settings: Settings = settings_loader()
+        settings: ApiConfig = settings_loader()
     except ConfigError as exc:
         log.error("configuration error: %s", exc)
         return _error("configuration_error", str(exc))
@@ -82,7 +82,7 @@ def handle(event: Any, settings_loader: Any, service_factory: Any) -> dict[str, 
         return _error("internal_error", f"{action} failed ({aws.error_code(exc) or 'error'})")
 
 
-def _secret_arn(settings: Settings, provider: str) -> str | dict[str, Any]:
+def _secret_arn(settings: ApiConfig, provider: str) -> str | dict[str, Any]:
     arn = settings.provider_secret_arns.get(provider)
     if not arn:
         return _error(
@@ -91,7 +91,7 @@ def _secret_arn(settings: Settings, provider: str) -> str | dict[str, Any]:
     return arn
 
 
-def _set_key(settings: Settings, body: dict[str, Any]) -> dict[str, Any]:
+def _set_key(settings: ApiConfig, body: dict[str, Any]) -> dict[str, Any]:
     provider = body["provider"]
     if not isinstance(provider, str) or provider not in PROVIDERS:
         return _error("bad_request", f"provider must be one of: {', '.join(PROVIDERS)}")
@@ -108,7 +108,7 @@ def _set_key(settings: Settings, body: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True, "provider": provider, "version_id": resp.get("VersionId")}
 
 
-def _key_status(settings: Settings) -> dict[str, Any]:
+def _key_status(settings: ApiConfig) -> dict[str, Any]:
     """A key is set once the secret has a version after its first one.
 
     The foundation stack creates each secret with a placeholder version (ECS cannot start a task

@@ -31,7 +31,7 @@ class ConfigError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class Settings:
+class ApiConfig:
     """Everything the API reads from its environment, parsed and checked once."""
 
     table_name: str
@@ -136,12 +136,12 @@ def _allowed_repos(env: dict[str, str]) -> frozenset[str]:
     return frozenset(canonical_repo(r) for r in repos)
 
 
-def from_env(env: dict[str, str] | None = None) -> Settings:
+def from_env(env: dict[str, str] | None = None) -> ApiConfig:
     """Parse settings from ``env`` (default ``os.environ``); raises ConfigError naming the var."""
     env = dict(os.environ if env is None else env)
     issuer = env.get("OIDC_ISSUER", "").strip() or DEFAULT_ISSUER
     jwks = env.get("OIDC_JWKS_URL", "").strip() or issuer.rstrip("/") + "/.well-known/jwks"
-    return Settings(
+    return ApiConfig(
         table_name=_required(env, "TABLE_NAME"),
         cluster_arn=_required(env, "CLUSTER_ARN"),
         task_definition_arn=_required(env, "TASK_DEFINITION_ARN"),
@@ -165,11 +165,11 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
 
 
 _lock = threading.Lock()
-_cached: Settings | None = None
+_cached: ApiConfig | None = None
 
 
-def get() -> Settings:
-    """Settings for this Lambda container, parsed on first use and then cached."""
+def get() -> ApiConfig:
+    """The ApiConfig of this Lambda container, parsed on first use and then cached."""
     global _cached
     if _cached is None:
         with _lock:

@@ -10,18 +10,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from .times import parse_time
+
 FARGATE_MINIMUM_SECONDS = 60
-
-
-def parse_time(value: str | None) -> datetime | None:
-    """ISO-8601 text (as stored) to an aware datetime; None stays None."""
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def estimate(

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from . import aws
-from .config import Settings
+from .config import ApiConfig
 
 STOP_REASON_MAX = 255
 
@@ -19,7 +19,7 @@ class RunTaskFailed(Exception):
         self.reason = reason
 
 
-def container_overrides(settings: Settings, env: dict[str, str]) -> dict[str, Any]:
+def container_overrides(settings: ApiConfig, env: dict[str, str]) -> dict[str, Any]:
     """The ``overrides`` block of RunTask (its size is checked against ECS's 8 KiB limit)."""
     return {
         "containerOverrides": [
@@ -34,7 +34,7 @@ def container_overrides(settings: Settings, env: dict[str, str]) -> dict[str, An
 class Ecs:
     """Thin adapter over the ECS API for one cluster and task definition."""
 
-    def __init__(self, settings: Settings, client: Any | None = None):
+    def __init__(self, settings: ApiConfig, client: Any | None = None):
         self.settings = settings
         self._client = client
 
@@ -115,7 +115,7 @@ class Ecs:
                 return
 
 
-def exec_command(settings: Settings, task_arn: str) -> str:
+def exec_command(settings: ApiConfig, task_arn: str) -> str:
     """The exact command an operator runs to open a shell in an interactive task."""
     return (
         f"aws ecs execute-command --cluster {settings.cluster_arn} --task {task_arn} "

@@ -1,4 +1,4 @@
-"""The single DynamoDB table: run records, idempotency keys and the active-run counter.
+"""The single DynamoDB table's run records: create, read, list, move forward, annotate.
 
 Table schema this module relies on (the foundation stack must match it):
 
@@ -9,46 +9,33 @@ Table schema this module relies on (the foundation stack must match it):
 Items:
 
 * run      ``pk=RUN#<run_id>`` ``sk=RUN`` ``gsi1pk=RUNS`` ``gsi1sk=<created_at>#<run_id>``
-* idem key ``pk=IDEMPOTENCY#<sha256(sub, key)>`` ``sk=IDEMPOTENCY`` (expires after 24 h)
-* counter  ``pk=COUNTER#ACTIVE_RUNS``           ``sk=COUNTER`` attribute ``active`` (N)
+* idem key ``pk=IDEMPOTENCY#<sha256(sub, key)>`` ``sk=IDEMPOTENCY`` (``idempotency.py``)
+* counter  ``pk=COUNTER#ACTIVE_RUNS``           ``sk=COUNTER`` attribute ``active`` (``counter.py``)
 
 Atomicity: creating a run writes the run record, takes a slot in the counter (conditional on
 ``active < max``) and claims the idempotency key in one TransactWriteItems, so there is no
 window where a slot is taken without a record or two runs share a key. Releasing a slot flips
 the run's ``slot_held`` from true to false in the same transaction as the decrement, so a slot is
 released exactly once however often the terminal event is delivered. Status only moves forward
-(``status_rank``), which makes repeated and reordered ECS events harmless.
+(``status_rank``, see ``statuses.py``), which makes repeated and reordered ECS events harmless.
 """
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
-from . import aws
-
-log = logging.getLogger(__name__)
+from . import aws, counter, idempotency
+from .dynamo_values import from_item, parse_item, set_expression, to_av
+from .statuses import STATUS_RANK, TERMINAL
+from .times import now_iso
 
 RUNS_PARTITION = "RUNS"
-COUNTER_KEY = {"pk": {"S": "COUNTER#ACTIVE_RUNS"}, "sk": {"S": "COUNTER"}}
 GSI_NAME = "by_time"
-IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 RUN_RETENTION_SECONDS = 90 * 24 * 3600
-
-# Status ranks: a run's status only ever moves to a higher rank.
-STATUS_RANK = {
-    "PENDING": 0,
-    "STARTING": 1,
-    "RUNNING": 2,
-    "STOPPING": 3,
-    "STOPPED": 4,
-    "FAILED_TO_START": 4,
-}
-TERMINAL = {"STOPPED", "FAILED_TO_START"}
+# Position of each action in the create transaction (CancellationReasons come in this order).
+_CREATE_RUN, _CREATE_SLOT, _CREATE_KEY = 0, 1, 2
 
 
 class CreateRejected(Exception):
@@ -57,74 +44,6 @@ class CreateRejected(Exception):
     def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
-
-
-def now_iso() -> str:
-    """UTC now as ISO-8601 with milliseconds (sorts lexically)."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def to_av(value: Any) -> dict[str, Any]:
-    """Python value to a DynamoDB AttributeValue (the subset this table uses).
-
-    Numbers travel as text: ints as is, Decimals and finite floats in their exact decimal form
-    (DynamoDB numbers are decimal; a float's ``repr`` is its shortest round-trip text).
-    """
-    if value is None:
-        return {"NULL": True}
-    if isinstance(value, bool):
-        return {"BOOL": value}
-    if isinstance(value, int):
-        return {"N": str(value)}
-    if isinstance(value, (float, Decimal)):
-        number = Decimal(repr(value)) if isinstance(value, float) else value
-        if not number.is_finite():
-            raise TypeError("DynamoDB numbers must be finite")
-        return {"N": str(number)}
-    if isinstance(value, str):
-        return {"S": value}
-    if isinstance(value, dict):
-        return {"M": {str(k): to_av(v) for k, v in value.items()}}
-    if isinstance(value, (list, tuple)):
-        return {"L": [to_av(v) for v in value]}
-    raise TypeError(f"unsupported attribute type {type(value).__name__}")
-
-
-def from_av(av: dict[str, Any]) -> Any:
-    """DynamoDB AttributeValue to a Python value (numbers: int when integral, else float)."""
-    if "S" in av:
-        return av["S"]
-    if "N" in av:
-        text = av["N"]
-        return int(text) if text.lstrip("-").isdigit() else float(text)
-    if "BOOL" in av:
-        return av["BOOL"]
-    if "NULL" in av:
-        return None
-    if "M" in av:
-        return {k: from_av(v) for k, v in av["M"].items()}
-    if "L" in av:
-        return [from_av(v) for v in av["L"]]
-    raise TypeError("unsupported attribute value")
-
-
-def from_item(item: dict[str, Any]) -> dict[str, Any]:
-    """A DynamoDB item to a plain dict."""
-    return {k: from_av(v) for k, v in item.items()}
-
-
-def parse_item(item: dict[str, Any]) -> dict[str, Any] | None:
-    """Like from_item, but an item this code cannot read is logged and returned as None.
-
-    The table is shared with nothing else, but one bad item (written by hand, by an older
-    version, or by anything that once had write access) must not break listing or the reaper.
-    """
-    try:
-        return from_item(item)
-    except Exception as exc:
-        key = item.get("pk", {}).get("S", "?") if isinstance(item.get("pk"), dict) else "?"
-        log.warning("skipping unreadable item %s: %s", str(key)[:80], exc)
-        return None
 
 
 def run_key(run_id: str) -> dict[str, Any]:
@@ -184,23 +103,11 @@ class Store:
 
     def get_idempotency(self, key_hash: str) -> dict[str, Any] | None:
         """The idempotency record for a hashed key, ignoring one whose TTL has passed."""
-        resp = self.db.get_item(
-            TableName=self.table,
-            Key={"pk": {"S": f"IDEMPOTENCY#{key_hash}"}, "sk": {"S": "IDEMPOTENCY"}},
-            ConsistentRead=True,
-        )
-        item = resp.get("Item")
-        if not item:
-            return None
-        record = from_item(item)
-        if int(record.get("expires_at", 0)) < int(time.time()):
-            return None
-        return record
+        return idempotency.lookup(self.db, self.table, key_hash)
 
     def active_count(self) -> int:
         """Slots currently taken (for admin/diagnostics)."""
-        resp = self.db.get_item(TableName=self.table, Key=COUNTER_KEY, ConsistentRead=True)
-        return int(from_item(resp.get("Item", {})).get("active", 0))
+        return counter.active_count(self.db, self.table)
 
     # -- writes ----------------------------------------------------------------------------
 
@@ -208,57 +115,27 @@ class Store:
         self,
         record: dict[str, Any],
         max_active: int,
-        idempotency: tuple[str, str] | None,
+        claim: tuple[str, str] | None,
     ) -> None:
         """Write the run record, take a slot, and claim the idempotency key, atomically.
 
-        ``idempotency`` is (key_hash, request_hash). Raises CreateRejected on a lost race or a
-        full cap; the caller decides what that means for the client.
+        ``claim`` is (key_hash, request_hash). Raises CreateRejected on a lost race or a full
+        cap; the caller decides what that means for the client.
         """
-        now = int(time.time())
         item = {k: to_av(v) for k, v in record.items()}
         item.update(run_key(record["run_id"]))
         item["gsi1pk"] = {"S": RUNS_PARTITION}
         item["gsi1sk"] = {"S": f"{record['created_at']}#{record['run_id']}"}
-        actions: list[dict[str, Any]] = [
-            {
-                "Put": {
-                    "TableName": self.table,
-                    "Item": item,
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            },
-            {
-                "Update": {
-                    "TableName": self.table,
-                    "Key": COUNTER_KEY,
-                    "UpdateExpression": "SET active = if_not_exists(active, :zero) + :one",
-                    "ConditionExpression": "attribute_not_exists(active) OR active < :max",
-                    "ExpressionAttributeValues": {
-                        ":zero": {"N": "0"},
-                        ":one": {"N": "1"},
-                        ":max": {"N": str(max_active)},
-                    },
-                }
-            },
+        put = {"TableName": self.table, "Item": item}
+        actions = [
+            {"Put": {**put, "ConditionExpression": "attribute_not_exists(pk)"}},
+            counter.take_slot(self.table, max_active),
         ]
-        if idempotency:
-            key_hash, request_hash = idempotency
+        if claim:
+            key_hash, request_hash = claim
+            now = int(time.time())
             actions.append(
-                {
-                    "Put": {
-                        "TableName": self.table,
-                        "Item": {
-                            "pk": {"S": f"IDEMPOTENCY#{key_hash}"},
-                            "sk": {"S": "IDEMPOTENCY"},
-                            "run_id": {"S": record["run_id"]},
-                            "request_hash": {"S": request_hash},
-                            "expires_at": {"N": str(now + IDEMPOTENCY_TTL_SECONDS)},
-                        },
-                        "ConditionExpression": "attribute_not_exists(pk) OR expires_at < :now",
-                        "ExpressionAttributeValues": {":now": {"N": str(now)}},
-                    }
-                }
+                idempotency.claim(self.table, key_hash, record["run_id"], request_hash, now)
             )
         try:
             self.db.transact_write_items(TransactItems=actions)
@@ -266,12 +143,12 @@ class Store:
             if aws.error_code(exc) != "TransactionCanceledException":
                 raise
             reasons = getattr(exc, "response", {}).get("CancellationReasons") or []
-            codes = [r.get("Code") for r in reasons]
-            if len(codes) > 2 and codes[2] == "ConditionalCheckFailed":
+            failed = [r.get("Code") == "ConditionalCheckFailed" for r in reasons]
+            if len(failed) > _CREATE_KEY and failed[_CREATE_KEY]:
                 raise CreateRejected("idempotency") from None
-            if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+            if len(failed) > _CREATE_SLOT and failed[_CREATE_SLOT]:
                 raise CreateRejected("capacity") from None
-            if codes and codes[0] == "ConditionalCheckFailed":
+            if failed and failed[_CREATE_RUN]:
                 raise CreateRejected("exists") from None
             raise
 
@@ -302,36 +179,22 @@ class Store:
             if status in TERMINAL:
                 values["expires_at"] = int(time.time()) + RUN_RETENTION_SECONDS
                 values["slot_held"] = False
-            names = {f"#a{i}": k for i, k in enumerate(values)}
-            exprs = {f":v{i}": to_av(v) for i, v in enumerate(values.values())}
-            exprs[":rank"] = {"N": str(rank)}
-            update = "SET " + ", ".join(f"#a{i} = :v{i}" for i in range(len(values)))
+            expression = set_expression(values)
+            expression["ExpressionAttributeValues"][":rank"] = {"N": str(rank)}
             condition = "attribute_exists(pk) AND status_rank < :rank"
             if release:
                 condition += " AND slot_held = :held"
-                exprs[":held"] = {"BOOL": True}
+                expression["ExpressionAttributeValues"][":held"] = {"BOOL": True}
             run_update = {
                 "TableName": self.table,
                 "Key": run_key(run_id),
-                "UpdateExpression": update,
                 "ConditionExpression": condition,
-                "ExpressionAttributeNames": names,
-                "ExpressionAttributeValues": exprs,
+                **expression,
             }
             try:
                 if release:
                     self.db.transact_write_items(
-                        TransactItems=[
-                            {"Update": run_update},
-                            {
-                                "Update": {
-                                    "TableName": self.table,
-                                    "Key": COUNTER_KEY,
-                                    "UpdateExpression": "SET active = active - :one",
-                                    "ExpressionAttributeValues": {":one": {"N": "1"}},
-                                }
-                            },
-                        ]
+                        TransactItems=[{"Update": run_update}, counter.release_slot(self.table)]
                     )
                 else:
                     self.db.update_item(**run_update)
@@ -349,19 +212,12 @@ class Store:
         values = {k: v for k, v in fill.items() if v is not None}
         if not values:
             return
-        names = {f"#a{i}": k for i, k in enumerate(values)}
-        exprs = {f":v{i}": to_av(v) for i, v in enumerate(values.values())}
-        update = "SET " + ", ".join(
-            f"#a{i} = if_not_exists(#a{i}, :v{i})" for i in range(len(values))
-        )
         try:
             self.db.update_item(
                 TableName=self.table,
                 Key=run_key(run_id),
-                UpdateExpression=update,
                 ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=exprs,
+                **set_expression(values, "#a{i} = if_not_exists(#a{i}, :v{i})"),
             )
         except Exception as exc:
             if aws.error_code(exc) != "ConditionalCheckFailedException":
@@ -369,15 +225,11 @@ class Store:
 
     def set_fields(self, run_id: str, fields: dict[str, Any]) -> None:
         """Set informational attributes on an existing run (no status change)."""
-        names = {f"#a{i}": k for i, k in enumerate(fields)}
-        exprs = {f":v{i}": to_av(v) for i, v in enumerate(fields.values())}
         self.db.update_item(
             TableName=self.table,
             Key=run_key(run_id),
-            UpdateExpression="SET " + ", ".join(f"#a{i} = :v{i}" for i in range(len(fields))),
             ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=exprs,
+            **set_expression(fields),
         )
 
     def set_result(self, run_id: str, fields: dict[str, Any]) -> bool:
@@ -387,21 +239,18 @@ class Store:
         and the reaper write it once; an earlier ``result: null`` (log not readable yet) may be
         replaced by a later successful read. Returns whether the write happened.
         """
-        names = {f"#a{i}": k for i, k in enumerate(fields)}
-        exprs = {f":v{i}": to_av(v) for i, v in enumerate(fields.values())}
-        names["#r"] = "result"
-        exprs[":null"] = {"S": "NULL"}
+        expression = set_expression(fields)
+        expression["ExpressionAttributeNames"]["#r"] = "result"
+        expression["ExpressionAttributeValues"][":null"] = {"S": "NULL"}
         try:
             self.db.update_item(
                 TableName=self.table,
                 Key=run_key(run_id),
-                UpdateExpression="SET " + ", ".join(f"#a{i} = :v{i}" for i in range(len(fields))),
                 ConditionExpression=(
                     "attribute_exists(pk) AND "
                     "(attribute_not_exists(#r) OR attribute_type(#r, :null))"
                 ),
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=exprs,
+                **expression,
             )
         except Exception as exc:
             if aws.error_code(exc) != "ConditionalCheckFailedException":

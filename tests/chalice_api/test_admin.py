@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from chalicelib import aws
 
-from .conftest import Env
+from tests.support.control_api import Env
 
 
 def invoke(client: Any, event: Any) -> dict[str, Any]:

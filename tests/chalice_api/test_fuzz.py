@@ -19,7 +19,7 @@ from chalicelib.openapi import document
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from .conftest import Env
+from tests.support.control_api import Env
 
 DOC = document()
 OPERATIONS = [

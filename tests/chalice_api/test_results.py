@@ -11,9 +11,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from chalicelib import aws, results, store
+from chalicelib import aws, results, store, times
 
-from .conftest import CONTAINER, Env, task_event
+from tests.support.control_api import CONTAINER, Env, task_event
 
 VALID = {"prompt": "Fix the flaky test", "provider": "openai", "model": "gpt-5"}
 REPO = "acme/agents"
@@ -310,7 +310,7 @@ def test_reaper_retries_a_result_that_was_not_there_at_stop(start_run, agent_log
     from app import service
 
     run_id, arn = start_run()
-    now = store.now_iso()
+    now = times.now_iso()
     stop(run_id, arn, stopped_at=now)
     assert get(run_id)["result"] is None
     agent_log(arn, [runtime_end(run_id)])

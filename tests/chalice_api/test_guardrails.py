@@ -21,7 +21,7 @@ from chalicelib.errors import ApiError, TooManyRuns
 from chalicelib.service import RunService
 from chalicelib.validation import RunRequest
 
-from .conftest import Env, task_event
+from tests.support.control_api import Env, task_event
 
 VALID = {"prompt": "Refactor utils", "provider": "google", "model": "gemini-2.5-pro"}
 

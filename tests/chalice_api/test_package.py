@@ -9,7 +9,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from .conftest import APP_DIR
+from tests.support.control_api import APP_DIR
 
 ZIP_BUDGET_BYTES = 5 * 1024 * 1024
 

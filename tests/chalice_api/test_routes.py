@@ -12,7 +12,7 @@ from chalicelib import config as cfg
 from chalicelib.openapi import document
 from chalicelib.validation import ECS_OVERRIDES_LIMIT, MAX_PROMPT_CHARS, RUN_ID_RE
 
-from .conftest import CONTAINER, Env
+from tests.support.control_api import CONTAINER, Env
 
 VALID = {"prompt": "Fix the failing test", "provider": "anthropic", "model": "claude-sonnet-4"}
 

@@ -7,10 +7,10 @@ import time
 from typing import Any
 
 import pytest
-from chalicelib import aws, store
+from chalicelib import aws, store, times
 from chalicelib.ecs import RunTaskFailed
 
-from .conftest import Env, task_event
+from tests.support.control_api import Env, task_event
 
 VALID = {"prompt": "Write a haiku", "provider": "openai", "model": "gpt-5"}
 
@@ -215,7 +215,7 @@ def test_reaper_fails_stale_pending_runs_and_releases_their_slot(
             "status_rank": 0,
             "slot_held": True,
             "max_runtime_seconds": 60,
-            "created_at": store.now_iso(),
+            "created_at": times.now_iso(),
         },
         5,
         None,

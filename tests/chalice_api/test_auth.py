@@ -14,7 +14,7 @@ import pytest
 from chalicelib import auth
 from chalicelib import config as cfg
 
-from .conftest import KID, Env, Jwks
+from tests.support.control_api import KID, Env, Jwks
 
 GENERIC_401 = {"error": {"code": "unauthorized", "message": auth.GENERIC}}
 

@@ -14,45 +14,35 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from stacks.shared.constants import PROVIDER_KEY_PLACEHOLDER
+from tests.support.control_api import (
+    APP_DIR,
+    AUDIENCE,
+    CONTAINER,
+    ISSUER,
+    KID,
+    REGION,
+    SUBJECT,
+    Env,
+    Jwks,
+)
 
 # moto's EC2 backend otherwise parses thousands of AMIs on every reset (~0.15 s per test).
 os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
 
-APP_DIR = Path(__file__).resolve().parents[2] / "chalice_api"
 if str(APP_DIR) not in sys.path:
     sys.path.insert(0, str(APP_DIR))
 
-import app as app_module  # noqa: E402
-from chalicelib import auth, aws, origin  # noqa: E402
-from chalicelib import config as cfg  # noqa: E402
-
-ISSUER = "https://token.actions.githubusercontent.com"
-AUDIENCE = "cloudagent-api"
-SUBJECT = "repo:acme/agents:environment:prod"
-KID = "test-key-1"
-REGION = "us-east-1"
-CONTAINER = "agent"
-
+import app as app_module
+from chalicelib import auth, aws, origin
+from chalicelib import config as cfg
 
 # -- keys, tokens and the JWKS server ---------------------------------------------------------
-
-
-@dataclass
-class Jwks:
-    """The JWKS server and the keys behind it."""
-
-    url: str
-    private_key: Any
-    other_key: Any
-    hits: list[float] = field(default_factory=list)
 
 
 @pytest.fixture(scope="session")
@@ -120,20 +110,6 @@ def make_token(jwks: Jwks) -> Callable[..., str]:
 
 
 # -- AWS (moto) --------------------------------------------------------------------------------
-
-
-@dataclass
-class Env:
-    """What the api_env fixture built in moto."""
-
-    table: str
-    cluster_arn: str
-    task_definition_arn: str
-    log_group: str
-    subnets: list[str]
-    security_groups: list[str]
-    secret_arns: dict[str, str]
-    env: dict[str, str]
 
 
 def _create_table(ddb: Any, name: str) -> None:
@@ -289,47 +265,3 @@ def run_task_calls(api_env: Env) -> list[dict[str, Any]]:
 
     aws.client("ecs").meta.events.register("provide-client-params.ecs.RunTask", record)
     return calls
-
-
-def task_event(
-    env: Env,
-    run_id: str,
-    task_arn: str,
-    last_status: str,
-    *,
-    exit_code: int | None = None,
-    stopped_reason: str | None = None,
-    started_at: str | None = "2025-01-01T10:00:10.000Z",
-    pull_started_at: str | None = "2025-01-01T10:00:00.000Z",
-    stopped_at: str | None = None,
-) -> dict[str, Any]:
-    """An EventBridge "ECS Task State Change" event as AWS delivers it."""
-    detail: dict[str, Any] = {
-        "clusterArn": env.cluster_arn,
-        "taskArn": task_arn,
-        "startedBy": run_id,
-        "lastStatus": last_status,
-        "desiredStatus": "STOPPED" if last_status == "STOPPED" else "RUNNING",
-        "containers": [{"name": CONTAINER, "lastStatus": last_status}],
-    }
-    if started_at:
-        detail["startedAt"] = started_at
-    if pull_started_at:
-        detail["pullStartedAt"] = pull_started_at
-    if last_status == "STOPPED":
-        detail["stoppedAt"] = stopped_at or "2025-01-01T10:10:10.000Z"
-        detail["stoppedReason"] = stopped_reason or "Essential container in task exited"
-        detail["stopCode"] = "EssentialContainerExited"
-        if exit_code is not None:
-            detail["containers"][0]["exitCode"] = exit_code
-    return {
-        "version": "0",
-        "id": "0b6f0d3c-0000-0000-0000-000000000000",
-        "detail-type": "ECS Task State Change",
-        "source": "aws.ecs",
-        "account": "123456789012",
-        "time": "2025-01-01T10:00:00Z",
-        "region": REGION,
-        "resources": [task_arn],
-        "detail": detail,
-    }

@@ -1,0 +1,246 @@
+"""The OpenAPI document's schemas: request bodies, responses and the field shapes they share.
+
+Every limit here is imported from the module that enforces it (``validation.py``,
+``gitref.py``, ``results.py``, ``config.py``, ``statuses.py``), so the published contract and
+the checks cannot drift apart; the fuzzing test generates requests from these schemas.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .config import HARD_MAX_RUNTIME_SECONDS, PROVIDERS
+from .gitref import MAX_REF_CHARS, REF_RE, REPO_RE
+from .results import FINAL_MESSAGE_MAX_BYTES
+from .statuses import STATUSES
+from .validation import MAX_PROMPT_CHARS, MODEL_RE
+
+
+def ref(name: str) -> dict[str, str]:
+    """A ``$ref`` to one of :data:`SCHEMAS`."""
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+_RUNTIME = {"type": "integer", "minimum": 1, "maximum": HARD_MAX_RUNTIME_SECONDS}
+_PROVIDER = {"type": "string", "enum": list(PROVIDERS)}
+_MODEL = {"type": "string", "pattern": f"^{MODEL_RE.pattern}$", "maxLength": 128}
+_NULL_STR = {"type": "string", "nullable": True}
+_NULL_INT = {"type": "integer", "nullable": True}
+_NULL_COUNT = {"type": "integer", "minimum": 0, "nullable": True}
+_NULL_NUM = {"type": "number", "minimum": 0, "nullable": True}
+_REPO = {
+    "type": "string",
+    "pattern": f"^{REPO_RE.pattern}$",
+    "maxLength": 140,
+    "description": (
+        "OWNER/NAME of a repository on github.com; must be in the deployment's setting "
+        "allowed_repos (env ALLOWED_REPOS), otherwise 400. The task clones "
+        "https://github.com/OWNER/NAME.git into /workspace."
+    ),
+}
+_GIT_REF = {
+    "type": "string",
+    "pattern": f"^{REF_RE.pattern}$",
+    "maxLength": MAX_REF_CHARS,
+    "description": (
+        "branch, tag or 40-hex commit to check out (default: the repository's default "
+        "branch); git ref syntax over [A-Za-z0-9._/+-], not starting with - or +, no '..'. "
+        "Only with repo."
+    ),
+}
+
+SCHEMAS: dict[str, Any] = {
+    "CreateRunRequest": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["prompt", "provider", "model"],
+        "description": "ref only together with repo",
+        "anyOf": [{"required": ["repo"]}, {"not": {"required": ["ref"]}}],
+        "properties": {
+            "prompt": {"type": "string", "minLength": 1, "maxLength": MAX_PROMPT_CHARS},
+            "provider": _PROVIDER,
+            "model": _MODEL,
+            "max_runtime_seconds": _RUNTIME,
+            "repo": _REPO,
+            "ref": _GIT_REF,
+        },
+    },
+    "CreateSessionRequest": {
+        "type": "object",
+        "additionalProperties": False,
+        "description": "provider and model are given together or not at all",
+        "anyOf": [
+            {"required": ["provider", "model"]},
+            {"not": {"anyOf": [{"required": ["provider"]}, {"required": ["model"]}]}},
+        ],
+        "properties": {
+            "provider": _PROVIDER,
+            "model": _MODEL,
+            "max_runtime_seconds": _RUNTIME,
+        },
+    },
+    "RunAccepted": {
+        "type": "object",
+        "required": ["run_id", "status"],
+        "properties": {
+            "run_id": {"type": "string"},
+            "status": {"type": "string", "enum": list(STATUSES)},
+            "reason": {"type": "string"},
+            "task_arn": {"type": "string"},
+            "exec_command": {"type": "string"},
+        },
+    },
+    "Run": {
+        "type": "object",
+        "required": ["run_id", "status", "kind", "created_at"],
+        "properties": {
+            "run_id": {"type": "string"},
+            "kind": {"type": "string", "enum": ["run", "session"]},
+            "status": {"type": "string", "enum": list(STATUSES)},
+            "prompt": _NULL_STR,
+            "provider": _NULL_STR,
+            "model": _NULL_STR,
+            "repo": {**_NULL_STR, "description": "OWNER/NAME the run cloned"},
+            "ref": {**_NULL_STR, "description": "ref checked out (null: default)"},
+            "max_runtime_seconds": {"type": "integer"},
+            "created_at": {"type": "string", "format": "date-time"},
+            "created_by": {"type": "string"},
+            "task_arn": _NULL_STR,
+            "started_at": _NULL_STR,
+            "stopped_at": _NULL_STR,
+            "duration_seconds": _NULL_INT,
+            "compute_cost_usd": {
+                "type": "number",
+                "nullable": True,
+                "description": (
+                    "billed task time (from image pull, 1-minute minimum) x the task "
+                    "shape's hourly price; null without a price"
+                ),
+            },
+            "model_cost_usd": {
+                "type": "number",
+                "nullable": True,
+                "description": "result.usage.cost_usd (pi's price); null if unknown",
+            },
+            "estimated_cost_usd": {
+                "type": "number",
+                "nullable": True,
+                "description": (
+                    "compute_cost_usd + model_cost_usd; a part not known yet counts "
+                    "as 0; null when neither is known"
+                ),
+            },
+            "result": {"allOf": [ref("RunResult")], "nullable": True},
+            "result_error": {
+                **_NULL_STR,
+                "description": (
+                    "why result is null once stopped (log stream or runtime_end "
+                    "missing or malformed)"
+                ),
+            },
+            "exit_code": _NULL_INT,
+            "stopped_reason": _NULL_STR,
+            "stop_code": _NULL_STR,
+            "failure_reason": _NULL_STR,
+            "stop_requested_at": _NULL_STR,
+            "stop_requested_by": _NULL_STR,
+            "reaped_reason": _NULL_STR,
+            "exec_command": {"type": "string"},
+        },
+    },
+    "RunResult": {
+        "type": "object",
+        "description": (
+            "What the agent reported in its last log line (runtime_end.result), "
+            "checked and clamped by the control plane; a field of the wrong type is "
+            "null. In GET /v1/runs (the list) final_message is left out."
+        ),
+        "properties": {
+            "final_message": {
+                **_NULL_STR,
+                "description": (
+                    f"text of the last assistant message, at most "
+                    f"{FINAL_MESSAGE_MAX_BYTES} bytes (UTF-8)"
+                ),
+            },
+            "final_message_truncated": {"type": "boolean"},
+            "stop_reason": _NULL_STR,
+            "usage": {
+                "type": "object",
+                "properties": {
+                    "input_tokens": _NULL_COUNT,
+                    "output_tokens": _NULL_COUNT,
+                    "cache_read_tokens": _NULL_COUNT,
+                    "cache_write_tokens": _NULL_COUNT,
+                    "cost_usd": _NULL_NUM,
+                },
+            },
+            "tool_calls": _NULL_COUNT,
+            "duration_seconds": _NULL_NUM,
+            "patch": {
+                "type": "object",
+                "nullable": True,
+                "description": "null when the run had no repository or no change",
+                "properties": {
+                    "base_commit": _NULL_STR,
+                    "files_changed": _NULL_COUNT,
+                    "insertions": _NULL_COUNT,
+                    "deletions": _NULL_COUNT,
+                    "bytes": _NULL_COUNT,
+                    "chunks": _NULL_COUNT,
+                    "truncated": {"type": "boolean"},
+                },
+            },
+        },
+    },
+    "RunList": {
+        "type": "object",
+        "required": ["runs", "next_token"],
+        "properties": {
+            "runs": {"type": "array", "items": ref("Run")},
+            "next_token": _NULL_STR,
+        },
+    },
+    "EventPage": {
+        "type": "object",
+        "required": ["run_id", "events", "next_token", "end_of_stream"],
+        "properties": {
+            "run_id": {"type": "string"},
+            "events": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "timestamp": {"type": "integer"},
+                        "message": {"type": "string"},
+                        "data": {"type": "object"},
+                    },
+                },
+            },
+            "next_token": _NULL_STR,
+            "end_of_stream": {"type": "boolean"},
+        },
+    },
+    "Health": {
+        "type": "object",
+        "properties": {
+            "status": {"type": "string"},
+            "version": {"type": "string"},
+            "stage": {"type": "string"},
+        },
+    },
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                },
+            }
+        },
+    },
+}
