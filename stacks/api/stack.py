@@ -211,6 +211,7 @@ class ApiStack(CloudAgentStack):
                 "OIDC_JWKS_URL": f"{GITHUB_OIDC_ISSUER}/.well-known/jwks",
                 "OIDC_AUDIENCE": settings.api_audience,
                 "OIDC_ALLOWED_SUBJECTS": settings.github_subject,
+                "OIDC_REPOSITORY_ID": settings.github_repository_id,
                 "APP_STAGE": settings.env_name,
                 "APP_VERSION": APP_VERSION,
                 "TASK_HOURLY_COST_USD": str(task_hourly_cost_usd(settings.agent_architecture)),

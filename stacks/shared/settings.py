@@ -86,6 +86,14 @@ class Settings:
         check=matches(f"{_GITHUB_NAME}/{_GITHUB_NAME}"),
         lambda_env="OIDC_ALLOWED_SUBJECTS",
     )
+    github_repository_id: str = setting(
+        "",
+        accepted="empty or the repository's numeric id (gh api repos/ORG/REPO --jq .id)",
+        help="when set, the API also requires the token's `repository_id` claim to equal it, so "
+        "a deleted and re-created repository of the same name is not trusted",
+        check=matches(r"|[1-9][0-9]{0,19}"),
+        lambda_env="OIDC_REPOSITORY_ID",
+    )
     github_environment: str = setting(
         "dev",
         accepted="a GitHub environment name (letters, digits, '_', '.', '-'), e.g. production",
