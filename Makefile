@@ -36,8 +36,8 @@ lint: $(STAMP) ## ruff format check and lint, actionlint on the workflows, hadol
 
 bench: $(STAMP) ## benchmarks (synth, control Lambda, entrypoint); numbers go into BENCHMARKS.md
 	@$(PY) -m bench.synth_bench
-	@$(PY) bench/api_bench.py --runs 21
-	@$(PY) bench/entrypoint_overhead.py --runs 21
+	@$(PY) -m bench.api_bench --runs 21
+	@$(PY) -m bench.entrypoint_overhead --runs 21
 
 up: $(STAMP) ## the three stacks on an embedded AWS (moto) and the API on 127.0.0.1; idempotent
 	@$(PY) -m devtools.local.up

@@ -7,7 +7,7 @@
   a clean copy of the sources, into a temporary directory), then the size of deployment.zip and
   a check that boto3/botocore are not bundled.
 
-Usage: .venv/bin/python bench/api_bench.py [--runs 15] [--json]
+Usage: .venv/bin/python -m bench.api_bench [--runs 15] [--json]
 """
 
 from __future__ import annotations

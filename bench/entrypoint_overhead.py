@@ -9,7 +9,7 @@ Node 24) against the fake OpenAI Responses server on 127.0.0.1.
 Runs alternate bare / entrypoint so drift on a busy machine hits both equally; the
 overhead is the difference of the medians.
 
-    .venv/bin/python bench/entrypoint_overhead.py [--runs 15] [--out FILE]
+    .venv/bin/python -m bench.entrypoint_overhead [--runs 15] [--out FILE]
 """
 
 from __future__ import annotations
@@ -211,7 +211,7 @@ Measured by `bench/entrypoint_overhead.py` ({time.strftime("%Y-%m-%d")}, {os.cpu
 {platform.system()} {platform.machine()}, Node {node_version}, the real pi from
 `image/package-lock.json`, fake OpenAI Responses server on 127.0.0.1).
 
-Reproduce: `.venv/bin/python bench/entrypoint_overhead.py --runs {args.runs}`
+Reproduce: `.venv/bin/python -m bench.entrypoint_overhead --runs {args.runs}`
 
 Scenario: one headless run = one `bash` tool call (`ls -la`) + a {len(ANSWER.split())}-word
 answer streamed word by word.
