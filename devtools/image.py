@@ -400,7 +400,7 @@ def build_image(tag: str = IMAGE_TAG, layers: bool = False, log=print) -> float 
     base = ensure_base(log)
     key = image_key(stand_in_key(base))
     with locked("image"):
-        if not layers and image_label(tag, IMAGE_KEY_LABEL) == key:
+        if not layers and is_current(tag):
             return None
         t0 = time.monotonic()
         with replacing(tag), build_mount() as volume:
@@ -424,6 +424,34 @@ def build_image(tag: str = IMAGE_TAG, layers: bool = False, log=print) -> float 
         if layers:  # the intermediate images are full copies each: drop them
             buildah("rmi", "--prune")
         return time.monotonic() - t0
+
+
+def is_current(tag: str = IMAGE_TAG) -> bool:
+    """True when ``tag`` was built from today's image/ on today's stand-in recipe."""
+    key = image_key(stand_in_key(dockerfile_base()))
+    return image_label(tag, IMAGE_KEY_LABEL) == key
+
+
+def build_in_background(log_path: Path) -> subprocess.Popen | None:
+    """Start ``make image``'s build in its own process unless the image is current.
+
+    A test session calls this while collecting, so a cold build (minutes: debootstrap waits
+    on the network and the disk) overlaps the other tests instead of following them; the
+    session fixture then waits on the build lock and finds the image current. A second
+    caller's build waits on the same lock and exits at once, so nothing is built twice.
+    """
+    if available() is not None or is_current():
+        return None
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "devtools.image"],
+            cwd=REPO,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 def ensure_image(tag: str = IMAGE_TAG) -> str:

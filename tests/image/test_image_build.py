@@ -29,6 +29,9 @@ REASON = image_build.available()
 pytestmark = pytest.mark.skipif(REASON is not None, reason=f"image tests skipped: {REASON}")
 
 REPO = Path(__file__).resolve().parents[2]
+# Collection happens first, on every worker: start a cold build now so it overlaps the rest
+# of the suite; the ``image`` fixture waits for it (build lock) instead of starting its own.
+BACKGROUND_BUILD = image_build.build_in_background(image_build.CACHE / "build.log")
 PI_AGENT_DIR = "/tmp/pi-agent"  # where a run's pi configuration is mounted in the container
 CREDENTIAL_NAME = re.compile(r"API_KEY|SECRET|TOKEN|PASSWORD|CREDENTIAL|_proxy$", re.IGNORECASE)
 
@@ -100,6 +103,8 @@ def reusable_container(reference: str) -> Container:
 @pytest.fixture(scope="session")
 def image() -> str:
     """The image, built by the code ``make image`` runs (once per change of ``image/``)."""
+    if BACKGROUND_BUILD is not None:
+        BACKGROUND_BUILD.wait()  # its failure shows in ensure_image's own attempt below
     return image_build.ensure_image()
 
 
