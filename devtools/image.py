@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
+import gzip
 import hashlib
 import inspect
 import json
@@ -471,23 +472,29 @@ def image_size(reference: str) -> str:
 
 
 def layer_sizes(reference: str) -> list[tuple[int, int, str]]:
-    """(uncompressed, gzip) bytes and the creating instruction of each layer, base first.
+    """(uncompressed, gzip) bytes and the creating step of each layer, base first.
 
-    Pushes the image to a temporary OCI layout twice; the gzip figure is what a registry
-    stores and a task pulls.
+    Pushes the image to a temporary OCI layout: the gzip size is what a registry stores and a
+    task pulls; the uncompressed one is the layer's tar stream.
     """
-    history = [h for h in json.loads(buildah("inspect", "--type", "image", reference))["History"]]
+    history = json.loads(buildah("inspect", "--type", "image", reference))["History"]
     made = [h.get("created_by", "") for h in history if not h.get("empty_layer")]
-    sizes = []
+    out = []
     with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
-        for name, flag in (("raw", "--disable-compression"), ("gz", "--compression-format=gzip")):
-            buildah("push", "--quiet", flag, reference, f"oci:{tmp}/{name}")
-            index = json.loads(Path(f"{tmp}/{name}/index.json").read_text())
-            digest = index["manifests"][0]["digest"].split(":")[1]
-            manifest = json.loads(Path(f"{tmp}/{name}/blobs/sha256/{digest}").read_text())
-            sizes.append([layer["size"] for layer in manifest["layers"]])
-    made = ([""] * len(sizes[0]) + made)[-len(sizes[0]) :]
-    return [(raw, gz, how) for raw, gz, how in zip(sizes[0], sizes[1], made, strict=True)]
+        buildah("push", "--quiet", reference, f"oci:{tmp}/oci")
+        blobs = Path(tmp) / "oci/blobs/sha256"
+        index = json.loads((Path(tmp) / "oci/index.json").read_text())
+        manifest = json.loads((blobs / index["manifests"][0]["digest"][7:]).read_text())
+        layers = manifest["layers"]
+        made = (["(stand-in base)"] * len(layers) + made)[-len(layers) :]
+        made[0] = "(stand-in base)"
+        for layer, how in zip(layers, made, strict=True):
+            raw = 0
+            with gzip.open(blobs / layer["digest"][7:]) as stream:
+                while chunk := stream.read(1 << 20):
+                    raw += len(chunk)
+            out.append((raw, layer["size"], how))
+    return out
 
 
 def _mb(n: int) -> str:
