@@ -8,7 +8,7 @@ LOCK_HASH := $(shell sha256sum requirements.lock | cut -c1-16)
 STAMP := $(VENV)/.installed-$(LOCK_HASH)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: help synth test scan lint bench lock clean
+.PHONY: help synth test scan lint bench image lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -38,6 +38,9 @@ bench: $(STAMP) ## benchmarks (synth, control Lambda, entrypoint); numbers go in
 	@$(PY) -m bench.synth_bench
 	@$(PY) -m bench.api_bench --runs 21
 	@$(PY) -m bench.entrypoint_overhead --runs 21
+
+image: $(STAMP) ## build image/Dockerfile with buildah into localhost/cloudagent-agent:local; print size and time
+	@$(PY) -m devtools.image
 
 up: $(STAMP) ## the three stacks on an embedded AWS (moto) and the API on 127.0.0.1; idempotent
 	@$(PY) -m devtools.local.up

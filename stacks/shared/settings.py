@@ -43,6 +43,7 @@ OTHER_VARIABLES = {
     "CLOUDAGENT_API_PORT": "`make up`: the local API's port (default: a free one)",
     "CLOUDAGENT_LOCAL_DIR": "`make up`: where pids, ports and logs go (default .local/)",
     "CLOUDAGENT_LOCAL_MODELS": "`make up`: `fake` (default) or `real` model providers",
+    "CLOUDAGENT_IMAGE_CACHE": "`make image`: where the stand-in base image archive is kept",
     "CLOUDAGENT_PLAN_ROLE_ARN": "GitHub variable: the plan role (foundation output)",
     "CLOUDAGENT_DEPLOY_ROLE_ARN": "GitHub variable: the deploy role (foundation output)",
     "CLOUDAGENT_IMAGE_ROLE_ARN": "GitHub variable: the image role (foundation output)",
