@@ -1,4 +1,4 @@
-"""The agent image itself: built by `make image`'s code, run with buildah (docs §4, §7).
+"""The agent image, built by `make image`'s code and run with buildah (docs/ARCHITECTURE.md §4).
 
 The session builds ``image/Dockerfile`` once (``devtools.image.ensure_image``: on the local
 stand-in for the ``node:…-bookworm-slim`` base, rebuilt only when ``image/`` changes) and runs
