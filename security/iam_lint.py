@@ -141,9 +141,28 @@ def _allowed(address: str, issue: str, detail: str) -> AllowedFinding | None:
     return None
 
 
+def _read_array_of_arn_as_arn() -> None:
+    """parliament 1.6 reads the condition type ArrayOfString as String but raises on ArrayOfARN
+    (e.g. `events:TargetArn`); read it as Arn the same way, so such a condition is still checked.
+    """
+    import parliament.statement as statement
+
+    original = statement.translate_documentation_types
+    if getattr(original, "array_of_arn", False):
+        return
+
+    def translate(kind: str) -> str:
+        return "Arn" if kind == "ArrayOfARN" else original(kind)
+
+    translate.array_of_arn = True  # type: ignore[attr-defined]
+    statement.translate_documentation_types = translate
+
+
 def lint_document(document: PolicyDocument) -> list[Finding]:
     """parliament's findings on one document (trust policies: malformed/principal checks)."""
     from parliament import analyze_policy_string
+
+    _read_array_of_arn_as_arn()
 
     text, unknown = resolve(document.text)
     findings = [

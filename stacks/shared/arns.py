@@ -134,6 +134,13 @@ class Arns:
         return [
             self.log_group(f"{self.settings.log_group_prefix}/*"),
             self.log_group(f"aws-waf-logs-{self.prefix}", region=EDGE_REGION),
+        ]
+
+    @property
+    def log_groups_and_streams(self) -> list[str]:
+        """`log_groups`, plus the `:*` form some log actions authorize against (the WAF's)."""
+        return [
+            *self.log_groups,
             self.log_group(f"aws-waf-logs-{self.prefix}:*", region=EDGE_REGION),
         ]
 

@@ -11,8 +11,8 @@ changing the delivery roles, the OIDC trust and the boundary.
 
 from __future__ import annotations
 
-from stacks.foundation.github.boundary import BOUNDED_ROLE_WRITES, boundary_guards
-from stacks.foundation.github.names import GITHUB_ROLES, github_role_name
+from stacks.foundation.github.boundary import BOUNDED_ROLE_WRITES
+from stacks.foundation.github.protections import deploy_protections
 from stacks.shared.actions import EC2_WRITE
 from stacks.shared.arns import Arns
 from stacks.shared.iam import Statement, folded_statements
@@ -35,18 +35,6 @@ STAR_WRITE = [
     "logs:DeleteLogDelivery",
     "logs:DescribeResourcePolicies",
     "logs:PutResourcePolicy",
-]
-DELIVERY_ROLE_WRITES = [
-    *BOUNDED_ROLE_WRITES,
-    "iam:AttachRolePolicy",
-    "iam:DeleteRole",
-    "iam:DeleteRolePermissionsBoundary",
-    "iam:DeleteRolePolicy",
-    "iam:TagRole",
-    "iam:UntagRole",
-    "iam:UpdateAssumeRolePolicy",
-    "iam:UpdateRole",
-    "iam:UpdateRoleDescription",
 ]
 
 
@@ -109,7 +97,7 @@ def _foundation_writes(arns: Arns) -> list[Statement]:
                 "logs:TagResource",
                 "logs:UntagResource",
             ],
-            resources=arns.log_groups,
+            resources=arns.log_groups_and_streams,
         ),
         Statement(
             sid="ProjectEcs",
@@ -250,7 +238,8 @@ def _api_writes(arns: Arns) -> list[Statement]:
             sid="ProjectEventTargets",
             actions=["events:PutTargets"],
             resources=arns.rules,
-            conditions={"ArnLike": {"events:TargetArn": arns.functions}},
+            # events:TargetArn is multivalued (one per target): every target must match.
+            conditions={"ForAllValues:ArnLike": {"events:TargetArn": arns.functions}},
         ),
     ]
 
@@ -265,41 +254,6 @@ def _state_writes(arns: Arns) -> list[Statement]:
     ]
 
 
-def _protections(arns: Arns) -> list[Statement]:
-    """What stays an administrator's: the delivery roles, their trust and the boundary."""
-    # The admin-invoke role (api stack) is GitHub-trusted too: an administrator's, like these.
-    delivery_roles = [arns.role(github_role_name(arns.settings, r)) for r in GITHUB_ROLES]
-    delivery_roles.append(arns.role(github_role_name(arns.settings, "admin")))
-    return [
-        # The delivery roles, the trust they hang on and the boundary are an administrator's:
-        # the deploy role cannot widen itself, its siblings or the ceiling of what it creates.
-        Statement(
-            sid="DenyDeliveryRoleChanges",
-            effect="Deny",
-            actions=DELIVERY_ROLE_WRITES,
-            resources=delivery_roles,
-        ),
-        Statement(
-            sid="DenyTrustChanges",
-            effect="Deny",
-            actions=[
-                "iam:DeleteOpenIDConnectProvider",
-                "iam:UpdateOpenIDConnectProviderThumbprint",
-            ],
-            resources=[arns.oidc_provider],
-        ),
-        Statement(
-            # Who may assume a project role, and what a key allows, are an administrator's to
-            # change: a rewritten trust or key policy would outlive the loss of the GitHub trust.
-            sid="DenyTrustAndKeyPolicyChanges",
-            effect="Deny",
-            actions=["iam:UpdateAssumeRolePolicy", "kms:PutKeyPolicy"],
-            resources=[arns.roles, *arns.keys],
-        ),
-        *boundary_guards(arns),
-    ]
-
-
 def deploy_statements(arns: Arns) -> list[Statement]:
     """Every write of `terraform apply`, in the order a reviewer reads the stacks."""
     return folded_statements(
@@ -308,6 +262,6 @@ def deploy_statements(arns: Arns) -> list[Statement]:
             *_role_writes(arns),
             *_api_writes(arns),
             *_state_writes(arns),
-            *_protections(arns),
+            *deploy_protections(arns),
         ]
     )

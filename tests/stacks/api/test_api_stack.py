@@ -98,7 +98,9 @@ def test_api_role_is_scoped(api: dict) -> None:
     statements = {s["Sid"]: s for s in policy_of(api, "-api")}
     run = statements["RunAgentTask"]
     assert run["Action"] == "ecs:RunTask"
-    assert ":task-definition/" in run["Resource"] and run["Resource"].endswith(":*")
+    # One task definition per provider, every revision of each, nothing else.
+    assert len(run["Resource"]) == 5
+    assert all(":task-definition/" in r and r.endswith("family}:*") for r in run["Resource"])
     assert "ecs:cluster" in run["Condition"]["ArnEquals"]
     track = statements["TrackAgentTasks"]
     assert set(track["Action"]) == {"ecs:DescribeTasks", "ecs:StopTask"}

@@ -271,7 +271,7 @@ def test_policies_fit_iam_size_limits_with_long_names(region):
     """IAM refuses larger documents at apply; long names and a second region are the worst case."""
     settings = load_settings(
         environ={
-            "CLOUDAGENT_ENV_NAME": "production-eu01",
+            "CLOUDAGENT_ENV_NAME": "productioneu0001",
             "CLOUDAGENT_REGION": region,
             "CLOUDAGENT_STATE_BUCKET": "a-rather-long-terraform-state-bucket-name-0123456789",
         }
