@@ -23,6 +23,8 @@ from toolchain.paths import PROJECT_ROOT as REPO
 
 IMAGE = REPO / "image"
 ENTRYPOINT = IMAGE / "entrypoint"
+# The modules the entry file requires (next to it here, under /opt/entrypoint/ in the image).
+ENTRYPOINT_LIB = IMAGE / "lib"
 CACHE = REPO / ".cache" / "image-node"
 # A model id from pi's built-in `openai` table (api openai-responses); only its baseUrl moves.
 MODEL = "gpt-4o-mini"

@@ -22,7 +22,7 @@ PROVIDERS = tuple(PROVIDER_KEY_ENV)
 # ECS refuses to start a task when any secret it injects has no value, and operators rarely use
 # all five providers. So each provider secret starts with this placeholder (not a key); the
 # entrypoint treats it as a missing key (exit 2) and the admin function reports the key unset
-# until a real value replaces it. Kept in step with image/entrypoint by a test.
+# until a real value replaces it. Kept in step with image/lib/config.js by a test.
 PROVIDER_KEY_PLACEHOLDER = "cloudagent:not-set"
 
 # --- Limits shared by the stacks, the container contract and the checks. ---
@@ -36,7 +36,7 @@ AGENT_WORKSPACE = "/workspace"
 # Repository in, patch out (docs/ARCHITECTURE.md §4): the env var of the optional read-only
 # clone token (ECS injects it as a secret; the entrypoint keeps it out of pi's environment) and
 # the limits of the `patch` events the control plane reassembles. Kept in step with
-# image/entrypoint by a test.
+# image/lib/config.js, patch.js and result.js by a test.
 AGENT_REPO_TOKEN_ENV = "AGENT_REPO_TOKEN"
 PATCH_CHUNK_BYTES = 200_000  # patch text per `patch` event
 PATCH_MAX_BYTES = 10 * 1024 * 1024  # whole patch; beyond it the patch is cut and flagged

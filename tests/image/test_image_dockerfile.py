@@ -93,7 +93,13 @@ def test_install_and_runtime_settings():
     assert not any(re.search(r"npm (install|i) ", r) for r in runs), "only npm ci from the lock"
     copies = [args for word, args in ins if word == "COPY"]
     copied = {p for c in copies for p in c.split()[:-1] if not p.startswith("--")}
-    assert copied == {"package.json", "package-lock.json", "entrypoint"}, "nothing else baked in"
+    assert copied == {"package.json", "package-lock.json", "entrypoint", "lib"}, (
+        "nothing else baked in"
+    )
+    # The entry file and its modules side by side; the ENTRYPOINT path links to the entry.
+    assert "entrypoint /opt/entrypoint/entrypoint" in copies[-2]
+    assert "lib /opt/entrypoint/lib" in copies[-1]
+    assert "ln -s /opt/entrypoint/entrypoint /usr/local/bin/entrypoint" in " ".join(runs)
     envs = " ".join(args for word, args in ins if word == "ENV")
     assert "PI_OFFLINE=1" in envs
     assert not re.search(r"API_KEY|SECRET|TOKEN", envs)
@@ -106,10 +112,18 @@ def test_install_and_runtime_settings():
 
 
 def test_entrypoint_is_executable_stdlib_only_node():
+    """The entry file and its lib/ modules require Node's stdlib and each other, nothing else."""
     path = IMAGE / "entrypoint"
     assert os.access(path, os.X_OK)
-    src = path.read_text()
-    assert src.startswith("#!/usr/bin/env node\n")
-    required = re.findall(r"require\(\"([^\"]+)\"\)", src)
-    assert required and all(r.startswith("node:") for r in required), required
-    subprocess.run(["node", "--check", str(path)], check=True)
+    assert path.read_text().startswith("#!/usr/bin/env node\n")
+    modules = sorted((IMAGE / "lib").glob("*.js"))
+    assert modules
+    for source in (path, *modules):
+        for name in re.findall(r"require\(\"([^\"]+)\"\)", source.read_text()):
+            if name.startswith("node:"):
+                continue
+            # a sibling module, by a path relative to the requiring file
+            assert re.fullmatch(r"\./(lib/)?[\w-]+", name), (source, name)
+            base = source.parent / f"{name}.js"
+            assert base.is_file() and base.parent == IMAGE / "lib", (source, name)
+        subprocess.run(["node", "--check", str(source)], check=True)

@@ -377,7 +377,8 @@ def test_run_id_on_every_line(entrypoint, fake):
 
 def test_key_placeholder_matches_the_stacks() -> None:
     """The entrypoint and the foundation stack agree on what an unset key looks like."""
-    from devtools.pi_runtime import ENTRYPOINT
+    from devtools.pi_runtime import ENTRYPOINT_LIB
     from stacks.shared.constants import PROVIDER_KEY_PLACEHOLDER
 
-    assert f'const KEY_PLACEHOLDER = "{PROVIDER_KEY_PLACEHOLDER}";' in ENTRYPOINT.read_text()
+    source = (ENTRYPOINT_LIB / "config.js").read_text()
+    assert f'const KEY_PLACEHOLDER = "{PROVIDER_KEY_PLACEHOLDER}";' in source

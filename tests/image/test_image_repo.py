@@ -374,14 +374,19 @@ def test_limits_match_the_settings() -> None:
     """The entrypoint and stacks/shared/constants.py agree on the token variable and the limits."""
     import re
 
-    from devtools.pi_runtime import ENTRYPOINT
+    from devtools.pi_runtime import ENTRYPOINT_LIB
     from stacks.shared import constants as settings
 
-    source = ENTRYPOINT.read_text()
-    assert f'const REPO_TOKEN_VAR = "{settings.AGENT_REPO_TOKEN_ENV}";' in source
-    for name in ("PATCH_CHUNK_BYTES", "PATCH_MAX_BYTES", "FINAL_MESSAGE_MAX_BYTES"):
+    config = (ENTRYPOINT_LIB / "config.js").read_text()
+    assert f'const REPO_TOKEN_VAR = "{settings.AGENT_REPO_TOKEN_ENV}";' in config
+    for module, name in (
+        ("patch.js", "PATCH_CHUNK_BYTES"),
+        ("patch.js", "PATCH_MAX_BYTES"),
+        ("result.js", "FINAL_MESSAGE_MAX_BYTES"),
+    ):
+        source = (ENTRYPOINT_LIB / module).read_text()
         m = re.search(rf"^const {name} = ([0-9_ *]+);", source, re.MULTILINE)
-        assert m, name
+        assert m, f"{module}: {name}"
         assert eval(m.group(1)) == getattr(settings, name), name  # digits and * only
 
 

@@ -1,0 +1,140 @@
+// Configuration from the environment (docs/ARCHITECTURE.md §4): every variable is checked
+// before anything runs, so a bad value ends the run with exit 2 and one line that names it.
+"use strict";
+
+const env = process.env;
+
+// The value every provider secret starts with (stacks/shared/constants.py PROVIDER_KEY_PLACEHOLDER):
+// ECS needs a value in each secret to start a task; this one means "no key configured".
+const KEY_PLACEHOLDER = "cloudagent:not-set";
+const PROVIDER_KEYS = Object.freeze({
+  anthropic: "ANTHROPIC_API_KEY",
+  openai: "OPENAI_API_KEY",
+  google: "GEMINI_API_KEY",
+  xai: "XAI_API_KEY",
+  openrouter: "OPENROUTER_API_KEY",
+});
+const MAX_RUNTIME_LIMIT = 7200; // seconds; also the default
+const DEFAULT_GRACE = 30; // seconds; matches the task definition's stopTimeout
+const MAX_GRACE = 120; // ECS caps stopTimeout at 120 s: a longer grace could never run
+// Repository in (stacks/shared/constants.py AGENT_REPO_TOKEN_ENV).
+const REPO_TOKEN_VAR = "AGENT_REPO_TOKEN"; // read-only token for private repositories
+const DEFAULT_CLONE_TIMEOUT = 300; // seconds for init + fetch + checkout together
+const MAX_CLONE_TIMEOUT = 3600;
+
+function parseSeconds(name, def, min, max) {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === "") return { value: def };
+  const s = raw.trim();
+  if (!/^[0-9]+$/.test(s)) return { error: `${name} must be a whole number of seconds, got ${JSON.stringify(raw)}` };
+  const value = Number(s);
+  if (value < min || value > max) return { error: `${name} must be between ${min} and ${max}, got ${s}` };
+  return { value };
+}
+
+// AGENT_REPO_URL: https:// only (file:// with AGENT_ALLOW_LOCAL_REPOS=1, for tests and the
+// local runner). Everything else -- ssh, http, git://, ext::, a leading `-` that git would
+// read as an option -- is refused before git sees it.
+function checkRepoUrl(raw) {
+  if (raw.startsWith("-")) return { error: "AGENT_REPO_URL must not start with '-'" };
+  if (/[\s\x00-\x1f\x7f]/.test(raw)) return { error: "AGENT_REPO_URL contains whitespace or control characters" };
+  let url;
+  try {
+    url = new URL(raw);
+  } catch {
+    return { error: "AGENT_REPO_URL is not a URL (expected https://github.com/OWNER/NAME.git)" };
+  }
+  if (url.protocol === "https:") {
+    // Credentials in the URL would be logged and written to .git/config.
+    if (url.username || url.password) return { error: `AGENT_REPO_URL must not carry credentials (use ${REPO_TOKEN_VAR})` };
+    if (url.search || url.hash || !url.hostname || url.pathname.length < 2)
+      return { error: "AGENT_REPO_URL is not a repository URL (no query, fragment or empty path)" };
+    return { url: raw, scheme: "https", origin: url.origin };
+  }
+  if (url.protocol === "file:") {
+    if (!["1", "true"].includes((env.AGENT_ALLOW_LOCAL_REPOS || "").trim().toLowerCase()))
+      return { error: "AGENT_REPO_URL is a file:// URL, allowed only with AGENT_ALLOW_LOCAL_REPOS=1" };
+    if (url.hostname) return { error: "AGENT_REPO_URL file:// URL must not name a host" };
+    return { url: raw, scheme: "file", origin: null };
+  }
+  return { error: `AGENT_REPO_URL must be an https:// URL, got ${JSON.stringify(url.protocol.replace(/:$/, ""))}` };
+}
+
+// A branch, tag, full ref or commit: a conservative subset of git's ref syntax, never an
+// option (leading `-`) and nothing a shell or git's revision syntax would interpret.
+function checkRepoRef(ref) {
+  const ok =
+    ref.length <= 255 &&
+    /^[A-Za-z0-9_][A-Za-z0-9._/+-]*$/.test(ref) &&
+    !ref.includes("..") &&
+    !ref.includes("//") &&
+    !ref.endsWith("/") &&
+    !ref.endsWith(".") &&
+    !ref.endsWith(".lock");
+  return ok ? null : `AGENT_REPO_REF ${JSON.stringify(ref)} is not a valid branch, tag or commit`;
+}
+
+function readRepoConfig(cfg) {
+  const raw = (env.AGENT_REPO_URL || "").trim();
+  const ref = (env.AGENT_REPO_REF || "").trim();
+  const token = (env[REPO_TOKEN_VAR] || "").trim();
+  if (!raw) {
+    if (ref) cfg.error = "AGENT_REPO_REF is set but AGENT_REPO_URL is not";
+    return;
+  }
+  const checked = checkRepoUrl(raw);
+  if (checked.error) {
+    cfg.error = checked.error;
+    return;
+  }
+  const refError = ref ? checkRepoRef(ref) : null;
+  if (refError) {
+    cfg.error = refError;
+    return;
+  }
+  const timeout = parseSeconds("AGENT_REPO_CLONE_TIMEOUT_SECONDS", DEFAULT_CLONE_TIMEOUT, 1, MAX_CLONE_TIMEOUT);
+  if (timeout.error) {
+    cfg.error = timeout.error;
+    return;
+  }
+  cfg.repo = {
+    ...checked,
+    ref: ref || null,
+    token: token && token !== KEY_PLACEHOLDER ? token : null,
+    cloneTimeoutMs: timeout.value * 1000,
+  };
+}
+
+function readConfig() {
+  const prompt = env.JOB_PROMPT || "";
+  const cfg = {
+    headless: prompt !== "",
+    prompt,
+    provider: (env.AGENT_PROVIDER || "").trim(),
+    model: (env.AGENT_MODEL || "").trim(),
+    logDeltas: ["1", "true"].includes((env.AGENT_LOG_DELTAS || "").trim().toLowerCase()),
+  };
+  const max = parseSeconds("AGENT_MAX_RUNTIME_SECONDS", MAX_RUNTIME_LIMIT, 1, MAX_RUNTIME_LIMIT);
+  const grace = parseSeconds("AGENT_STOP_GRACE_SECONDS", DEFAULT_GRACE, 0, MAX_GRACE);
+  cfg.maxRuntime = max.value;
+  cfg.grace = grace.value;
+  cfg.error = max.error || grace.error || null;
+  // Provider and model matter only when the entrypoint starts pi itself (headless).
+  if (!cfg.error && cfg.headless) {
+    const keyVar = PROVIDER_KEYS[cfg.provider];
+    // pi trims its stdin: a blank prompt would start a run with nothing to do.
+    if (!prompt.trim()) cfg.error = "JOB_PROMPT is blank (unset it for an interactive task)";
+    else if (!cfg.provider) cfg.error = "AGENT_PROVIDER is not set";
+    else if (!keyVar)
+      cfg.error = `unknown AGENT_PROVIDER ${JSON.stringify(cfg.provider)} (expected one of ${Object.keys(PROVIDER_KEYS).join(", ")})`;
+    else if (!(env[keyVar] || "").trim()) cfg.error = `${keyVar} is missing or empty for provider ${cfg.provider}`;
+    else if (env[keyVar].trim() === KEY_PLACEHOLDER)
+      cfg.error = `${keyVar} is not set for provider ${cfg.provider} (its secret holds the placeholder; set the key with the admin function)`;
+    else if (!cfg.model) cfg.error = "AGENT_MODEL is not set";
+  }
+  cfg.repo = null;
+  if (!cfg.error) readRepoConfig(cfg);
+  return cfg;
+}
+
+module.exports = { PROVIDER_KEYS, REPO_TOKEN_VAR, readConfig };
