@@ -67,11 +67,16 @@ def guard(event: Any, get_response: Callable[[Any], Response]) -> Response:
     """Origin check first, then the view; every error leaves in the one JSON error shape.
 
     The origin header is checked for every route, /v1/health included, so a direct call to
-    the execute-api endpoint gets 403 no matter which path it tries.
+    the execute-api endpoint gets 403 no matter which path it tries. Without the secret's ARN
+    every route answers 403 (fail closed) unless ``ORIGIN_VERIFY=off`` is set explicitly.
     """
     try:
         settings = cfg.get()
-        origin.check(settings.origin_verify_secret_arn, event.headers.get(origin.HEADER))
+        origin.check(
+            settings.origin_verify_secret_arn,
+            event.headers.get(origin.HEADER),
+            off=settings.origin_verify_off,
+        )
         response = get_response(event)
     except ApiError as exc:
         return _json_response(exc.status, exc.body())
@@ -101,7 +106,11 @@ def api(require_auth: bool = True) -> Callable[[Callable[..., Any]], Callable[..
                 if require_auth:
                     s = cfg.get()
                     verifier = auth.verifier_for(
-                        s.oidc_issuer, s.oidc_jwks_url, s.oidc_audience, s.oidc_allowed_subjects
+                        s.oidc_issuer,
+                        s.oidc_jwks_url,
+                        s.oidc_audience,
+                        s.oidc_allowed_subjects,
+                        s.oidc_repository_id,
                     )
                     header = app.current_request.headers.get("authorization")
                     subject = verifier.verify_header(header).subject

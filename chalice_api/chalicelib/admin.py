@@ -1,15 +1,16 @@
-"""The admin function: set a provider key, report which keys are set, stop every run.
+"""The admin function: set a provider key or the clone token, report which are set, stop all.
 
 Invoked only with ``lambda:InvokeFunction`` by the GitHub OIDC admin role (the api stack
 grants nothing else). The event is validated like an API body; every outcome - including a
 bad event - is a JSON response ``{"ok": bool, ...}`` rather than an exception, so the
 invoker sees a clear message and the Lambda never logs a secret in a traceback.
-Key values are written, never read back: ``key_status`` uses DescribeSecret only.
+Values are written, never read back: ``key_status`` lists version ids and their stages only.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from . import aws
@@ -19,9 +20,15 @@ from .errors import error_body
 log = logging.getLogger(__name__)
 
 MAX_KEY_CHARS = 4096
+# The shapes of GitHub's tokens (at most 255 characters, GitHub's documented bound): a
+# fine-grained personal access token (github_pat_, the recommended read-only credential), a
+# classic one (ghp_), and OAuth / app user / installation tokens (gho_, ghu_, ghs_).
+REPO_TOKEN_RE = re.compile(r"github_pat_[A-Za-z0-9_]{20,244}|gh[opus]_[A-Za-z0-9]{20,251}")
+CURRENT_STAGE = "AWSCURRENT"
 ACTIONS: dict[str, tuple[set[str], set[str]]] = {
     # action: (required fields, optional fields) besides "action"
     "set_provider_key": ({"provider", "value"}, set()),
+    "set_repo_token": ({"value"}, set()),
     "key_status": (set(), set()),
     "stop_all": (set(), set()),
 }
@@ -73,6 +80,8 @@ def handle(event: Any, settings_loader: Any, service_factory: Any) -> dict[str, 
     try:
         if action == "set_provider_key":
             return _set_key(settings, body)
+        if action == "set_repo_token":
+            return _set_repo_token(settings, body)
         if action == "key_status":
             return _key_status(settings)
         result = service_factory(settings).stop_all("admin:stop_all")
@@ -80,15 +89,6 @@ def handle(event: Any, settings_loader: Any, service_factory: Any) -> dict[str, 
     except Exception as exc:  # never leak a traceback (or a key) to the invoker
         log.error("admin action %s failed: %s", action, type(exc).__name__)
         return _error("internal_error", f"{action} failed ({aws.error_code(exc) or 'error'})")
-
-
-def _secret_arn(settings: ApiConfig, provider: str) -> str | dict[str, Any]:
-    arn = settings.provider_secret_arns.get(provider)
-    if not arn:
-        return _error(
-            "configuration_error", f"PROVIDER_SECRET_ARNS has no secret for provider {provider}"
-        )
-    return arn
 
 
 def _set_key(settings: ApiConfig, body: dict[str, Any]) -> dict[str, Any]:
@@ -101,29 +101,44 @@ def _set_key(settings: ApiConfig, body: dict[str, Any]) -> dict[str, Any]:
             f"value must be 1-{MAX_KEY_CHARS} printable ASCII characters without surrounding "
             "whitespace",
         )
-    arn = _secret_arn(settings, provider)
-    if isinstance(arn, dict):
-        return arn
+    arn = settings.provider_secret_arns[provider]
     resp = aws.client("secretsmanager").put_secret_value(SecretId=arn, SecretString=body["value"])
     return {"ok": True, "provider": provider, "version_id": resp.get("VersionId")}
 
 
-def _key_status(settings: ApiConfig) -> dict[str, Any]:
-    """A key is set once the secret has a version after its first one.
+def _set_repo_token(settings: ApiConfig, body: dict[str, Any]) -> dict[str, Any]:
+    value = body["value"]
+    if not isinstance(value, str) or not REPO_TOKEN_RE.fullmatch(value):
+        return _error(
+            "bad_request",
+            "value must be a GitHub token (github_pat_..., ghp_..., gho_..., ghu_... or "
+            "ghs_...) without whitespace; use a fine-grained token with contents:read only",
+        )
+    arn = settings.repo_token_secret_arn
+    if not arn:
+        return _error(
+            "configuration_error",
+            "REPO_TOKEN_SECRET_ARN is not set: enable the setting private_repos and deploy",
+        )
+    resp = aws.client("secretsmanager").put_secret_value(SecretId=arn, SecretString=value)
+    return {"ok": True, "version_id": resp.get("VersionId")}
 
-    The foundation stack creates each secret with a placeholder version (ECS cannot start a task
-    while any injected secret has no value); every real key is a later version. Counting
-    versions, not reading values, keeps this function unable to read a key. (Writing the
-    placeholder back by hand reads as "set"; the entrypoint still refuses it with exit 2.)
+
+def _is_set(sm: Any, arn: str) -> bool:
+    """Set = some version is staged AWSCURRENT; the value itself is never read."""
+    versions = sm.list_secret_version_ids(SecretId=arn)["Versions"]
+    return any(CURRENT_STAGE in v.get("VersionStages", []) for v in versions)
+
+
+def _key_status(settings: ApiConfig) -> dict[str, Any]:
+    """Which provider keys (and, with private_repos, the clone token) are set.
+
+    The secrets start with no value at all, so a version staged AWSCURRENT means someone set
+    it. A secret still holding the placeholder of an earlier version of this project reads
+    as set (telling them apart would mean reading the value): set such keys again after the
+    upgrade; the entrypoint still refuses the placeholder with exit 2.
     """
     sm = aws.client("secretsmanager")
-    keys: dict[str, bool | None] = {}
-    for provider in PROVIDERS:
-        arn = settings.provider_secret_arns.get(provider)
-        if not arn:
-            keys[provider] = None  # not configured
-            continue
-        versions = sm.list_secret_version_ids(SecretId=arn, IncludeDeprecated=True)["Versions"]
-        current = any("AWSCURRENT" in v.get("VersionStages", []) for v in versions)
-        keys[provider] = current and len(versions) > 1
-    return {"ok": True, "keys": keys}
+    keys = {p: _is_set(sm, settings.provider_secret_arns[p]) for p in PROVIDERS}
+    arn = settings.repo_token_secret_arn
+    return {"ok": True, "keys": keys, "repo_token": _is_set(sm, arn) if arn else None}

@@ -9,6 +9,9 @@ claims. Design choices:
   so a flood of forged kids cannot turn this Lambda into a JWKS-fetching amplifier;
 * every failure gives the same generic 401 message, except a valid token whose ``sub`` is not
   allowed (403) - the client learns nothing that helps forge a token;
+* with a repository id configured (``OIDC_REPOSITORY_ID``), the token's ``repository_id``
+  claim must equal it as a string, else the generic 401: a repository deleted and re-created
+  under the same name (same ``sub``, new id) is not trusted;
 * ``jwt`` and ``cryptography`` are imported on first use to keep the handler import cheap.
 """
 
@@ -114,11 +117,19 @@ class JwksCache:
 class Verifier:
     """Verifies bearer tokens for one issuer/audience/subject set."""
 
-    def __init__(self, issuer: str, audience: str, subjects: frozenset[str], jwks: JwksCache):
+    def __init__(
+        self,
+        issuer: str,
+        audience: str,
+        subjects: frozenset[str],
+        jwks: JwksCache,
+        repository_id: str | None = None,
+    ):
         self.issuer = issuer
         self.audience = audience
         self.subjects = subjects
         self.jwks = jwks
+        self.repository_id = repository_id
 
     def verify_header(self, authorization: str | None) -> Principal:
         """Check an ``Authorization`` header value; raises Unauthorized/Forbidden."""
@@ -157,23 +168,31 @@ class Verifier:
             )
         except Exception:
             raise Unauthorized(GENERIC) from None
+        if self.repository_id is not None and claims.get("repository_id") != self.repository_id:
+            raise Unauthorized(GENERIC)  # GitHub sends it as a string; an int does not match
         subject = claims.get("sub")
         if not isinstance(subject, str) or subject not in self.subjects:
             raise Forbidden("this identity is not allowed to use the API")
         return Principal(subject=subject)
 
 
-_verifiers: dict[tuple[str, str, str, frozenset[str]], Verifier] = {}
+_verifiers: dict[tuple[str, str, str, frozenset[str], str | None], Verifier] = {}
 _lock = threading.Lock()
 
 
-def verifier_for(issuer: str, jwks_url: str, audience: str, subjects: frozenset[str]) -> Verifier:
+def verifier_for(
+    issuer: str,
+    jwks_url: str,
+    audience: str,
+    subjects: frozenset[str],
+    repository_id: str | None = None,
+) -> Verifier:
     """One cached verifier (and JWKS cache) per configuration for the container's life."""
-    key = (issuer, jwks_url, audience, subjects)
+    key = (issuer, jwks_url, audience, subjects, repository_id)
     with _lock:
         found = _verifiers.get(key)
         if found is None:
-            found = Verifier(issuer, audience, subjects, JwksCache(jwks_url))
+            found = Verifier(issuer, audience, subjects, JwksCache(jwks_url), repository_id)
             _verifiers[key] = found
         return found
 

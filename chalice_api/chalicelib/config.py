@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .gitref import REPO_RE, canonical_repo
@@ -36,7 +36,10 @@ class ApiConfig:
 
     table_name: str
     cluster_arn: str
-    task_definition_arn: str
+    # provider -> task definition ARN (family, no revision): each injects only its own key.
+    task_definition_arns: dict[str, str]
+    # provider -> its key's secret ARN: the API checks the key is set before a run starts.
+    provider_secret_arns: dict[str, str]
     container_name: str
     subnet_ids: tuple[str, ...]
     security_group_ids: tuple[str, ...]
@@ -49,8 +52,15 @@ class ApiConfig:
     app_stage: str = "dev"
     app_version: str = "0.0.0"
     task_hourly_cost_usd: float | None = None
-    provider_secret_arns: dict[str, str] = field(default_factory=dict)
     origin_verify_secret_arn: str | None = None
+    # ORIGIN_VERIFY=off: no origin check while ORIGIN_VERIFY_SECRET_ARN is unset (tests and
+    # local tooling only; the stacks never set it). Without either, every route answers 403.
+    origin_verify_off: bool = False
+    # The clone token's secret (setting private_repos); every task injects it, so every run and
+    # session needs it set.
+    repo_token_secret_arn: str | None = None
+    # When set, a token's repository_id claim must equal it (setting github_repository_id).
+    oidc_repository_id: str | None = None
     stop_grace_seconds: int = 30
     # Lower-cased OWNER/NAME a run may name as ``repo``; empty: no repository is allowed.
     allowed_repos: frozenset[str] = frozenset()
@@ -91,24 +101,38 @@ def _setting_int(env: dict[str, str], name: str) -> int:
     return _int(env, name, None, limits["min"], limits["max"])
 
 
-def _provider_arns(env: dict[str, str]) -> dict[str, str]:
-    raw = env.get("PROVIDER_SECRET_ARNS", "").strip()
-    if not raw:
-        return {}
+def _provider_map(env: dict[str, str], name: str, what: str) -> dict[str, str]:
+    """A required JSON object whose keys are exactly the providers and whose values are ARNs."""
+    message = (
+        f"environment variable {name} must be a JSON object mapping each provider "
+        f"({', '.join(PROVIDERS)}) to its {what} ARN"
+    )
+    raw = _required(env, name)
     try:
         data = json.loads(raw)
     except ValueError:
-        raise ConfigError(
-            "environment variable PROVIDER_SECRET_ARNS must be a JSON object"
-        ) from None
-    if not isinstance(data, dict) or not all(
-        k in PROVIDERS and isinstance(v, str) and v for k, v in data.items()
+        raise ConfigError(message) from None
+    if (
+        not isinstance(data, dict)
+        or set(data) != set(PROVIDERS)
+        or not all(isinstance(v, str) and v.startswith("arn:") for v in data.values())
     ):
-        raise ConfigError(
-            "environment variable PROVIDER_SECRET_ARNS must map providers "
-            f"({', '.join(PROVIDERS)}) to secret ARNs"
-        )
+        raise ConfigError(message)
     return dict(data)
+
+
+def _origin_verify_off(env: dict[str, str]) -> bool:
+    raw = env.get("ORIGIN_VERIFY", "").strip()
+    if raw and raw != "off":
+        raise ConfigError("environment variable ORIGIN_VERIFY may only be 'off' (or unset)")
+    return raw == "off"
+
+
+def _repository_id(env: dict[str, str]) -> str | None:
+    raw = env.get("OIDC_REPOSITORY_ID", "").strip()
+    if raw and not (raw.isascii() and raw.isdigit() and len(raw) <= 20):
+        raise ConfigError("environment variable OIDC_REPOSITORY_ID must be a numeric id or empty")
+    return raw or None
 
 
 def _cost(env: dict[str, str]) -> float | None:
@@ -144,7 +168,8 @@ def from_env(env: dict[str, str] | None = None) -> ApiConfig:
     return ApiConfig(
         table_name=_required(env, "TABLE_NAME"),
         cluster_arn=_required(env, "CLUSTER_ARN"),
-        task_definition_arn=_required(env, "TASK_DEFINITION_ARN"),
+        task_definition_arns=_provider_map(env, "TASK_DEFINITION_ARNS", "task definition"),
+        provider_secret_arns=_provider_map(env, "PROVIDER_SECRET_ARNS", "secret"),
         container_name=_required(env, "CONTAINER_NAME"),
         subnet_ids=_csv(env, "SUBNET_IDS"),
         security_group_ids=_csv(env, "SECURITY_GROUP_IDS"),
@@ -157,8 +182,10 @@ def from_env(env: dict[str, str] | None = None) -> ApiConfig:
         app_stage=env.get("APP_STAGE", "").strip() or "dev",
         app_version=env.get("APP_VERSION", "").strip() or "0.0.0",
         task_hourly_cost_usd=_cost(env),
-        provider_secret_arns=_provider_arns(env),
         origin_verify_secret_arn=env.get("ORIGIN_VERIFY_SECRET_ARN", "").strip() or None,
+        origin_verify_off=_origin_verify_off(env),
+        repo_token_secret_arn=env.get("REPO_TOKEN_SECRET_ARN", "").strip() or None,
+        oidc_repository_id=_repository_id(env),
         stop_grace_seconds=_int(env, "AGENT_STOP_GRACE_SECONDS", 30, 0, 3600),
         allowed_repos=_allowed_repos(env),
     )

@@ -32,7 +32,7 @@ def container_overrides(settings: ApiConfig, env: dict[str, str]) -> dict[str, A
 
 
 class Ecs:
-    """Thin adapter over the ECS API for one cluster and task definition."""
+    """Thin adapter over the ECS API for one cluster and its per-provider task definitions."""
 
     def __init__(self, settings: ApiConfig, client: Any | None = None):
         self.settings = settings
@@ -45,13 +45,16 @@ class Ecs:
             self._client = aws.client("ecs")
         return self._client
 
-    def run_task(self, run_id: str, overrides: dict[str, Any], interactive: bool) -> str:
-        """Start one Fargate task for ``run_id``; returns its ARN or raises RunTaskFailed."""
+    def run_task(
+        self, run_id: str, provider: str, overrides: dict[str, Any], interactive: bool
+    ) -> str:
+        """Start one Fargate task for ``run_id`` with ``provider``'s task definition (the only
+        one that holds that provider's key); returns its ARN or raises RunTaskFailed."""
         s = self.settings
         try:
             resp = self.api.run_task(
                 cluster=s.cluster_arn,
-                taskDefinition=s.task_definition_arn,
+                taskDefinition=s.task_definition_arns[provider],
                 launchType="FARGATE",
                 count=1,
                 startedBy=run_id,

@@ -81,9 +81,15 @@ PATHS: dict[str, Any] = {
                 "202": {"description": "accepted", **_json(ref("RunAccepted"))},
                 "400": _err("invalid request, or repo not in the setting allowed_repos"),
                 **_AUTH_ERRORS,
-                "409": _err("Idempotency-Key reused with a different body"),
+                "409": _err(
+                    "Idempotency-Key reused with a different body; provider_key_not_set: the "
+                    "provider's key has no value; repo_token_not_set: private_repos is on and "
+                    "the clone token has no value (nothing recorded; the message names the "
+                    "admin action)"
+                ),
                 "413": _err("prompt (+ repo, ref) too large for the ECS overrides limit (8 KiB)"),
                 "429": _err("concurrency limit reached"),
+                "503": _err("whether the task's secrets are set could not be checked; retry"),
             },
         },
         "get": {
@@ -167,8 +173,12 @@ PATHS: dict[str, Any] = {
                 "202": {"description": "accepted", **_json(ref("RunAccepted"))},
                 "400": _err("invalid request"),
                 **_AUTH_ERRORS,
-                "409": _err("Idempotency-Key reused with a different body"),
+                "409": _err(
+                    "Idempotency-Key reused with a different body; provider_key_not_set (no "
+                    "provider given: no key is set at all) or repo_token_not_set"
+                ),
                 "429": _err("concurrency limit reached"),
+                "503": _err("whether the task's secrets are set could not be checked; retry"),
             },
         }
     },

@@ -68,7 +68,9 @@ SCHEMAS: dict[str, Any] = {
     "CreateSessionRequest": {
         "type": "object",
         "additionalProperties": False,
-        "description": "provider and model are given together or not at all",
+        "description": "provider and model are given together or not at all; without them "
+        "the session runs the task of the first provider (anthropic, openai, google, xai, "
+        "openrouter) whose key is set",
         "anyOf": [
             {"required": ["provider", "model"]},
             {"not": {"anyOf": [{"required": ["provider"]}, {"required": ["model"]}]}},

@@ -5,6 +5,10 @@ Secrets Manager (``ORIGIN_VERIFY_SECRET_ARN``, SecretString used verbatim). A re
 execute-api endpoint directly lacks it and gets a 403. The value is cached for five minutes so
 a rotation takes effect without a redeploy; while the old and new values overlap, rotate
 CloudFront first, then the secret (the cache briefly accepts only the old value).
+
+The check fails CLOSED: without ``ORIGIN_VERIFY_SECRET_ARN`` every request is refused, unless
+``ORIGIN_VERIFY=off`` says explicitly that there is no edge (tests and local tooling only; the
+stacks never set it, and a test of the synthesized api stack keeps it so).
 """
 
 from __future__ import annotations
@@ -51,10 +55,16 @@ def _secret(arn: str) -> bytes:
     return secret
 
 
-def check(secret_arn: str | None, header_value: str | None) -> None:
-    """Raise Forbidden unless the request carries the right origin header (no-op if disabled)."""
+def check(secret_arn: str | None, header_value: str | None, *, off: bool = False) -> None:
+    """Raise Forbidden unless the request carries the right origin header.
+
+    ``secret_arn`` None: refused, unless ``off`` (``ORIGIN_VERIFY=off``) disables the check.
+    """
     if secret_arn is None:
-        return
+        if off:
+            return
+        log.error("ORIGIN_VERIFY_SECRET_ARN is not set: refusing every request (fail closed)")
+        raise Forbidden("direct access to this API is not allowed")
     expected = _secret(secret_arn)
     given = (header_value or "").encode("utf-8", "surrogatepass")
     if not given or not hmac.compare_digest(given, expected):

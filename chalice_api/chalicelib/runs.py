@@ -6,6 +6,11 @@ prompt), so one flag, not a second module, tells them apart. The run record is w
 its concurrency slot and idempotency claim) before RunTask, so a crash between the two leaves
 a PENDING record that the reaper turns into FAILED_TO_START and whose slot it releases -
 nothing is orphaned and nothing is lost.
+
+Before any of that, every secret the task will inject must be set (``key_check.py``): the run's
+provider key (a session without a provider takes the first provider whose key is set) and,
+with ``private_repos``, the clone token. Otherwise 409, with nothing written and no slot taken.
+RunTask then uses the provider's own task definition, the only one holding its key.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from . import idempotency
+from . import idempotency, key_check
 from .config import ApiConfig
 from .ecs import Ecs, RunTaskFailed, container_overrides, exec_command
 from .errors import Conflict, NotFound, TooManyRuns
@@ -62,13 +67,17 @@ class RunLifecycle:
             if existing:
                 return self._replay(existing, request_hash), True
 
+        # 409/503 before anything is written: ECS could not start the task anyway.
+        provider = key_check.require_task_secrets(self.settings, req.provider)
+
         record: dict[str, Any] = {
             "run_id": run_id,
             "kind": kind,
             "status": PENDING,
             "status_rank": STATUS_RANK[PENDING],
             "slot_held": True,
-            "provider": req.provider,
+            # A session without a provider records the one whose task (and key) it got.
+            "provider": provider,
             "model": req.model,
             "max_runtime_seconds": req.max_runtime_seconds,
             "created_at": now_iso(),
@@ -101,7 +110,7 @@ class RunLifecycle:
             raise
 
         try:
-            task_arn = self.ecs.run_task(run_id, overrides, interactive)
+            task_arn = self.ecs.run_task(run_id, provider, overrides, interactive)
         except RunTaskFailed as exc:
             log.warning("run %s failed to start: %s", run_id, exc.reason)
             self.store.transition(run_id, FAILED_TO_START, {"failure_reason": exc.reason})

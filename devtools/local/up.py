@@ -53,7 +53,9 @@ API_LAMBDA_HANDLER = "app.app"  # the Chalice handler of the HTTP routes
 # of the three stacks applies on moto 5.2 (tests/e2e/test_embedded_aws.py applies them all).
 PLAN_ONLY: dict[str, dict[str, str]] = {}
 # The local server replaces only these; everything else is the deployed Lambda's environment.
-LOCAL_OVERRIDES = ("OIDC_ISSUER", "OIDC_JWKS_URL", "OIDC_ALLOWED_SUBJECTS")
+# OIDC_REPOSITORY_ID is emptied because development tokens carry no GitHub repository id (it
+# differs from the deployed value only when the setting github_repository_id is set).
+LOCAL_OVERRIDES = ("OIDC_ISSUER", "OIDC_JWKS_URL", "OIDC_ALLOWED_SUBJECTS", "OIDC_REPOSITORY_ID")
 
 
 @dataclass
@@ -358,6 +360,7 @@ def up(
                 "OIDC_ISSUER": issuer_url,
                 "OIDC_JWKS_URL": issuer_url + "/.well-known/jwks",
                 "OIDC_ALLOWED_SUBJECTS": DEV_SUBJECT,
+                "OIDC_REPOSITORY_ID": "",
             },
             "unset_env": ["AWS_PROFILE", "AWS_DEFAULT_PROFILE"],
             "issuer_url": issuer_url,
@@ -421,6 +424,8 @@ def summarize(result: UpResult, out: Callable[[str], None]) -> None:
     resources = ", ".join(f"{s.stack} {s.resources}" for s in result.stacks)
     token = result.token()
     body = '{"prompt":"Say hello.","provider":"openai","model":"gpt-4o-mini"}'
+    admin = result.api_function.removesuffix("-api") + "-admin"
+    set_key = '{"action":"set_provider_key","provider":"openai","value":"sk-..."}'
     lines = [
         "",
         f"Cloud Agent Studio is up on the embedded AWS ({result.total_seconds:.1f}s).",
@@ -437,6 +442,8 @@ def summarize(result: UpResult, out: Callable[[str], None]) -> None:
         f"`{python} -m devtools.dev_token`):",
         f"  curl -s {result.api_url}/v1/health",
         f"  TOKEN={token}",
+        "  # provider keys start unset: a run whose key is unset gets 409 provider_key_not_set",
+        f"  echo '{set_key}' | {python} -m devtools.local.lambdas invoke {admin}",
         f'  curl -s -X POST {result.api_url}/v1/runs -H "Authorization: Bearer $TOKEN" '
         f"-H 'Content-Type: application/json' -d '{body}'",
         f'  curl -s {result.api_url}/v1/runs -H "Authorization: Bearer $TOKEN"',

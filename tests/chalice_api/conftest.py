@@ -4,6 +4,11 @@ The app is imported from ``chalice_api/`` the way Lambda does (``app`` and ``cha
 top level). Every boto3 client is created after ``mock_aws`` starts (the app's client cache is
 reset per test); moto's ECS needs container-level memory, securityGroups and a VPC with DNS
 hostnames, which the fixture provides like the real stacks do.
+
+Like the stacks, there is one task definition per provider and the provider secrets start with
+no value: ``client`` sets every key first (an operator who has set them all),
+``client_without_keys`` leaves them unset. The environment sets ``ORIGIN_VERIFY=off`` (no
+edge in these tests); the origin tests set the secret's ARN instead.
 """
 
 from __future__ import annotations
@@ -19,7 +24,6 @@ from typing import Any
 
 import pytest
 
-from stacks.shared.constants import PROVIDER_KEY_PLACEHOLDER
 from tests.support.control_api import (
     APP_DIR,
     AUDIENCE,
@@ -39,8 +43,9 @@ if str(APP_DIR) not in sys.path:
     sys.path.insert(0, str(APP_DIR))
 
 import app as app_module
-from chalicelib import auth, aws, origin
+from chalicelib import auth, aws, key_check, origin
 from chalicelib import config as cfg
+from chalicelib.config import PROVIDERS
 
 # -- keys, tokens and the JWKS server ---------------------------------------------------------
 
@@ -145,12 +150,13 @@ def reset_app_caches() -> None:
     aws.reset()
     auth.reset()
     origin.reset()
+    key_check.reset()
     app_module._service = None
 
 
 @pytest.fixture
 def api_env(monkeypatch: pytest.MonkeyPatch, jwks: Jwks) -> Iterator[Env]:
-    """A table, VPC, cluster, task definition, log group and five empty secrets in moto."""
+    """A table, VPC, cluster, a task definition per provider, log group, five empty secrets."""
     from moto import mock_aws
 
     for name, value in {
@@ -182,32 +188,41 @@ def api_env(monkeypatch: pytest.MonkeyPatch, jwks: Jwks) -> Iterator[Env]:
         sg = ec2.create_security_group(GroupName="agent", Description="agent", VpcId=vpc)["GroupId"]
         ecs = boto.client("ecs", region_name=REGION)
         cluster = ecs.create_cluster(clusterName="cloudagent-test")["cluster"]["clusterArn"]
-        taskdef = ecs.register_task_definition(
-            family="cloudagent-agent",
-            requiresCompatibilities=["FARGATE"],
-            networkMode="awsvpc",
-            cpu="16384",
-            memory="122880",
-            containerDefinitions=[
-                {"name": CONTAINER, "image": "agent:latest", "memory": 122880, "essential": True}
-            ],
-        )["taskDefinition"]["taskDefinitionArn"]
+        taskdefs = {
+            # As the agent stack registers them: one family per provider; the API gets each
+            # family's ARN without the revision (RunTask takes the latest ACTIVE one).
+            p: ecs.register_task_definition(
+                family=f"cloudagent-agent-{p}",
+                requiresCompatibilities=["FARGATE"],
+                networkMode="awsvpc",
+                cpu="16384",
+                memory="122880",
+                containerDefinitions=[
+                    {
+                        "name": CONTAINER,
+                        "image": "agent:latest",
+                        "memory": 122880,
+                        "essential": True,
+                        "environment": [{"name": "AGENT_PROVIDER", "value": p}],
+                    }
+                ],
+            )["taskDefinition"]["taskDefinitionArn"].rsplit(":", 1)[0]
+            for p in PROVIDERS
+        }
         logs = boto.client("logs", region_name=REGION)
         logs.create_log_group(logGroupName="/cloudagent/test/agent")
         table = "cloudagent-test"
         _create_table(boto.client("dynamodb", region_name=REGION), table)
         sm = boto.client("secretsmanager", region_name=REGION)
         secrets = {
-            # As the foundation stack creates them: holding the placeholder, not a key.
-            p: sm.create_secret(Name=f"cloudagent/test/{p}", SecretString=PROVIDER_KEY_PLACEHOLDER)[
-                "ARN"
-            ]
-            for p in ("anthropic", "openai", "google", "xai", "openrouter")
+            # As the foundation stack creates them: no value (no version) at all.
+            p: sm.create_secret(Name=f"cloudagent/test/{p}")["ARN"]
+            for p in PROVIDERS
         }
         env = {
             "TABLE_NAME": table,
             "CLUSTER_ARN": cluster,
-            "TASK_DEFINITION_ARN": taskdef,
+            "TASK_DEFINITION_ARNS": json.dumps(taskdefs),
             "CONTAINER_NAME": CONTAINER,
             "SUBNET_IDS": subnet,
             "SECURITY_GROUP_IDS": sg,
@@ -222,14 +237,16 @@ def api_env(monkeypatch: pytest.MonkeyPatch, jwks: Jwks) -> Iterator[Env]:
             "TASK_HOURLY_COST_USD": "1.08",
             "PROVIDER_SECRET_ARNS": json.dumps(secrets),
             "AGENT_STOP_GRACE_SECONDS": "30",
+            "ORIGIN_VERIFY": "off",
         }
-        monkeypatch.delenv("ORIGIN_VERIFY_SECRET_ARN", raising=False)
+        for name in ("ORIGIN_VERIFY_SECRET_ARN", "REPO_TOKEN_SECRET_ARN", "OIDC_REPOSITORY_ID"):
+            monkeypatch.delenv(name, raising=False)
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         yield Env(
             table=table,
             cluster_arn=cluster,
-            task_definition_arn=taskdef,
+            task_definition_arns=taskdefs,
             log_group="/cloudagent/test/agent",
             subnets=[subnet],
             security_groups=[sg],
@@ -241,12 +258,28 @@ def api_env(monkeypatch: pytest.MonkeyPatch, jwks: Jwks) -> Iterator[Env]:
 
 
 @pytest.fixture
-def client(api_env: Env) -> Any:
-    """Chalice's test client for the app (routes, lambda functions)."""
+def client_without_keys(api_env: Env) -> Any:
+    """Chalice's test client for the app (routes, lambda functions); no provider key is set."""
     from chalice.test import Client
 
     with Client(app_module.app, stage_name="dev", project_dir=str(APP_DIR)) as c:
         yield c
+
+
+@pytest.fixture
+def provider_keys(api_env: Env) -> dict[str, str]:
+    """Every provider key set, as an operator does with the admin function (provider -> value)."""
+    sm = aws.client("secretsmanager")
+    values = {provider: f"sk-test-{provider}" for provider in api_env.secret_arns}
+    for provider, arn in api_env.secret_arns.items():
+        sm.put_secret_value(SecretId=arn, SecretString=values[provider])
+    return values
+
+
+@pytest.fixture
+def client(client_without_keys: Any, provider_keys: dict[str, str]) -> Any:
+    """The test client of a deployment whose operator has set every provider key."""
+    return client_without_keys
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""The admin function: provider keys (never read back) and stop_all; bad events are answered."""
+"""The admin function: provider keys and the clone token (never read back), stop_all; bad
+events are answered."""
 
 from __future__ import annotations
 
@@ -15,11 +16,29 @@ def invoke(client: Any, event: Any) -> dict[str, Any]:
     return client.lambda_.invoke("admin", event).payload
 
 
-def test_set_key_and_key_status(client: Any, api_env: Env) -> None:
+REPO_TOKEN = (
+    "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+)
+
+
+@pytest.fixture
+def repo_token_secret(api_env: Env, monkeypatch: pytest.MonkeyPatch) -> str:
+    """private_repos on: the clone token's secret exists, with no value yet."""
+    from chalicelib import config as cfg
+
+    arn = aws.client("secretsmanager").create_secret(Name="cloudagent/test/repo-token")["ARN"]
+    monkeypatch.setenv("REPO_TOKEN_SECRET_ARN", arn)
+    cfg.reset()
+    return arn
+
+
+def test_set_key_and_key_status(client_without_keys: Any, api_env: Env) -> None:
+    client = client_without_keys
     status = invoke(client, {"action": "key_status"})
     assert status == {
         "ok": True,
         "keys": {p: False for p in ("anthropic", "openai", "google", "xai", "openrouter")},
+        "repo_token": None,  # private_repos is off
     }
     secret = "sk-ant-test-0123456789"
     out = invoke(client, {"action": "set_provider_key", "provider": "anthropic", "value": secret})
@@ -49,6 +68,16 @@ def test_set_key_and_key_status(client: Any, api_env: Env) -> None:
         {"action": "set_provider_key", "provider": "openai", "value": "line\nbreak"},
         {"action": "set_provider_key", "provider": "openai", "value": 42},
         {"action": "set_provider_key", "provider": "openai", "value": "x" * 5000},
+        {"action": "set_repo_token"},
+        {"action": "set_repo_token", "value": ""},
+        {"action": "set_repo_token", "value": 42},
+        {"action": "set_repo_token", "value": "sk-ant-not-a-github-token-0123456789"},
+        {"action": "set_repo_token", "value": "ghp_ 0123456789abcdefghijklmnopqrstuvwxyz"},
+        {"action": "set_repo_token", "value": REPO_TOKEN + "\n"},
+        {"action": "set_repo_token", "value": " " + REPO_TOKEN},
+        {"action": "set_repo_token", "value": "ghp_short"},
+        {"action": "set_repo_token", "value": "ghp_" + "a" * 300},
+        {"action": "set_repo_token", "value": REPO_TOKEN, "provider": "openai"},
     ],
 )
 def test_bad_events_get_an_error_response(client: Any, event: Any) -> None:
@@ -64,9 +93,43 @@ def test_missing_secret_mapping_is_a_configuration_error(
     monkeypatch.delenv("PROVIDER_SECRET_ARNS")
     cfg.reset()
     out = invoke(client, {"action": "set_provider_key", "provider": "xai", "value": "k"})
-    assert out["ok"] is False and "PROVIDER_SECRET_ARNS" in out["error"]["message"]
+    assert out["ok"] is False and out["error"]["code"] == "configuration_error"
+    assert "PROVIDER_SECRET_ARNS" in out["error"]["message"]
     status = invoke(client, {"action": "key_status"})
-    assert status["ok"] is True and set(status["keys"].values()) == {None}
+    assert status["ok"] is False and "PROVIDER_SECRET_ARNS" in status["error"]["message"]
+
+
+def test_set_repo_token_and_key_status(client: Any, api_env: Env, repo_token_secret: str) -> None:
+    status = invoke(client, {"action": "key_status"})
+    assert status["ok"] is True and status["repo_token"] is False
+    assert set(status["keys"].values()) == {True}
+    out = invoke(client, {"action": "set_repo_token", "value": REPO_TOKEN})
+    assert out["ok"] is True and out["version_id"]
+    assert REPO_TOKEN not in json.dumps(out)
+    value = aws.client("secretsmanager").get_secret_value(SecretId=repo_token_secret)
+    assert value["SecretString"] == REPO_TOKEN
+    status = invoke(client, {"action": "key_status"})
+    assert status["repo_token"] is True and REPO_TOKEN not in json.dumps(status)
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        REPO_TOKEN,
+        "ghp_" + "A1b2" * 9,  # classic: ghp_ + 36
+        "ghs_" + "x" * 36,  # installation token
+    ],
+)
+def test_set_repo_token_accepts_github_token_shapes(
+    client: Any, repo_token_secret: str, token: str
+) -> None:
+    assert invoke(client, {"action": "set_repo_token", "value": token})["ok"] is True
+
+
+def test_set_repo_token_without_private_repos_names_the_setting(client: Any) -> None:
+    out = invoke(client, {"action": "set_repo_token", "value": REPO_TOKEN})
+    assert out["ok"] is False and out["error"]["code"] == "configuration_error"
+    assert "private_repos" in out["error"]["message"]
 
 
 def test_aws_failure_is_reported_not_raised(
@@ -91,7 +154,7 @@ def test_stop_all_stops_every_recorded_task(
     # A task this API did not start is left alone.
     foreign = ecs.run_task(
         cluster=api_env.cluster_arn,
-        taskDefinition=api_env.task_definition_arn,
+        taskDefinition=api_env.task_definition_arns["xai"],
         launchType="FARGATE",
         startedBy="someone-else",
         networkConfiguration={

@@ -153,6 +153,41 @@ def test_valid_token_wrong_subject_is_403(
     assert sub not in resp.body.decode()
 
 
+# -- repository_id (setting github_repository_id) ---------------------------------------------
+
+
+@pytest.fixture
+def repository_id(monkeypatch: pytest.MonkeyPatch, api_env: Env) -> str:
+    monkeypatch.setenv("OIDC_REPOSITORY_ID", "123456789")
+    cfg.reset()
+    return "123456789"
+
+
+def test_repository_id_must_match_when_configured(
+    client: Any, make_token: Callable[..., str], repository_id: str
+) -> None:
+    assert get(client, f"Bearer {make_token(repository_id=repository_id)}").status_code == 200
+    for other in ("987654321", "1234567890", "", 123456789, None):
+        resp = get(client, f"Bearer {make_token(repository_id=other)}")
+        assert resp.status_code == 401, other  # None: the claim is absent
+        assert resp.json_body == GENERIC_401
+
+
+def test_repository_id_is_not_required_when_unset(
+    client: Any, make_token: Callable[..., str]
+) -> None:
+    assert get(client, f"Bearer {make_token(repository_id='42')}").status_code == 200
+    assert get(client, f"Bearer {make_token()}").status_code == 200
+
+
+@pytest.mark.parametrize("value", ["abc", "12 3", "-1", "1" * 21])
+def test_a_malformed_repository_id_setting_is_a_configuration_error(
+    api_env: Env, value: str
+) -> None:
+    with pytest.raises(cfg.ConfigError, match="OIDC_REPOSITORY_ID"):
+        cfg.from_env({**api_env.env, "OIDC_REPOSITORY_ID": value})
+
+
 def test_every_protected_route_requires_a_token(client: Any) -> None:
     rid = "run_01J0000000000000000000000A"
     for method, path in [
@@ -238,3 +273,45 @@ def test_calls_through_cloudfront_pass(
     assert client.http.get("/v1/health", headers=h).status_code == 200
     h["Authorization"] = f"Bearer {make_token()}"
     assert client.http.get("/v1/runs", headers=h).status_code == 200
+
+
+def test_origin_check_fails_closed_without_its_secret(
+    client: Any, make_token: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Neither ORIGIN_VERIFY_SECRET_ARN nor ORIGIN_VERIFY=off: every route answers 403."""
+    monkeypatch.delenv("ORIGIN_VERIFY")
+    cfg.reset()
+    auth_header = {"Authorization": f"Bearer {make_token()}"}
+    for path in ("/v1/health", "/v1/runs", "/v1/openapi.json"):
+        for extra in ({}, {"X-Origin-Verify": "anything"}):
+            resp = client.http.get(path, headers={**auth_header, **extra})
+            assert resp.status_code == 403, (path, extra)
+            assert json.loads(resp.body)["error"]["code"] == "forbidden"
+    resp = client.http.post(
+        "/v1/runs",
+        headers={**auth_header, "Content-Type": "application/json"},
+        body=json.dumps({"prompt": "p", "provider": "openai", "model": "m"}).encode(),
+    )
+    assert resp.status_code == 403
+
+
+def test_origin_check_off_only_when_said_explicitly(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert client.http.get("/v1/health").status_code == 200  # conftest: ORIGIN_VERIFY=off
+    for value in ("on", "false", "0", "OFF", "no"):
+        monkeypatch.setenv("ORIGIN_VERIFY", value)
+        cfg.reset()
+        resp = client.http.get("/v1/health")
+        assert resp.status_code == 500, value
+        assert "ORIGIN_VERIFY" in resp.json_body["error"]["message"]
+
+
+def test_origin_check_off_does_not_override_a_configured_secret(
+    client: Any, origin_secret: str
+) -> None:
+    assert cfg.get().origin_verify_off is True
+    assert client.http.get("/v1/health").status_code == 403
+    assert (
+        client.http.get("/v1/health", headers={"X-Origin-Verify": origin_secret}).status_code == 200
+    )

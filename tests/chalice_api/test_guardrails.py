@@ -107,7 +107,9 @@ def test_cap_is_429_with_a_clear_message_and_frees_on_stop(
     assert post(client, headers, VALID).status_code == 202
 
 
-def test_cap_holds_under_concurrent_requests(api_env: Env, atomic_dynamodb: None) -> None:
+def test_cap_holds_under_concurrent_requests(
+    api_env: Env, atomic_dynamodb: None, provider_keys: dict[str, str]
+) -> None:
     settings = cfg.from_env({**api_env.env, "MAX_CONCURRENT_RUNS": "3"})
     req = RunRequest(prompt="p", provider="xai", model="grok-4", max_runtime_seconds=60)
 
@@ -126,7 +128,9 @@ def test_cap_holds_under_concurrent_requests(api_env: Env, atomic_dynamodb: None
     assert task_count(api_env) == 3
 
 
-def test_idempotency_holds_under_concurrent_requests(api_env: Env, atomic_dynamodb: None) -> None:
+def test_idempotency_holds_under_concurrent_requests(
+    api_env: Env, atomic_dynamodb: None, provider_keys: dict[str, str]
+) -> None:
     settings = cfg.from_env(api_env.env)
     req = RunRequest(prompt="p", provider="xai", model="grok-4", max_runtime_seconds=60)
     barrier = threading.Barrier(8)

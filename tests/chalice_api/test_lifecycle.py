@@ -36,7 +36,9 @@ def emit(client: Any, event: dict[str, Any]) -> dict[str, Any]:
 def test_run_task_client_error_marks_failed_to_start(
     client: Any, headers: dict[str, str], api_env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("TASK_DEFINITION_ARN", api_env.task_definition_arn.replace(":1", ":99"))
+    arns = {**api_env.task_definition_arns}
+    arns["openai"] += ":99"  # a revision that does not exist
+    monkeypatch.setenv("TASK_DEFINITION_ARNS", json.dumps(arns))
     body = create(client, headers)
     assert body["status"] == "FAILED_TO_START" and body["reason"].startswith("RunTask failed")
     run = get_run(client, headers, body["run_id"])

@@ -308,7 +308,6 @@ def test_oidc_defaults() -> None:
         for k in (
             "TABLE_NAME",
             "CLUSTER_ARN",
-            "TASK_DEFINITION_ARN",
             "CONTAINER_NAME",
             "SUBNET_IDS",
             "SECURITY_GROUP_IDS",
@@ -317,7 +316,17 @@ def test_oidc_defaults() -> None:
             "OIDC_ALLOWED_SUBJECTS",
         )
     }
-    s = cfg.from_env({**env, "MAX_CONCURRENT_RUNS": "3"})
+    arns = json.dumps({p: f"arn:aws:x:{p}" for p in cfg.PROVIDERS})
+    s = cfg.from_env(
+        {
+            **env,
+            "MAX_CONCURRENT_RUNS": "3",
+            "TASK_DEFINITION_ARNS": arns,
+            "PROVIDER_SECRET_ARNS": arns,
+        }
+    )
     assert s.oidc_issuer == "https://token.actions.githubusercontent.com"
     assert s.oidc_jwks_url == "https://token.actions.githubusercontent.com/.well-known/jwks"
     assert s.stop_grace_seconds == 30 and s.origin_verify_secret_arn is None
+    assert not s.origin_verify_off and s.repo_token_secret_arn is None
+    assert s.oidc_repository_id is None

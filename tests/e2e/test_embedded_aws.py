@@ -40,7 +40,7 @@ from devtools.local.up import (
     up,
 )
 from devtools.synth import synthesize
-from stacks.shared.constants import GITHUB_OIDC_ISSUER, PROVIDERS
+from stacks.shared.constants import GITHUB_OIDC_ISSUER, PROVIDER_KEY_ENV, PROVIDERS
 from tests.e2e.flow import (
     MODEL,
     FakeOpenAI,
@@ -125,19 +125,17 @@ def test_agent_applied_reading_foundation_through_remote_state(
 ) -> None:
     outputs = deployment.terraform("agent").output()
     ecs = deployment.client("ecs")
-    task = ecs.describe_task_definition(taskDefinition=outputs["task_definition_arn"]["value"])
-    definition = task["taskDefinition"]
-    assert (definition["cpu"], definition["memory"]) == ("16384", "122880")
-    [container] = definition["containerDefinitions"]
-    assert container["image"].endswith("cloudagent-dev-agent:latest")
-    assert {s["name"] for s in container["secrets"]} == {
-        "ANTHROPIC_API_KEY",
-        "OPENAI_API_KEY",
-        "GEMINI_API_KEY",
-        "XAI_API_KEY",
-        "OPENROUTER_API_KEY",
-    }
-    assert all(":secretsmanager:" in s["valueFrom"] for s in container["secrets"])
+    arns = outputs["task_definition_arns"]["value"]
+    assert set(arns) == set(PROVIDERS)
+    for provider, arn in arns.items():
+        definition = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
+        assert (definition["cpu"], definition["memory"]) == ("16384", "122880")
+        [container] = definition["containerDefinitions"]
+        assert container["image"].endswith("cloudagent-dev-agent:latest")
+        # Only this provider's key: a task never holds another provider's.
+        [secret] = container["secrets"]
+        assert secret["name"] == PROVIDER_KEY_ENV[provider]
+        assert ":secretsmanager:" in secret["valueFrom"]
 
 
 def test_agent_task_definition_runs_on_the_cluster(deployment: LocalDeployment) -> None:
@@ -146,7 +144,7 @@ def test_agent_task_definition_runs_on_the_cluster(deployment: LocalDeployment) 
     agent = deployment.terraform("agent").output()
     response = deployment.client("ecs").run_task(
         cluster=foundation["cluster_arn"]["value"],
-        taskDefinition=agent["task_definition_arn"]["value"],
+        taskDefinition=agent["task_definition_arns"]["value"]["openai"],
         launchType="FARGATE",
         startedBy="test-run",
         networkConfiguration={
@@ -175,10 +173,11 @@ def test_api_applied_after_foundation_and_agent(deployment: LocalDeployment) -> 
     config = lambdas.get_function_configuration(FunctionName="cloudagent-dev-api")
     variables = config["Environment"]["Variables"]
     agent = deployment.terraform("agent").output()
-    # The family's ARN without the revision: RunTask takes the latest ACTIVE revision.
-    assert (
-        variables["TASK_DEFINITION_ARN"] == agent["task_definition_arn"]["value"].rsplit(":", 1)[0]
-    )
+    # Each family's ARN without the revision: RunTask takes the latest ACTIVE revision.
+    assert json.loads(variables["TASK_DEFINITION_ARNS"]) == {
+        p: arn.rsplit(":", 1)[0] for p, arn in agent["task_definition_arns"]["value"].items()
+    }
+    assert "ORIGIN_VERIFY" not in variables
     assert variables["SECURITY_GROUP_IDS"] == agent["security_group_id"]["value"]
     rest_id = outputs["execute_api_domain"]["value"].split(".")[0]
     paths = {
@@ -239,12 +238,18 @@ class Run:
 def test_post_run_writes_the_record_and_starts_the_task_with_the_prompt(
     local: UpResult, deployment: LocalDeployment, token: str
 ) -> None:
-    created = call(
-        "POST",
-        f"{local.api_url}/v1/runs",
-        token=token,
-        body={"prompt": PROMPT, "provider": "openai", "model": MODEL},
+    body = {"prompt": PROMPT, "provider": "openai", "model": MODEL}
+    # Provider keys start with no value: the run is refused, nothing is recorded.
+    refused = call("POST", f"{local.api_url}/v1/runs", token=token, body=body)
+    assert refused.status == 409, refused.body
+    assert refused.body["error"]["code"] == "provider_key_not_set"
+    result = invoke(
+        local.aws,
+        "cloudagent-dev-admin",
+        {"action": "set_provider_key", "provider": "openai", "value": "sk-local-e2e"},
     )
+    assert result["ok"] is True, result
+    created = call("POST", f"{local.api_url}/v1/runs", token=token, body=body)
     assert created.status == 202, created.body
     assert created.body["status"] == "STARTING"
     Run.run_id = created.body["run_id"]
@@ -271,12 +276,6 @@ def test_the_agent_container_runs_with_what_ecs_recorded(
     """image/entrypoint + real pi, environment = task definition + secrets + task overrides."""
     from devtools.pi_runtime import ensure_runtime
 
-    result = invoke(
-        local.aws,
-        "cloudagent-dev-admin",
-        {"action": "set_provider_key", "provider": "openai", "value": "sk-local-e2e"},
-    )
-    assert result["ok"] is True, result
     ecs = deployment.client("ecs")
     definition = ecs.describe_task_definition(taskDefinition=Run.task["taskDefinitionArn"])
     env = container_environment(
@@ -396,7 +395,7 @@ def test_agent_rolls_forward_alone(deployment: LocalDeployment, tmp_path_factory
     assert deployment.state("foundation")["serial"] == serials["foundation"]
     assert deployment.state("api")["serial"] == serials["api"]
     assert deployment.state("agent")["serial"] > serials["agent"]
-    arn = deployment.terraform("agent").output()["task_definition_arn"]["value"]
+    arn = deployment.terraform("agent").output()["task_definition_arns"]["value"]["openai"]
     definition = deployment.client("ecs").describe_task_definition(taskDefinition=arn)
     assert definition["taskDefinition"]["containerDefinitions"][0]["image"].endswith(":v2")
     # The API, not re-applied, starts the new revision: it names the family, not a revision.
@@ -405,7 +404,7 @@ def test_agent_rolls_forward_alone(deployment: LocalDeployment, tmp_path_factory
     )["Environment"]["Variables"]
     started = deployment.client("ecs").run_task(
         cluster=api_env["CLUSTER_ARN"],
-        taskDefinition=api_env["TASK_DEFINITION_ARN"],
+        taskDefinition=json.loads(api_env["TASK_DEFINITION_ARNS"])["openai"],
         launchType="FARGATE",
         startedBy="rolled-forward",
         networkConfiguration={

@@ -38,7 +38,8 @@ class Env:
 
     table: str
     cluster_arn: str
-    task_definition_arn: str
+    # provider -> task definition ARN without revision (TASK_DEFINITION_ARNS)
+    task_definition_arns: dict[str, str]
     log_group: str
     subnets: list[str]
     security_groups: list[str]

@@ -200,3 +200,22 @@ def test_runs_may_check_out_only_the_allowed_repositories(functions: dict[str, d
     """Default: the trusted repository alone (setting allowed_repos, issue 13)."""
     env = functions["cloudagent-dev-api"]["environment"]["variables"]
     assert env["ALLOWED_REPOS"] == "org/cloudagent"
+
+
+def test_origin_check_is_never_switched_off_by_the_stack(functions: dict[str, dict]) -> None:
+    """The control API fails closed without its origin secret; `ORIGIN_VERIFY=off` (tests and
+    local tooling only) must never reach a deployed function."""
+    for name, function in functions.items():
+        variables = function["environment"]["variables"]
+        assert "ORIGIN_VERIFY" not in variables, name
+        assert variables["ORIGIN_VERIFY_SECRET_ARN"], name
+
+
+def test_each_provider_has_its_task_definition_and_no_single_one_remains(
+    functions: dict[str, dict],
+) -> None:
+    variables = functions["cloudagent-dev-api"]["environment"]["variables"]
+    assert "TASK_DEFINITION_ARN" not in variables
+    arns = json.loads(variables["TASK_DEFINITION_ARNS"])
+    assert set(arns) == set(json.loads(variables["PROVIDER_SECRET_ARNS"]))
+    assert len(set(arns.values())) == len(arns)
