@@ -74,9 +74,8 @@ class Runner:
     def _deliver(self, event: dict[str, Any]) -> None:
         try:
             for outcome in deliver(self.aws, event):
-                _log(
-                    f"  {event['detail']['lastStatus']} -> {outcome['function']}: {outcome['result']}"
-                )
+                status = event["detail"]["lastStatus"]
+                _log(f"  {status} -> {outcome['function']}: {outcome['result']}")
         except Exception as error:  # EventBridge retries; here the reaper reconciles later
             _log(f"  delivery of {event['detail']['lastStatus']} failed: {error!r}"[:2000])
 
