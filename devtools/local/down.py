@@ -173,10 +173,10 @@ def down(
                 inspect(deployment)
         elif state:
             out("moto server is not running: nothing deployed is left to destroy")
-        if "task runner" not in result.stopped:
-            stop_runner(paths, result, out)
         else:
             out("nothing is up")
+        if "task runner" not in result.stopped:  # moto was gone: nothing to stop first
+            stop_runner(paths, result, out)
         for name, pid, marker in (
             ("API server", server_pid, SERVE_MARKER),
             ("moto server", moto_pid, MOTO_MARKER),
