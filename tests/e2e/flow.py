@@ -18,7 +18,7 @@ from typing import Any
 
 from devtools.pi_runtime import MODEL
 
-__all__ = ["MODEL", "Response", "bare_repository", "call", "wait_for"]
+__all__ = ["MODEL", "Response", "all_events", "bare_repository", "call", "wait_for"]
 
 
 @dataclass
@@ -69,6 +69,18 @@ def wait_for(
             return run
         assert time.monotonic() < deadline, f"{run_id} is {run['status']}, wanted {statuses}"
         time.sleep(0.25)
+
+
+def all_events(api_url: str, token: str, run_id: str) -> list[dict[str, Any]]:
+    """Every event of the run's log stream, page by page."""
+    events: list[dict[str, Any]] = []
+    query = ""
+    while True:
+        page = call("GET", f"{api_url}/v1/runs/{run_id}/events{query}", token=token).body
+        events += page["events"]
+        if page["end_of_stream"] or not page["next_token"]:
+            return events
+        query = "?next_token=" + urllib.request.quote(page["next_token"])
 
 
 def bare_repository(path: Path, files: dict[str, str]) -> str:

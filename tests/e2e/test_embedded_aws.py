@@ -44,7 +44,7 @@ from devtools.local.up import (
 )
 from devtools.synth import synthesize
 from stacks.shared.constants import GITHUB_OIDC_ISSUER, PROVIDERS
-from tests.e2e.flow import MODEL, bare_repository, call, wait_for
+from tests.e2e.flow import MODEL, all_events, bare_repository, call, wait_for
 from tests.support.synthesized import STATE_BUCKET
 
 CONTROL_FUNCTIONS = ("api", "task-state", "reaper", "admin")
@@ -272,7 +272,7 @@ def test_a_run_goes_starting_running_stopped_with_its_result(
     assert "slept" in result["final_message"]
     assert result["usage"]["input_tokens"] == 200 and result["usage"]["output_tokens"] == 60
     assert result["tool_calls"] == 1 and result["patch"] is None
-    events = call("GET", f"{local.api_url}/v1/runs/{run_id}/events", token=token).body["events"]
+    events = all_events(local.api_url, token, run_id)
     assert events[-1]["data"]["type"] == "runtime_end"
     assert all(e["data"]["run_id"] == run_id for e in events)
 
@@ -303,7 +303,7 @@ def test_runs_at_once_the_cap_a_session_and_a_stop_within_the_grace(
 ) -> None:
     runs = f"{local.api_url}/v1/runs"
     first = _post(local, token, "run: sleep 120")
-    second = _post(local, token, "run: sleep 120")
+    second = _post(local, token, "run: sleep 900")  # outlives the tests: `make down` stops it
     sessions = []
     for _ in range(3):  # the cap (5) with the two runs; sessions run the entrypoint idle
         created = call("POST", f"{local.api_url}/v1/sessions", token=token, body={})
