@@ -114,6 +114,10 @@ class Runner:
 
     def shutdown(self) -> None:
         """Stop polling; every running task is stopped as StopTask would, and reported."""
+        try:
+            self.poll()  # StopTask calls not seen yet (make down's) keep their reason
+        except Exception as error:
+            _log(f"last poll failed: {error!r}"[:500])
         self._stopping.set()
         active = [run for run in self.runs.values() if not run.done.is_set()]
         for run in active:

@@ -130,7 +130,10 @@ class TaskRun:
             )
             code = self.launch.process.wait()
             pump.join(5)  # an orphan holding stdout must not hold the report back
-            stream.close()
+            try:
+                stream.close()
+            except Exception as error:  # lost log lines do not change how the task ended
+                self._log(f"{self.arn}: the last log lines were not written: {error!r}"[:500])
         finally:
             stderr.close()
         self.exit_code = code if code >= 0 else 128 - code  # a signal: 128+n, as docker says
