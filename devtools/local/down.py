@@ -1,9 +1,12 @@
 """`make down`: destroy api, agent, foundation (in that order) and stop what `make up` started.
 
-Running agent tasks are stopped first (as an operator must before deleting a cluster). A stack
+Running agent tasks are stopped first (as an operator must before deleting a cluster): StopTask
+on moto, then the local task runner is stopped, which waits until each agent has ended
+(SIGTERM, exit 143) and its STOPPED event reached the deployed handler. A stack
 whose state holds no resources is skipped. The processes are stopped by their recorded pid
 (never by name), then the pid files, the state file, the synthesized copy, the Terraform work
-directories and the development key are removed; only the two log files stay for a post-mortem.
+directories, the runner's task directories and the development key are removed; only the
+three log files (moto, server, runner) stay for a post-mortem.
 If a destroy fails, the processes are still stopped - the embedded AWS keeps everything in
 memory, so stopping it removes what the destroy could not - and `make down` exits non-zero.
 """
@@ -21,8 +24,11 @@ from pathlib import Path
 from devtools import moto_server
 from devtools.deploy import LocalDeployment
 from devtools.local import processes
+from devtools.local.container import remove_working_container
 from devtools.local.overrides import write_local_overrides
 from devtools.local.paths import LocalPaths
+from devtools.local.runner import MARKER as RUNNER_MARKER
+from devtools.local.runner import SHUTDOWN_SECONDS
 from devtools.local.session import MOTO_MARKER, SERVE_MARKER, UpError, locked
 from devtools.terraform import TerraformError, write_cli_config
 from stacks.shared.constants import STACK_NAMES
@@ -112,6 +118,7 @@ def destroy_stacks(
     result.stopped_tasks = _stop_agent_tasks(deployment)
     if result.stopped_tasks:
         out(f"stopped {result.stopped_tasks} agent task(s) still running")
+    stop_runner(paths, result, out)
     out("stacks (reverse order):")
     for stack in reversed(STACK_NAMES):
         if not _has_resources(deployment, stack):
@@ -129,6 +136,14 @@ def destroy_stacks(
         result.destroyed[stack] = time.monotonic() - started
         out(f"  {stack:<11} destroyed in {result.destroyed[stack]:5.1f}s")
     return deployment
+
+
+def stop_runner(paths: LocalPaths, result: DownResult, out: Callable[[str], None]) -> None:
+    """Stop the task runner; it first sees its agents end and reports them STOPPED."""
+    pid = processes.read_pid(paths.pid_file("runner"))
+    if processes.stop(pid, RUNNER_MARKER, timeout=SHUTDOWN_SECONDS + 10):
+        result.stopped.append("task runner")
+        out(f"stopped task runner (pid {pid}); its agents ended first")
 
 
 def down(
@@ -160,6 +175,8 @@ def down(
             out("moto server is not running: nothing deployed is left to destroy")
         else:
             out("nothing is up")
+        if "task runner" not in result.stopped:  # moto was gone: nothing to stop first
+            stop_runner(paths, result, out)
         for name, pid, marker in (
             ("API server", server_pid, SERVE_MARKER),
             ("moto server", moto_pid, MOTO_MARKER),
@@ -172,13 +189,21 @@ def down(
         for path in (
             paths.pid_file("moto"),
             paths.pid_file("server"),
+            paths.pid_file("runner"),
+            paths.root / "runner-tasks.json",
             paths.state_file,
             paths.serve_config,
             paths.cli_config,
             paths.key_file,
         ):
             path.unlink(missing_ok=True)
-        for directory in (paths.work_dir, paths.synth_dir):
+        remove_working_container()
+        for directory in (
+            paths.work_dir,
+            paths.synth_dir,
+            paths.root / "tasks",
+            paths.root / "repos",
+        ):
             shutil.rmtree(directory, ignore_errors=True)
     paths.lock_file.unlink(missing_ok=True)
     result.total_seconds = time.monotonic() - begun

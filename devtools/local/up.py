@@ -9,7 +9,10 @@ Steps, each printed with its time:
    ones through `terraform_remote_state`, exactly as in AWS. A resource moto cannot create
    would be listed in `PLAN_ONLY` and planned instead of applied (today: none);
 4. the API (`devtools.local.serve`) with the deployed Lambda's environment read back from moto,
-   the development OIDC issuer and the CloudFront stand-in.
+   the development OIDC issuer and the CloudFront stand-in;
+5. the local task runner (`devtools.local.runner`, Fargate's part: `devtools.local.agents`),
+   the fake model's dummy provider keys through the deployed admin function, and the bare
+   repositories runs may clone.
 
 A second `make up` reuses the running processes (nothing is started twice), re-applies (a no-op
 when nothing changed) and restarts the API server only if its wiring changed.
@@ -34,7 +37,7 @@ from typing import Any
 
 from devtools import moto_server
 from devtools.deploy import LocalDeployment
-from devtools.local import processes
+from devtools.local import agents, processes
 from devtools.local.lambdas import Aws, function_environment
 from devtools.local.oidc import DEV_SUBJECT, DevIssuer
 from devtools.local.overrides import write_local_overrides
@@ -89,6 +92,7 @@ class UpResult:
     started: list[str]
     moto_pid: int
     server_pid: int
+    runner: agents.RunnerInfo | None = None
 
     def token(self, subject: str = DEV_SUBJECT, **claims: Any) -> str:
         """A development token the local API accepts."""
@@ -390,6 +394,11 @@ def up(
             key_file=str(paths.key_file),
         )
         paths.save_state(state)
+        runner = agents.ensure_runner(paths, state, aws)
+        paths.save_state(state)
+        if runner.models == "fake":
+            agents.set_dummy_keys(aws, function.removesuffix("-api") + "-admin")
+        agents.prepare_repositories(paths, variables.get("ALLOWED_REPOS", ""), out)
         result = UpResult(
             paths=paths,
             deployment=deployment,
@@ -404,9 +413,11 @@ def up(
             serve_seconds=time.monotonic() - serve_started,
             total_seconds=time.monotonic() - begun,
             started=(["moto server"] if moto_started else [])
-            + (["API server"] if server_started else []),
+            + (["API server"] if server_started else [])
+            + (["task runner"] if runner.started else []),
             moto_pid=processes.read_pid(paths.pid_file("moto")) or 0,
             server_pid=server_pid,
+            runner=runner,
         )
     summarize(result, out)
     return result
@@ -442,7 +453,8 @@ def summarize(result: UpResult, out: Callable[[str], None]) -> None:
         f"`{python} -m devtools.dev_token`):",
         f"  curl -s {result.api_url}/v1/health",
         f"  TOKEN={token}",
-        "  # provider keys start unset: a run whose key is unset gets 409 provider_key_not_set",
+        "  # the fake model's dummy keys are set; with CLOUDAGENT_LOCAL_MODELS=real set yours",
+        "  # first (a run whose provider key is unset gets 409 provider_key_not_set):",
         f"  echo '{set_key}' | {python} -m devtools.local.lambdas invoke {admin}",
         f'  curl -s -X POST {result.api_url}/v1/runs -H "Authorization: Bearer $TOKEN" '
         f"-H 'Content-Type: application/json' -d '{body}'",
@@ -450,8 +462,36 @@ def summarize(result: UpResult, out: Callable[[str], None]) -> None:
         "",
         "Stop everything: make down",
     ]
+    lines[-2:-2] = ["", *_agent_lines(result, python)]
     for line in lines:
         out(line)
+
+
+def _agent_lines(result: UpResult, python: str) -> list[str]:
+    """The runner, the models, and the command that follows a run to its result."""
+    runner = result.runner
+    if runner is None:
+        return []
+    how = (
+        "in the image localhost/cloudagent-agent:local (buildah run --isolation chroot)"
+        if runner.mode == "image"
+        else "image/entrypoint on this host with Node 24 and pi from .cache/ (no image: make image)"
+    )
+    models = (
+        f"fake model {runner.model_url} (any provider/model; `run: <command>` runs it)"
+        if runner.models == "fake"
+        else "real providers, with the keys you set through the admin function"
+    )
+    return [
+        "Follow a run to its result (exit code = the run's):",
+        f'  {python} -m devtools.run "run: echo hello from the agent"',
+        "",
+        f"  task runner   pid {runner.pid}  log {_show(result.paths.log_file('runner'))}",
+        f"                runs tasks {how}",
+        f"  models        {models}",
+        f"  sessions      POST /v1/sessions, then `{python} -m devtools.local.shell RUN_ID`",
+        "",
+    ]
 
 
 def main() -> int:

@@ -1,27 +1,24 @@
-"""Helpers for the end-to-end test: an HTTP client for the local API, the ECS task as the API
-left it, the ECS Task State Change event EventBridge would send for it, and the agent container
-run locally with exactly the environment ECS would give it.
+"""Helpers for the end-to-end test: an HTTP client for the local API and waits on a run.
 
 The test itself is `tests/e2e/test_embedded_aws.py` (one deployment per session, shared with the
-embedded-AWS checks). The container step reuses `tests/image/` (Node 24 and the locked pi from
-npm, the fake OpenAI Responses server) rather than copying it.
+embedded-AWS checks). Agents run for real there: `make up`'s local task runner starts each
+task the API starts on moto, with the fake model.
 """
 
 from __future__ import annotations
 
 import json
 import subprocess
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from devtools.fake_model import FakeOpenAI
-from devtools.pi_runtime import ENTRYPOINT, MODEL, Runtime
+from devtools.pi_runtime import MODEL
 
-__all__ = ["ENTRYPOINT", "MODEL", "FakeOpenAI", "Response", "call", "run_container"]
+__all__ = ["MODEL", "Response", "all_events", "bare_repository", "call", "wait_for"]
 
 
 @dataclass
@@ -39,7 +36,7 @@ def call(
     body: Any = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    """One JSON request; HTTP errors are returned, not raised."""
+    """One request; JSON bodies are parsed, others returned as text; errors are returned."""
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method=method)
     if data is not None:
@@ -53,115 +50,50 @@ def call(
             status, raw, got = response.status, response.read(), dict(response.headers)
     except urllib.error.HTTPError as error:
         status, raw, got = error.code, error.read(), dict(error.headers)
-    return Response(status, {k.lower(): v for k, v in got.items()}, json.loads(raw or b"null"))
+    lowered = {k.lower(): v for k, v in got.items()}
+    if "json" in lowered.get("content-type", "json"):
+        return Response(status, lowered, json.loads(raw or b"null"))
+    return Response(status, lowered, raw.decode())
 
 
-def _iso(value: Any) -> str | None:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    return value
+def wait_for(
+    api_url: str, token: str, run_id: str, statuses: set[str], timeout: float = 60
+) -> dict[str, Any]:
+    """Poll GET /v1/runs/{id} until its status is one of `statuses` (and, once STOPPED, until
+    its result was read); the record."""
+    deadline = time.monotonic() + timeout
+    while True:
+        run = call("GET", f"{api_url}/v1/runs/{run_id}", token=token).body
+        settled = run["status"] != "STOPPED" or run.get("result") or run.get("result_error")
+        if run["status"] in statuses and settled:
+            return run
+        assert time.monotonic() < deadline, f"{run_id} is {run['status']}, wanted {statuses}"
+        time.sleep(0.25)
 
 
-def stopped_event(task: dict[str, Any], container: str, exit_code: int) -> dict[str, Any]:
-    """The "ECS Task State Change" event EventBridge delivers when `task` has stopped.
-
-    Built from DescribeTasks output (what ECS knows about the task) with the container's exit
-    code - the shape AWS documents for ECS events on EventBridge.
-    """
-    now = _iso(datetime.now(UTC))
-    detail = {
-        "clusterArn": task["clusterArn"],
-        "taskArn": task["taskArn"],
-        "taskDefinitionArn": task["taskDefinitionArn"],
-        "startedBy": task["startedBy"],
-        "group": task.get("group", "family:cloudagent"),
-        "launchType": "FARGATE",
-        "lastStatus": "STOPPED",
-        "desiredStatus": "STOPPED",
-        "createdAt": _iso(task.get("createdAt")) or now,
-        "pullStartedAt": _iso(task.get("createdAt")) or now,
-        "startedAt": _iso(task.get("startedAt") or task.get("createdAt")) or now,
-        "stoppingAt": now,
-        "stoppedAt": now,
-        "stopCode": "EssentialContainerExited",
-        "stoppedReason": "Essential container in task exited",
-        "overrides": task.get("overrides", {}),
-        "containers": [
-            {
-                "name": container,
-                "taskArn": task["taskArn"],
-                "lastStatus": "STOPPED",
-                "exitCode": exit_code,
-            }
-        ],
-        "version": 3,
-    }
-    return {
-        "version": "0",
-        "id": "e2e00000-0000-4000-8000-000000000000",
-        "detail-type": "ECS Task State Change",
-        "source": "aws.ecs",
-        "account": task["taskArn"].split(":")[4],
-        "time": now,
-        "region": task["taskArn"].split(":")[3],
-        "resources": [task["taskArn"]],
-        "detail": detail,
-    }
+def all_events(api_url: str, token: str, run_id: str) -> list[dict[str, Any]]:
+    """Every event of the run's log stream, page by page."""
+    events: list[dict[str, Any]] = []
+    query = ""
+    while True:
+        page = call("GET", f"{api_url}/v1/runs/{run_id}/events{query}", token=token).body
+        events += page["events"]
+        if page["end_of_stream"] or not page["next_token"]:
+            return events
+        query = "?next_token=" + urllib.request.quote(page["next_token"])
 
 
-def container_environment(
-    task: dict[str, Any], task_definition: dict[str, Any], secrets: Any, container: str
-) -> dict[str, str]:
-    """What ECS puts in the agent container's environment for `task`.
-
-    The task definition's environment, then its `secrets` resolved from Secrets Manager (ECS
-    does this at task start), then the container overrides RunTask recorded on the task.
-    """
-    [definition] = [c for c in task_definition["containerDefinitions"] if c["name"] == container]
-    env = {e["name"]: e["value"] for e in definition.get("environment", [])}
-    for secret in definition.get("secrets", []):
-        value = secrets.get_secret_value(SecretId=secret["valueFrom"])["SecretString"]
-        env[secret["name"]] = value
-    for override in task.get("overrides", {}).get("containerOverrides", []):
-        if override.get("name") == container:
-            env.update({e["name"]: e["value"] for e in override.get("environment", [])})
-    return env
-
-
-def run_container(
-    env: dict[str, str], runtime: Runtime, fake: FakeOpenAI, home: Path
-) -> tuple[int, list[dict[str, Any]], str]:
-    """Run image/entrypoint with `env` on this machine: (exit code, JSON events, stderr).
-
-    What differs from the container is only where things are: Node and pi from
-    `.cache/image-node/`, a temporary HOME and /workspace, and pi's `openai` provider pointed at
-    the fake model server (`models.json`; its key is the one ECS injected).
-    """
-    agent_dir = home / "pi-agent"
-    agent_dir.mkdir(parents=True)
-    (agent_dir / "models.json").write_text(
-        json.dumps({"providers": {"openai": {"baseUrl": fake.base_url}}})
-    )
-    (agent_dir / "settings.json").write_text(
-        json.dumps({"retry": {"enabled": False, "provider": {"timeoutMs": 8000, "maxRetries": 0}}})
-    )
-    workspace = home / "workspace"
-    workspace.mkdir()
-    local = {
-        "PATH": runtime.path,
-        "HOME": str(home),
-        "LANG": "C.UTF-8",
-        "PI_CODING_AGENT_DIR": str(agent_dir),
-    }
-    proc = subprocess.run(
-        [str(ENTRYPOINT)],
-        env={**env, **local},
-        cwd=workspace,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        start_new_session=True,
-    )
-    events = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
-    return proc.returncode, events, proc.stderr
+def bare_repository(path: Path, files: dict[str, str]) -> str:
+    """A bare repository at `path` with one commit of `files`; its commit id."""
+    work = path.with_suffix(".work")
+    subprocess.run(["git", "init", "-q", "-b", "main", str(work)], check=True)
+    for name, text in files.items():
+        (work / name).write_text(text)
+    git = ["git", "-C", str(work), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "initial"], check=True)
+    subprocess.run(["rm", "-rf", str(path)], check=True)
+    subprocess.run(["git", "clone", "-q", "--bare", str(work), str(path)], check=True)
+    head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
+    subprocess.run(["rm", "-rf", str(work)], check=True)
+    return head.stdout.strip()

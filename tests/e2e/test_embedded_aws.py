@@ -6,14 +6,15 @@ the API served locally with the development issuer and the CloudFront stand-in. 
 file order against it:
 
 1. the embedded-AWS checks: each stack's resources and state, the cross-stack wiring;
-2. the end-to-end run: health (through the edge; the direct port refused) -> POST /v1/runs with a
-   development token -> the run record and the ECS task with the prompt in its overrides -> the
-   agent entrypoint executed locally with the environment ECS recorded, against the fake model
-   -> the ECS Task State Change event delivered through the deployed EventBridge rule to the
-   deployed task_state function -> GET shows STOPPED with that exit code; then stop,
-   idempotency and the concurrency cap once each;
+2. end to end, with agents run for real by `make up`'s local task runner (host entrypoint, or
+   the image when built) against the local fake model: health (through the edge; the direct
+   port refused) -> POST /v1/runs -> STARTING -> RUNNING (events readable meanwhile) ->
+   STOPPED exit 0 with its result; two runs and three sessions at once, the cap's 429, a stop
+   through the API ending 143 within the grace period; idempotency; a run on a local
+   repository leaving a patch;
 3. independent roll-forward of `agent` alone; destroy api and agent without touching
-   foundation; `make down` destroys the rest and leaves nothing running.
+   foundation; `make down` stops the agents still running (143), destroys the rest and leaves
+   nothing running.
 
 An apply costs tens of seconds, so there is exactly one `up` and one `down`.
 """
@@ -21,17 +22,19 @@ An apply costs tens of seconds, so there is exactly one `up` and one `down`.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from devtools.deploy import LocalDeployment
-from devtools.local import processes
+from devtools.local import agents, ecs_events, processes
 from devtools.local.down import DownResult, destroy_stack, down
 from devtools.local.lambdas import deliver, invoke
 from devtools.local.oidc import DEV_SUBJECT
 from devtools.local.paths import LocalPaths
+from devtools.local.runner import MARKER as RUNNER_MARKER
 from devtools.local.session import MOTO_MARKER, SERVE_MARKER
 from devtools.local.up import (
     UpResult,
@@ -40,18 +43,10 @@ from devtools.local.up import (
     up,
 )
 from devtools.synth import synthesize
-from stacks.shared.constants import GITHUB_OIDC_ISSUER, PROVIDER_KEY_ENV, PROVIDERS
-from tests.e2e.flow import (
-    MODEL,
-    FakeOpenAI,
-    call,
-    container_environment,
-    run_container,
-    stopped_event,
-)
+from stacks.shared.constants import GITHUB_OIDC_ISSUER, PROVIDERS
+from tests.e2e.flow import MODEL, all_events, bare_repository, call, wait_for
 from tests.support.synthesized import STATE_BUCKET
 
-PROMPT = "@notes.txt -- summarise the repository in one line"  # argv would break on both
 CONTROL_FUNCTIONS = ("api", "task-state", "reaper", "admin")
 
 
@@ -74,13 +69,6 @@ def deployment(local: UpResult) -> LocalDeployment:
 @pytest.fixture(scope="module")
 def token(local: UpResult) -> str:
     return local.token()
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeOpenAI]:
-    server = FakeOpenAI().start()
-    yield server
-    server.stop()
 
 
 # -- 1. the stacks on the embedded AWS ----------------------------------------------------------
@@ -125,17 +113,19 @@ def test_agent_applied_reading_foundation_through_remote_state(
 ) -> None:
     outputs = deployment.terraform("agent").output()
     ecs = deployment.client("ecs")
-    arns = outputs["task_definition_arns"]["value"]
-    assert set(arns) == set(PROVIDERS)
-    for provider, arn in arns.items():
-        definition = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
-        assert (definition["cpu"], definition["memory"]) == ("16384", "122880")
-        [container] = definition["containerDefinitions"]
-        assert container["image"].endswith("cloudagent-dev-agent:latest")
-        # Only this provider's key: a task never holds another provider's.
-        [secret] = container["secrets"]
-        assert secret["name"] == PROVIDER_KEY_ENV[provider]
-        assert ":secretsmanager:" in secret["valueFrom"]
+    task = ecs.describe_task_definition(taskDefinition=outputs["task_definition_arn"]["value"])
+    definition = task["taskDefinition"]
+    assert (definition["cpu"], definition["memory"]) == ("16384", "122880")
+    [container] = definition["containerDefinitions"]
+    assert container["image"].endswith("cloudagent-dev-agent:latest")
+    assert {s["name"] for s in container["secrets"]} == {
+        "ANTHROPIC_API_KEY",
+        "OPENAI_API_KEY",
+        "GEMINI_API_KEY",
+        "XAI_API_KEY",
+        "OPENROUTER_API_KEY",
+    }
+    assert all(":secretsmanager:" in s["valueFrom"] for s in container["secrets"])
 
 
 def test_agent_task_definition_runs_on_the_cluster(deployment: LocalDeployment) -> None:
@@ -144,7 +134,7 @@ def test_agent_task_definition_runs_on_the_cluster(deployment: LocalDeployment) 
     agent = deployment.terraform("agent").output()
     response = deployment.client("ecs").run_task(
         cluster=foundation["cluster_arn"]["value"],
-        taskDefinition=agent["task_definition_arns"]["value"]["openai"],
+        taskDefinition=agent["task_definition_arn"]["value"],
         launchType="FARGATE",
         startedBy="test-run",
         networkConfiguration={
@@ -173,11 +163,10 @@ def test_api_applied_after_foundation_and_agent(deployment: LocalDeployment) -> 
     config = lambdas.get_function_configuration(FunctionName="cloudagent-dev-api")
     variables = config["Environment"]["Variables"]
     agent = deployment.terraform("agent").output()
-    # Each family's ARN without the revision: RunTask takes the latest ACTIVE revision.
-    assert json.loads(variables["TASK_DEFINITION_ARNS"]) == {
-        p: arn.rsplit(":", 1)[0] for p, arn in agent["task_definition_arns"]["value"].items()
-    }
-    assert "ORIGIN_VERIFY" not in variables
+    # The family's ARN without the revision: RunTask takes the latest ACTIVE revision.
+    assert (
+        variables["TASK_DEFINITION_ARN"] == agent["task_definition_arn"]["value"].rsplit(":", 1)[0]
+    )
     assert variables["SECURITY_GROUP_IDS"] == agent["security_group_id"]["value"]
     rest_id = outputs["execute_api_domain"]["value"].split(".")[0]
     paths = {
@@ -228,133 +217,155 @@ def test_health_through_the_edge_and_the_direct_port_refused(local: UpResult) ->
 
 
 class Run:
-    """What the end-to-end steps learn about the one run that goes all the way through."""
+    """What the end-to-end steps learn about the run that goes all the way through."""
 
     run_id: str
     task: dict
-    exit_code: int
 
 
-def test_post_run_writes_the_record_and_starts_the_task_with_the_prompt(
-    local: UpResult, deployment: LocalDeployment, token: str
-) -> None:
-    body = {"prompt": PROMPT, "provider": "openai", "model": MODEL}
-    # Provider keys start with no value: the run is refused, nothing is recorded.
-    refused = call("POST", f"{local.api_url}/v1/runs", token=token, body=body)
-    assert refused.status == 409, refused.body
-    assert refused.body["error"]["code"] == "provider_key_not_set"
-    result = invoke(
-        local.aws,
-        "cloudagent-dev-admin",
-        {"action": "set_provider_key", "provider": "openai", "value": "sk-local-e2e"},
-    )
-    assert result["ok"] is True, result
+def _post(local: UpResult, token: str, prompt: str, **extra: object) -> str:
+    body = {"prompt": prompt, "provider": "openai", "model": MODEL, **extra}
     created = call("POST", f"{local.api_url}/v1/runs", token=token, body=body)
     assert created.status == 202, created.body
-    assert created.body["status"] == "STARTING"
-    Run.run_id = created.body["run_id"]
-    item = deployment.client("dynamodb").get_item(
-        TableName="cloudagent-dev", Key={"pk": {"S": f"RUN#{Run.run_id}"}, "sk": {"S": "RUN"}}
-    )["Item"]
-    assert item["status"]["S"] == "STARTING"
-    assert item["prompt"]["S"] == PROMPT
-    assert item["created_by"]["S"] == DEV_SUBJECT
-    ecs = deployment.client("ecs")
-    [task] = ecs.describe_tasks(cluster="cloudagent-dev", tasks=[item["task_arn"]["S"]])["tasks"]
-    assert task["startedBy"] == Run.run_id
-    [override] = task["overrides"]["containerOverrides"]
-    env = {e["name"]: e["value"] for e in override["environment"]}
-    assert env["JOB_PROMPT"] == PROMPT
-    assert env["RUN_ID"] == Run.run_id
-    assert (env["AGENT_PROVIDER"], env["AGENT_MODEL"]) == ("openai", MODEL)
-    Run.task = task
+    return created.body["run_id"]
 
 
-def test_the_agent_container_runs_with_what_ecs_recorded(
-    local: UpResult, deployment: LocalDeployment, fake: FakeOpenAI, tmp_path: Path
-) -> None:
-    """image/entrypoint + real pi, environment = task definition + secrets + task overrides."""
-    from devtools.pi_runtime import ensure_runtime
-
-    ecs = deployment.client("ecs")
-    definition = ecs.describe_task_definition(taskDefinition=Run.task["taskDefinitionArn"])
-    env = container_environment(
-        Run.task,
-        definition["taskDefinition"],
-        deployment.client("secretsmanager"),
-        "agent",
-    )
-    assert env["OPENAI_API_KEY"] == "sk-local-e2e"
-    fake.reset()
-    code, events, stderr = run_container(env, ensure_runtime(), fake, tmp_path)
-    assert code == 0, stderr
-    assert events[0]["type"] == "runtime_start"
-    assert events[-1]["type"] == "runtime_end" and events[-1]["exit_code"] == 0
-    assert all(e.get("run_id") == Run.run_id for e in events if e["type"].startswith("runtime"))
-    assert PROMPT in json.dumps(fake.requests[0])
-    assert fake.auth_headers[0] == "Bearer sk-local-e2e"
-    Run.exit_code = code
-
-
-def test_task_state_change_reaches_the_run_record(
+def test_a_run_goes_starting_running_stopped_with_its_result(
     local: UpResult, deployment: LocalDeployment, token: str
 ) -> None:
-    ecs = deployment.client("ecs")
-    ecs.stop_task(cluster="cloudagent-dev", task=Run.task["taskArn"], reason="container exited")
-    event = stopped_event(Run.task, "agent", Run.exit_code)
-    [delivered] = deliver(local.aws, event)
-    assert delivered["rule"] == "cloudagent-dev-task-state"
-    assert delivered["function"] == "cloudagent-dev-task-state"
-    assert delivered["result"]["status"] == "STOPPED"
-    assert delivered["result"]["released_slot"] is True
-    run = call("GET", f"{local.api_url}/v1/runs/{Run.run_id}", token=token)
-    assert run.status == 200
-    assert run.body["status"] == "STOPPED"
-    assert run.body["exit_code"] == Run.exit_code == 0
-    assert run.body["stopped_reason"] == "Essential container in task exited"
-    # Delivered again (EventBridge is at-least-once): nothing changes, no slot released twice.
+    """POST /v1/runs -> the runner runs the task ECS recorded -> RUNNING, events, STOPPED 0."""
+    prompt = "run: sleep 2 && echo slept"  # long enough to read events while it runs
+    created = call(
+        "POST",
+        f"{local.api_url}/v1/runs",
+        token=token,
+        body={"prompt": prompt, "provider": "openai", "model": MODEL},
+    )
+    assert created.status == 202, created.body
+    assert created.body["status"] == "STARTING"
+    Run.run_id = run_id = created.body["run_id"]
+    item = deployment.client("dynamodb").get_item(
+        TableName="cloudagent-dev", Key={"pk": {"S": f"RUN#{run_id}"}, "sk": {"S": "RUN"}}
+    )["Item"]
+    assert item["prompt"]["S"] == prompt
+    assert item["created_by"]["S"] == DEV_SUBJECT
+    [task] = deployment.client("ecs").describe_tasks(
+        cluster="cloudagent-dev", tasks=[item["task_arn"]["S"]]
+    )["tasks"]
+    [override] = task["overrides"]["containerOverrides"]
+    env = {e["name"]: e["value"] for e in override["environment"]}
+    assert (env["JOB_PROMPT"], env["RUN_ID"]) == (prompt, run_id)
+    Run.task = task
+
+    running = wait_for(local.api_url, token, run_id, {"RUNNING", "STOPPED"})
+    assert running["status"] == "RUNNING", running  # the sleep keeps it there for 2 s
+    events = call("GET", f"{local.api_url}/v1/runs/{run_id}/events", token=token).body
+    assert events["events"], "events are readable while the run is going"
+    assert events["events"][0]["data"]["type"] == "runtime_start"
+
+    run = wait_for(local.api_url, token, run_id, {"STOPPED"})
+    assert run["exit_code"] == 0, run
+    assert run["stopped_reason"] == "Essential container in task exited"
+    assert run["stop_code"] == "EssentialContainerExited"
+    assert run["started_at"] and run["stopped_at"]
+    result = run["result"]
+    assert "slept" in result["final_message"]
+    assert result["usage"]["input_tokens"] == 200 and result["usage"]["output_tokens"] == 60
+    assert result["tool_calls"] == 1 and result["patch"] is None
+    events = all_events(local.api_url, token, run_id)
+    assert events[-1]["data"]["type"] == "runtime_end"
+    assert all(e["data"]["run_id"] == run_id for e in events)
+
+
+def test_a_redelivered_stopped_event_changes_nothing(local: UpResult) -> None:
+    """EventBridge is at-least-once: the same STOPPED again releases no slot twice."""
+    event = ecs_events.stopped_event(
+        Run.task,
+        "agent",
+        exit_code=0,
+        stop_code=ecs_events.ESSENTIAL_CONTAINER_EXITED,
+        reason=ecs_events.EXITED_REASON,
+        started=None,
+    )
     [again] = deliver(local.aws, event)
+    assert again["rule"] == again["function"] == "cloudagent-dev-task-state"
     assert again["result"]["released_slot"] is False
 
 
-def test_stop_idempotency_and_the_cap(
+class Busy:
+    """Runs and sessions left running for `make down` to stop."""
+
+    run_id: str
+
+
+def test_runs_at_once_the_cap_a_session_and_a_stop_within_the_grace(
     local: UpResult, deployment: LocalDeployment, token: str
 ) -> None:
     runs = f"{local.api_url}/v1/runs"
-    body = {"prompt": "hello", "provider": "openai", "model": MODEL}
-    ecs = deployment.client("ecs")
+    first = _post(local, token, "run: sleep 120")
+    second = _post(local, token, "run: sleep 900")  # outlives the tests: `make down` stops it
+    sessions = []
+    for _ in range(3):  # the cap (5) with the two runs; sessions run the entrypoint idle
+        created = call("POST", f"{local.api_url}/v1/sessions", token=token, body={})
+        assert created.status == 202, created.body
+        assert created.body["exec_command"].startswith("aws ecs execute-command")
+        sessions.append(created.body["run_id"])
+    refused = call(
+        "POST", runs, token=token, body={"prompt": "hi", "provider": "openai", "model": MODEL}
+    )
+    assert refused.status == 429
+    assert refused.body["error"]["code"] == "concurrency_limit"
+    for run_id in (first, second, *sessions):  # all of them at once
+        assert wait_for(local.api_url, token, run_id, {"RUNNING"}, 90)["status"] == "RUNNING"
+    assert any("devtools.local.shell RUN_ID" in line for line in local.lines)
+    workspace = [
+        p for p in (local.paths.root / "tasks").glob("*/run_id") if p.read_text() == sessions[0]
+    ]
+    assert len(workspace) == 1  # where `python -m devtools.local.shell` opens its shell
 
-    # stop: StopTask on the run's task, the record says STOPPING until ECS reports STOPPED.
-    started = call("POST", runs, token=token, body=body)
-    stopped = call("POST", f"{runs}/{started.body['run_id']}/stop", token=token)
+    began = time.monotonic()
+    stopped = call("POST", f"{runs}/{first}/stop", token=token)
     assert stopped.status == 202 and stopped.body["status"] == "STOPPING"
-    arn = call("GET", f"{runs}/{started.body['run_id']}", token=token).body["task_arn"]
-    [task] = ecs.describe_tasks(cluster="cloudagent-dev", tasks=[arn])["tasks"]
-    assert task["desiredStatus"] == "STOPPED"
-    assert DEV_SUBJECT in task["stoppedReason"]
+    run = wait_for(local.api_url, token, first, {"STOPPED"}, 40)
+    assert time.monotonic() - began < 30  # the grace period (stopTimeout)
+    assert run["exit_code"] == 143
+    assert run["stop_code"] == "UserInitiated"
+    assert DEV_SUBJECT in run["stopped_reason"]
+    assert run["result"]["tool_calls"] == 1  # the result is written on a stop too
 
-    # idempotency: the same key and body give the same run, and only one task.
+    assert call("POST", f"{local.api_url}/v1/runs/{sessions[0]}/stop", token=token).status == 202
+    session = wait_for(local.api_url, token, sessions[0], {"STOPPED"}, 40)
+    assert session["exit_code"] == 0  # an interactive task ends 0 on SIGTERM
+    Busy.run_id = second  # still running: `make down` stops it
+
+
+def test_idempotency(local: UpResult, deployment: LocalDeployment, token: str) -> None:
+    runs = f"{local.api_url}/v1/runs"
+    body = {"prompt": "hello", "provider": "openai", "model": MODEL}
     key = {"Idempotency-Key": "e2e-key-1"}
     first = call("POST", runs, token=token, body=body, headers=key)
     second = call("POST", runs, token=token, body=body, headers=key)
     assert first.status == second.status == 202
     assert second.body["run_id"] == first.body["run_id"]
     assert second.headers.get("idempotent-replayed") == "true"
+    ecs = deployment.client("ecs")
     tasks = ecs.list_tasks(cluster="cloudagent-dev", startedBy=first.body["run_id"])["taskArns"]
     assert len(tasks) == 1
+    assert wait_for(local.api_url, token, first.body["run_id"], {"STOPPED"})["exit_code"] == 0
 
-    # the cap: MAX_CONCURRENT_RUNS (5, from the deployed function) active runs, then 429.
-    limit = int(
-        deployment.client("lambda")
-        .get_function_configuration(FunctionName=local.api_function)["Environment"]["Variables"]
-        .get("MAX_CONCURRENT_RUNS")
-    )
-    active = 2  # the stopping run and the idempotent one hold their slots
-    for _ in range(limit - active):
-        assert call("POST", runs, token=token, body=body).status == 202
-    refused = call("POST", runs, token=token, body=body)
-    assert refused.status == 429
-    assert refused.body["error"]["code"] == "concurrency_limit"
+
+def test_a_run_on_a_local_repository_leaves_a_patch(local: UpResult, token: str) -> None:
+    """`repo` in ALLOWED_REPOS -> https://github.com/... -> the runner's bare repository."""
+    bare = local.paths.root / "repos" / "org" / "cloudagent.git"
+    base = bare_repository(bare, {"README.md": "local repository\n"})
+    run_id = _post(local, token, "run: echo hi >> README.md", repo="org/cloudagent")
+    run = wait_for(local.api_url, token, run_id, {"STOPPED"})
+    assert run["exit_code"] == 0, run
+    patch = run["result"]["patch"]
+    assert (patch["base_commit"], patch["files_changed"], patch["insertions"]) == (base, 1, 1)
+    text = call("GET", f"{local.api_url}/v1/runs/{run_id}/patch", token=token)
+    assert text.status == 200 and text.headers["content-type"].startswith("text/x-diff")
+    assert "+++ b/README.md" in text.body and "\n+hi\n" in text.body
 
 
 def test_cold_start_does_not_hang(local: UpResult) -> None:
@@ -374,6 +385,9 @@ def test_a_second_up_starts_nothing_twice(local: UpResult) -> None:
     config = json.loads(local.paths.serve_config.read_text())
     pid, started = ensure_server(local.paths, state, config, lambda line: None)
     assert (pid, started) == (local.server_pid, False)
+    runner = agents.ensure_runner(local.paths, state, local.aws)
+    assert local.runner is not None
+    assert (runner.pid, runner.started) == (local.runner.pid, False)
 
 
 # -- 3. roll forward one stack, tear down ------------------------------------------------------
@@ -395,7 +409,7 @@ def test_agent_rolls_forward_alone(deployment: LocalDeployment, tmp_path_factory
     assert deployment.state("foundation")["serial"] == serials["foundation"]
     assert deployment.state("api")["serial"] == serials["api"]
     assert deployment.state("agent")["serial"] > serials["agent"]
-    arn = deployment.terraform("agent").output()["task_definition_arns"]["value"]["openai"]
+    arn = deployment.terraform("agent").output()["task_definition_arn"]["value"]
     definition = deployment.client("ecs").describe_task_definition(taskDefinition=arn)
     assert definition["taskDefinition"]["containerDefinitions"][0]["image"].endswith(":v2")
     # The API, not re-applied, starts the new revision: it names the family, not a revision.
@@ -404,7 +418,7 @@ def test_agent_rolls_forward_alone(deployment: LocalDeployment, tmp_path_factory
     )["Environment"]["Variables"]
     started = deployment.client("ecs").run_task(
         cluster=api_env["CLUSTER_ARN"],
-        taskDefinition=json.loads(api_env["TASK_DEFINITION_ARNS"])["openai"],
+        taskDefinition=api_env["TASK_DEFINITION_ARN"],
         launchType="FARGATE",
         startedBy="rolled-forward",
         networkConfiguration={
@@ -455,9 +469,14 @@ def test_down_destroys_foundation_and_leaves_nothing_running(local: UpResult) ->
     assert seen["vpcs"] == []
     assert seen["state"].get("resources") == []
     # Nothing left: processes, ports, pid files, state.
-    assert sorted(result.stopped) == ["API server", "moto server"]
+    assert sorted(result.stopped) == ["API server", "moto server", "task runner"]
+    runner_log = (local.paths.root / "runner.log").read_text()
+    busy = [line for line in runner_log.splitlines() if "exited" in line and "make down" in line]
+    assert any("exited 143" in line for line in busy), runner_log[-3000:]
     assert not processes.alive(local.moto_pid, MOTO_MARKER)
     assert not processes.alive(local.server_pid, SERVE_MARKER)
     ports = [state["moto_port"], *state["ports"].values()]
     assert not [p for p in ports if processes.port_open(p)]
-    assert sorted(p.name for p in local.paths.root.iterdir()) == ["moto.log", "server.log"]
+    assert not processes.alive(local.runner.pid, RUNNER_MARKER)  # type: ignore[union-attr]
+    left = sorted(p.name for p in local.paths.root.iterdir())
+    assert left == ["moto.log", "runner.log", "server.log"]

@@ -1,0 +1,108 @@
+"""The "ECS Task State Change" events EventBridge delivers, built as AWS documents them.
+
+The local runner sends these through the deployed EventBridge rule (`lambdas.deliver`) so the
+deployed `task_state` handler sees what it would see in AWS. They are built from what ECS
+knows about the task (DescribeTasks on moto) plus what only the runner knows: when the
+container started and how it ended.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+DETAIL_TYPE = "ECS Task State Change"
+# stopCode values of ECS (API reference, Task.stopCode).
+ESSENTIAL_CONTAINER_EXITED = "EssentialContainerExited"
+USER_INITIATED = "UserInitiated"
+TASK_FAILED_TO_START = "TaskFailedToStart"
+EXITED_REASON = "Essential container in task exited"
+
+
+def iso(value: Any = None) -> str:
+    """EventBridge's timestamp form: UTC, milliseconds, `Z`."""
+    moment = value if isinstance(value, datetime) else datetime.now(UTC)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _envelope(task: dict[str, Any], detail: dict[str, Any]) -> dict[str, Any]:
+    arn = task["taskArn"]
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": DETAIL_TYPE,
+        "source": "aws.ecs",
+        "account": arn.split(":")[4],
+        "time": iso(),
+        "region": arn.split(":")[3],
+        "resources": [arn],
+        "detail": detail,
+    }
+
+
+def _detail(task: dict[str, Any], last: str, desired: str) -> dict[str, Any]:
+    created = iso(task.get("createdAt"))
+    return {
+        "clusterArn": task["clusterArn"],
+        "taskArn": task["taskArn"],
+        "taskDefinitionArn": task["taskDefinitionArn"],
+        "startedBy": task.get("startedBy", ""),
+        "group": task.get("group") or "",
+        "launchType": task.get("launchType") or "FARGATE",
+        "lastStatus": last,
+        "desiredStatus": desired,
+        "createdAt": created,
+        "overrides": task.get("overrides", {}),
+        "version": 2 if last == "RUNNING" else 3,
+    }
+
+
+def running_event(
+    task: dict[str, Any], container: str, *, pull_started: str, started: str
+) -> dict[str, Any]:
+    """The container has started: lastStatus RUNNING, with its start times."""
+    detail = _detail(task, "RUNNING", "RUNNING")
+    detail.update(
+        pullStartedAt=pull_started,
+        pullStoppedAt=started,
+        startedAt=started,
+        containers=[{"name": container, "taskArn": task["taskArn"], "lastStatus": "RUNNING"}],
+    )
+    return _envelope(task, detail)
+
+
+def stopped_event(
+    task: dict[str, Any],
+    container: str,
+    *,
+    exit_code: int | None,
+    stop_code: str,
+    reason: str,
+    started: str | None,
+    pull_started: str | None = None,
+    container_reason: str | None = None,
+) -> dict[str, Any]:
+    """The task has stopped: the container's exit code (None if it never ran) and why."""
+    now = iso()
+    detail = _detail(task, "STOPPED", "STOPPED")
+    entry: dict[str, Any] = {"name": container, "taskArn": task["taskArn"], "lastStatus": "STOPPED"}
+    if exit_code is not None:
+        entry["exitCode"] = exit_code
+    if container_reason:
+        entry["reason"] = container_reason[:255]
+    detail.update(
+        stoppingAt=now,
+        stoppedAt=now,
+        executionStoppedAt=now,
+        stopCode=stop_code,
+        stoppedReason=reason[:255],
+        containers=[entry],
+    )
+    if started:
+        detail["startedAt"] = started
+    if pull_started:
+        detail["pullStartedAt"] = pull_started
+    return _envelope(task, detail)
