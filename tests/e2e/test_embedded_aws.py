@@ -43,7 +43,7 @@ from devtools.local.up import (
     up,
 )
 from devtools.synth import synthesize
-from stacks.shared.constants import GITHUB_OIDC_ISSUER, PROVIDERS
+from stacks.shared.constants import GITHUB_OIDC_ISSUER, PROVIDER_KEY_ENV, PROVIDERS
 from tests.e2e.flow import MODEL, all_events, bare_repository, call, wait_for
 from tests.support.synthesized import STATE_BUCKET
 
@@ -113,19 +113,17 @@ def test_agent_applied_reading_foundation_through_remote_state(
 ) -> None:
     outputs = deployment.terraform("agent").output()
     ecs = deployment.client("ecs")
-    task = ecs.describe_task_definition(taskDefinition=outputs["task_definition_arn"]["value"])
-    definition = task["taskDefinition"]
-    assert (definition["cpu"], definition["memory"]) == ("16384", "122880")
-    [container] = definition["containerDefinitions"]
-    assert container["image"].endswith("cloudagent-dev-agent:latest")
-    assert {s["name"] for s in container["secrets"]} == {
-        "ANTHROPIC_API_KEY",
-        "OPENAI_API_KEY",
-        "GEMINI_API_KEY",
-        "XAI_API_KEY",
-        "OPENROUTER_API_KEY",
-    }
-    assert all(":secretsmanager:" in s["valueFrom"] for s in container["secrets"])
+    arns = outputs["task_definition_arns"]["value"]
+    assert set(arns) == set(PROVIDERS)
+    for provider, arn in arns.items():
+        definition = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
+        assert (definition["cpu"], definition["memory"]) == ("16384", "122880")
+        [container] = definition["containerDefinitions"]
+        assert container["image"].endswith("cloudagent-dev-agent:latest")
+        # Only this provider's key: a task never holds another provider's.
+        [secret] = container["secrets"]
+        assert secret["name"] == PROVIDER_KEY_ENV[provider]
+        assert ":secretsmanager:" in secret["valueFrom"]
 
 
 def test_agent_task_definition_runs_on_the_cluster(deployment: LocalDeployment) -> None:
@@ -134,7 +132,7 @@ def test_agent_task_definition_runs_on_the_cluster(deployment: LocalDeployment) 
     agent = deployment.terraform("agent").output()
     response = deployment.client("ecs").run_task(
         cluster=foundation["cluster_arn"]["value"],
-        taskDefinition=agent["task_definition_arn"]["value"],
+        taskDefinition=agent["task_definition_arns"]["value"]["openai"],
         launchType="FARGATE",
         startedBy="test-run",
         networkConfiguration={
@@ -163,10 +161,11 @@ def test_api_applied_after_foundation_and_agent(deployment: LocalDeployment) -> 
     config = lambdas.get_function_configuration(FunctionName="cloudagent-dev-api")
     variables = config["Environment"]["Variables"]
     agent = deployment.terraform("agent").output()
-    # The family's ARN without the revision: RunTask takes the latest ACTIVE revision.
-    assert (
-        variables["TASK_DEFINITION_ARN"] == agent["task_definition_arn"]["value"].rsplit(":", 1)[0]
-    )
+    # Each family's ARN without the revision: RunTask takes the latest ACTIVE revision.
+    assert json.loads(variables["TASK_DEFINITION_ARNS"]) == {
+        p: arn.rsplit(":", 1)[0] for p, arn in agent["task_definition_arns"]["value"].items()
+    }
+    assert "ORIGIN_VERIFY" not in variables
     assert variables["SECURITY_GROUP_IDS"] == agent["security_group_id"]["value"]
     rest_id = outputs["execute_api_domain"]["value"].split(".")[0]
     paths = {
@@ -409,7 +408,7 @@ def test_agent_rolls_forward_alone(deployment: LocalDeployment, tmp_path_factory
     assert deployment.state("foundation")["serial"] == serials["foundation"]
     assert deployment.state("api")["serial"] == serials["api"]
     assert deployment.state("agent")["serial"] > serials["agent"]
-    arn = deployment.terraform("agent").output()["task_definition_arn"]["value"]
+    arn = deployment.terraform("agent").output()["task_definition_arns"]["value"]["openai"]
     definition = deployment.client("ecs").describe_task_definition(taskDefinition=arn)
     assert definition["taskDefinition"]["containerDefinitions"][0]["image"].endswith(":v2")
     # The API, not re-applied, starts the new revision: it names the family, not a revision.
@@ -418,7 +417,7 @@ def test_agent_rolls_forward_alone(deployment: LocalDeployment, tmp_path_factory
     )["Environment"]["Variables"]
     started = deployment.client("ecs").run_task(
         cluster=api_env["CLUSTER_ARN"],
-        taskDefinition=api_env["TASK_DEFINITION_ARN"],
+        taskDefinition=json.loads(api_env["TASK_DEFINITION_ARNS"])["openai"],
         launchType="FARGATE",
         startedBy="rolled-forward",
         networkConfiguration={
