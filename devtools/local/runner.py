@@ -58,6 +58,7 @@ class Runner:
         self._seen: set[str] = set(self._load_seen())
         self._ecs = aws.client("ecs")
         self._stopping = threading.Event()
+        self._lock = threading.Lock()
         self._tasks = paths.root / "tasks"
         self._tasks.mkdir(parents=True, exist_ok=True)
 
@@ -92,6 +93,10 @@ class Runner:
                     self._look_at(task)
 
     def _look_at(self, task: dict[str, Any]) -> None:
+        with self._lock:  # the loop and shutdown's last poll must not both start a task
+            self._look_at_locked(task)
+
+    def _look_at_locked(self, task: dict[str, Any]) -> None:
         arn = task["taskArn"]
         run = self.runs.get(arn)
         if run is None and task.get("desiredStatus") == "RUNNING" and not self._stopping.is_set():

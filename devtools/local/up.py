@@ -111,8 +111,8 @@ def _moto_answers(url: str) -> bool:
 # How the embedded AWS moves resources between states (moto's state manager):
 # * a CloudFront distribution is Deployed at once - waiting for moto's "InProgress" to pass
 #   cost about 30 s on apply and as much again on destroy, and proves nothing;
-# * an ECS task stays where RunTask put it until StopTask: no container ever runs on moto, so
-#   the agent's end arrives as the Task State Change event (see devtools.local.lambdas).
+# * an ECS task stays where RunTask put it until StopTask: moto runs no container; the local
+#   task runner (devtools.local.runner) runs it and reports its end as ECS would.
 MOTO_TRANSITIONS = {
     "cloudfront::distribution": {"progression": "immediate"},
     "ecs::task": {"progression": "manual", "times": 10**9},
