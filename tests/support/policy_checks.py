@@ -109,12 +109,18 @@ def permission_problems(workflow: Mapping[str, Any]) -> list[str]:
 
 
 def unpinned_actions(text: str) -> list[str]:
-    """`uses:` without a version (a local `./` workflow is the repository's own)."""
+    """`uses:` not pinned to a full commit SHA with its version in a comment.
+
+    A tag can be moved to other code; the jobs that use these actions hold id-token or write
+    permissions, so they must run exactly the reviewed commit (`@<sha> # vX.Y.Z`). A local
+    `./` workflow is the repository's own.
+    """
     found = []
-    for ref in re.findall(r"uses:\s*([^\s#]+)", text):
+    for ref, comment in re.findall(r"uses:\s*([^\s#]+)[ \t]*(#[^\n]*)?", text):
         if ref.startswith("./"):
             continue
-        if "@" not in ref or not re.fullmatch(r"v\d+(\.\d+)*|[0-9a-f]{40}", ref.split("@", 1)[1]):
+        pinned = "@" in ref and re.fullmatch(r"[0-9a-f]{40}", ref.split("@", 1)[1])
+        if not pinned or not re.fullmatch(r"# v\d+\.\d+\.\d+", comment.strip()):
             found.append(ref)
     return found
 

@@ -401,11 +401,18 @@ def test_split_check_catches_a_merged_job(workflow_texts):
     assert write_and_id_token_jobs(load_workflow(text)) == ["run"]
 
 
-def test_actions_are_pinned(workflow_texts):
+def test_actions_are_pinned_to_commits(workflow_texts):
     assert {n: unpinned_actions(t) for n, t in workflow_texts.items() if unpinned_actions(t)} == {}
-    assert unpinned_actions("- uses: actions/checkout@main\n- uses: foo/bar\n") == [
+    sha = "11d5960a326750d5838078e36cf38b85af677262"
+    planted = (
+        "- uses: actions/checkout@main\n- uses: foo/bar\n- uses: actions/checkout@v4\n"
+        f"- uses: actions/checkout@{sha}\n- uses: actions/checkout@{sha} # v4.4.0\n"
+    )
+    assert unpinned_actions(planted) == [
         "actions/checkout@main",
         "foo/bar",
+        "actions/checkout@v4",
+        f"actions/checkout@{sha}",
     ]
 
 
