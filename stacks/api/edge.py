@@ -37,6 +37,8 @@ from cdktf_cdktf_provider_aws.wafv2_web_acl import (
 )
 from cdktf_cdktf_provider_aws.wafv2_web_acl_logging_configuration import (
     Wafv2WebAclLoggingConfiguration,
+    Wafv2WebAclLoggingConfigurationRedactedFields,
+    Wafv2WebAclLoggingConfigurationRedactedFieldsSingleHeader,
 )
 from constructs import Construct
 
@@ -189,6 +191,15 @@ class Edge(Construct):
             provider=us_east_1,
             resource_arn=self.web_acl.arn,
             log_destination_configs=[waf_logs.arn],
+            # Every API call carries a GitHub OIDC token (valid for minutes, but a credential):
+            # the WAF log keeps the request's shape, never its bearer token.
+            redacted_fields=[
+                Wafv2WebAclLoggingConfigurationRedactedFields(
+                    single_header=Wafv2WebAclLoggingConfigurationRedactedFieldsSingleHeader(
+                        name="authorization"
+                    )
+                )
+            ],
         )
 
         self.distribution = CloudfrontDistribution(

@@ -175,6 +175,8 @@ def test_waf_acl_in_us_east_1_with_managed_groups_rate_rule_and_logging(api: dic
     assert rate["action"] == {"block": {}}
     logging = one(api, "aws_wafv2_web_acl_logging_configuration")
     assert logging["log_destination_configs"][0].startswith("${aws_cloudwatch_log_group.")
+    # The bearer token never reaches the WAF log (issue 14).
+    assert logging["redacted_fields"] == [{"single_header": {"name": "authorization"}}]
     waf_group = next(
         g
         for g in resources(api, "aws_cloudwatch_log_group")
