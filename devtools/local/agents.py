@@ -18,7 +18,6 @@ import hashlib
 import json
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -74,12 +73,9 @@ def ensure_runner(paths: LocalPaths, state: dict[str, Any], aws: Aws) -> RunnerI
         from devtools.pi_runtime import ensure_runtime
 
         ensure_runtime()
-    log = open(paths.log_file("runner"), "ab")  # noqa: SIM115 - handed to the child
-    process = subprocess.Popen(
+    process = processes.spawn(
+        MARKER,
         [
-            sys.executable,
-            "-m",
-            MARKER,
             f"--local-dir={paths.root}",
             f"--moto-url={aws.url}",
             f"--region={aws.region}",
@@ -87,14 +83,9 @@ def ensure_runner(paths: LocalPaths, state: dict[str, Any], aws: Aws) -> RunnerI
             f"--models={models}",
             f"--model-port={port}",
         ],
-        cwd=PROJECT_ROOT,
-        stdin=subprocess.DEVNULL,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+        log_path=paths.log_file("runner"),
+        pid_path=paths.pid_file("runner"),
     )
-    log.close()
-    processes.write_pid(paths.pid_file("runner"), process.pid)
     deadline = time.monotonic() + 60
     while "runner: mode" not in paths.log_file("runner").read_text(errors="replace"):
         if process.poll() is not None or time.monotonic() > deadline:

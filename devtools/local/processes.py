@@ -11,8 +11,12 @@ import contextlib
 import os
 import signal
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
+
+from toolchain.paths import PROJECT_ROOT
 
 
 def _cmdline(pid: int) -> str:
@@ -97,3 +101,21 @@ def port_free(port: int, host: str = "127.0.0.1") -> bool:
         except OSError:
             return False
         return True
+
+
+def spawn(module: str, args: list[str], *, log_path: Path, pid_path: Path) -> subprocess.Popen:
+    """`python -m module args...` in its own session, output appended to its log, pid recorded.
+
+    Its own session, so a Ctrl-C of `make up` does not reach it: `make down` stops it by pid.
+    """
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", module, *args],
+            cwd=PROJECT_ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    write_pid(pid_path, process.pid)
+    return process

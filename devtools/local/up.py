@@ -25,7 +25,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import time
 import urllib.error
@@ -276,17 +275,12 @@ def ensure_server(
     fd = os.open(paths.serve_config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         json.dump(config, handle, indent=2)
-    log = open(paths.log_file("server"), "ab")  # noqa: SIM115 - handed to the child
-    process = subprocess.Popen(
-        [sys.executable, "-m", SERVE_MARKER, str(paths.serve_config)],
-        cwd=PROJECT_ROOT,
-        stdin=subprocess.DEVNULL,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+    process = processes.spawn(
+        SERVE_MARKER,
+        [str(paths.serve_config)],
+        log_path=paths.log_file("server"),
+        pid_path=paths.pid_file("server"),
     )
-    log.close()
-    processes.write_pid(paths.pid_file("server"), process.pid)
     deadline = time.monotonic() + 30
     while _http_status(health, timeout=2) != 200:
         if process.poll() is not None or time.monotonic() > deadline:
