@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from cdktf import TerraformOutput
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.ecs_task_definition import (
     EcsTaskDefinition,
     EcsTaskDefinitionEphemeralStorage,
@@ -38,12 +37,12 @@ from stacks.shared.actions import (
 )
 from stacks.shared.constants import (
     AGENT_CONTAINER_NAME,
-    LOG_RETENTION_DAYS,
     TASK_CPU_UNITS,
     TASK_EPHEMERAL_STORAGE_GIB,
     TASK_MEMORY_MIB,
 )
 from stacks.shared.iam import Statement, role_with_policy, service_trust_json
+from stacks.shared.logs import project_log_group
 from stacks.shared.settings import Settings
 from stacks.shared.stack import CloudAgentStack
 
@@ -77,12 +76,11 @@ class AgentStack(CloudAgentStack):
         exec_log_group_arn = foundation.exec_log_group_arn
         name = task_family(settings)
 
-        self.log_group = CloudwatchLogGroup(
+        self.log_group = project_log_group(
             self,
             "log_group",
             name=settings.log_group_name("agent"),
-            retention_in_days=LOG_RETENTION_DAYS,
-            kms_key_id=key_arn,
+            kms_key_arn=key_arn,
         )
 
         # No inbound at all; outbound only HTTPS (model APIs, git) and DNS to the VPC resolver.

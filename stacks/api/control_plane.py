@@ -37,7 +37,7 @@ from cdktf_cdktf_provider_aws.lambda_function import (
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from constructs import Construct
 
-from stacks.shared.constants import LOG_RETENTION_DAYS
+from stacks.shared.logs import project_log_group
 from stacks.shared.settings import Settings
 from toolchain.chalice_package import API_HANDLER, ChalicePackage
 
@@ -90,12 +90,11 @@ class ControlPlane(Construct):
         self.functions: dict[str, LambdaFunction] = {}
         self.log_groups: dict[str, CloudwatchLogGroup] = {}
         for chalice_name, spec in sorted(package.functions.items()):
-            log_group = CloudwatchLogGroup(
+            log_group = project_log_group(
                 self,
                 f"{chalice_name}_logs",
                 name=function_log_group_name(settings, chalice_name),
-                retention_in_days=LOG_RETENTION_DAYS,
-                kms_key_id=kms_key_arn,
+                kms_key_arn=kms_key_arn,
             )
             role = roles.admin if chalice_name == ADMIN_FUNCTION else roles.api
             self.log_groups[chalice_name] = log_group
@@ -179,12 +178,11 @@ class ControlPlane(Construct):
             triggers={"definition": package.swagger_hash},
             lifecycle={"create_before_destroy": True},
         )
-        access_logs = CloudwatchLogGroup(
+        access_logs = project_log_group(
             self,
             "access_logs",
             name=settings.log_group_name("api-gateway-access"),
-            retention_in_days=LOG_RETENTION_DAYS,
-            kms_key_id=kms_key_arn,
+            kms_key_arn=kms_key_arn,
         )
         self.stage = ApiGatewayStage(
             self,

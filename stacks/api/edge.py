@@ -20,7 +20,6 @@ from cdktf_cdktf_provider_aws.cloudfront_distribution import (
     CloudfrontDistributionRestrictionsGeoRestriction,
     CloudfrontDistributionViewerCertificate,
 )
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_secretsmanager_random_password import (
     DataAwsSecretsmanagerRandomPassword,
 )
@@ -43,8 +42,9 @@ from cdktf_cdktf_provider_aws.wafv2_web_acl_logging_configuration import (
 from constructs import Construct
 
 from stacks.shared.arns import Arns
-from stacks.shared.constants import EDGE_REGION, LOG_RETENTION_DAYS, ORIGIN_VERIFY_HEADER
+from stacks.shared.constants import EDGE_REGION, ORIGIN_VERIFY_HEADER
 from stacks.shared.kms import key_policy_json
+from stacks.shared.logs import project_log_group
 from stacks.shared.settings import Settings
 
 # AWS managed rule groups on the ACL, in evaluation order (docs/ARCHITECTURE.md §1, issue 4 P3).
@@ -177,13 +177,12 @@ class Edge(Construct):
                 log_groups_arn=arns.log_group(waf_log_group_name, region=EDGE_REGION),
             ),
         )
-        waf_logs = CloudwatchLogGroup(
+        waf_logs = project_log_group(
             self,
             "waf_logs",
             provider=us_east_1,
             name=waf_log_group_name,
-            retention_in_days=LOG_RETENTION_DAYS,
-            kms_key_id=waf_logs_key.arn,
+            kms_key_arn=waf_logs_key.arn,
         )
         Wafv2WebAclLoggingConfiguration(
             self,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.ecr_lifecycle_policy import EcrLifecyclePolicy
 from cdktf_cdktf_provider_aws.ecr_repository import (
     EcrRepository,
@@ -20,7 +19,8 @@ from cdktf_cdktf_provider_aws.ecs_cluster import (
 )
 from constructs import Construct
 
-from stacks.shared.constants import ECR_IMAGES_KEPT, LOG_RETENTION_DAYS
+from stacks.shared.constants import ECR_IMAGES_KEPT
+from stacks.shared.logs import project_log_group
 from stacks.shared.settings import Settings
 
 
@@ -30,12 +30,11 @@ class Compute(Construct):
     def __init__(self, scope: Construct, id: str, *, settings: Settings, kms_key_arn: str) -> None:
         super().__init__(scope, id)
         # Every `aws ecs execute-command` session is recorded here, encrypted.
-        self.exec_log_group = CloudwatchLogGroup(
+        self.exec_log_group = project_log_group(
             self,
             "exec_logs",
             name=settings.log_group_name("ecs-exec"),
-            retention_in_days=LOG_RETENTION_DAYS,
-            kms_key_id=kms_key_arn,
+            kms_key_arn=kms_key_arn,
         )
         self.cluster = EcsCluster(
             self,

@@ -9,7 +9,6 @@ from __future__ import annotations
 import ipaddress
 
 from cdktf import Fn, TerraformStack
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_availability_zones import DataAwsAvailabilityZones
 from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
 from cdktf_cdktf_provider_aws.eip import Eip
@@ -24,8 +23,8 @@ from cdktf_cdktf_provider_aws.vpc import Vpc
 from cdktf_cdktf_provider_aws.vpc_endpoint import VpcEndpoint
 from constructs import Construct
 
-from stacks.shared.constants import LOG_RETENTION_DAYS
 from stacks.shared.iam import Statement, role_with_policy, service_trust_json
+from stacks.shared.logs import project_log_group
 from stacks.shared.settings import Settings
 
 AZ_COUNT = 2
@@ -143,12 +142,11 @@ class Network(Construct):
                 tags={"Name": f"{name}-{service}"},
             )
 
-        self.flow_log_group = CloudwatchLogGroup(
+        self.flow_log_group = project_log_group(
             self,
             "flow_logs",
             name=settings.log_group_name("vpc-flow-logs"),
-            retention_in_days=LOG_RETENTION_DAYS,
-            kms_key_id=kms_key_arn,
+            kms_key_arn=kms_key_arn,
         )
         flow_role = role_with_policy(
             self,
