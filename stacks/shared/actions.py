@@ -39,7 +39,6 @@ RUN_TABLE = (
     "dynamodb:Query",
     "dynamodb:UpdateItem",
 )
-RUN_TABLE_WITH_DELETE = (*RUN_TABLE, "dynamodb:DeleteItem")
 
 # Writing a function's or a task's own log streams.
 LOG_STREAM_WRITE = ("logs:CreateLogStream", "logs:PutLogEvents")

@@ -20,7 +20,7 @@ from stacks.shared.actions import (
     KEY_USE_AND_ENCRYPT,
     LOG_STREAM_READ,
     LOG_STREAM_WRITE,
-    RUN_TABLE_WITH_DELETE,
+    RUN_TABLE,
 )
 from stacks.shared.arns import Arns
 from stacks.shared.iam import Statement
@@ -77,7 +77,7 @@ def runtime_statements(arns: Arns) -> list[Statement]:
             actions=["ecs:ListTasks"],
             resources=arns.container_instances,
         ),
-        Statement(sid="RuntimeTable", actions=RUN_TABLE_WITH_DELETE, resources=arns.table),
+        Statement(sid="RuntimeTable", actions=RUN_TABLE, resources=arns.table),
         Statement(
             sid="RuntimeSecrets",
             actions=[
