@@ -13,7 +13,7 @@ if os.environ.get("CLOUDAGENT_SLOW_IMPORT") != "1":
 
     fast_provider.install()
 
-from stacks.shared.settings import SettingsError, load_settings
+from stacks.shared.setting_loader import SettingsError, load_settings
 
 
 def main() -> int:

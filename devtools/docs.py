@@ -14,8 +14,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from stacks.shared.other_variables import OTHER_VARIABLES
 from stacks.shared.setting_fields import Range
-from stacks.shared.settings import OTHER_VARIABLES, specs
+from stacks.shared.setting_loader import specs
 from toolchain.paths import PROJECT_ROOT
 
 README = PROJECT_ROOT / "README.md"

@@ -15,7 +15,8 @@ import os
 import sys
 from collections.abc import Mapping
 
-from stacks.shared.settings import ENV_PREFIX, SettingsError, check_environment, specs
+from stacks.shared.setting_fields import ENV_PREFIX
+from stacks.shared.setting_loader import SettingsError, check_environment, specs
 
 
 def settings_environment(variables: Mapping[str, str], repository: str | None) -> dict[str, str]:

@@ -22,7 +22,7 @@ if str(Path(__file__).resolve().parents[2]) not in sys.path:
 
 from security.checklib import ProjectCheck, Statement, Unknown, as_list, attr, policy_statements
 from stacks.shared.constants import GITHUB_OIDC_HOST, STS_AUDIENCE
-from stacks.shared.settings import load_settings
+from stacks.shared.setting_loader import load_settings
 
 AUD_KEY = f"{GITHUB_OIDC_HOST}:aud"
 SUB_KEY = f"{GITHUB_OIDC_HOST}:sub"

@@ -47,6 +47,22 @@ def ipv4_cidr(lo: int, hi: int) -> Callable[[str], bool]:
     return check
 
 
+_DOMAIN = r"(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}"
+
+
+def domain_list(*, allow_empty: bool) -> Callable[[str], bool]:
+    """A comma list of DNS names, each `example.com` or `*.example.com` (lowercase)."""
+    entry = re.compile(_DOMAIN)
+
+    def check(value: str) -> bool:
+        if value == "":
+            return allow_empty
+        names = value.split(",")
+        return len(names) == len(set(names)) and all(entry.fullmatch(n) for n in names)
+
+    return check
+
+
 def setting(
     default: Any,
     *,

@@ -5,42 +5,35 @@ override any value per shell with a `CLOUDAGENT_<NAME>` environment variable (CI
 Every field of `Settings` below is the whole declaration of one setting; from it come the
 parsing and validation at synth, the README's settings table (`python -m devtools.docs`), the
 workflows' pass-through of `CLOUDAGENT_*` variables and the limits the control Lambda checks
-the values it receives against (`chalice_api/chalicelib/setting_limits.json`). A bad value, or
-a `CLOUDAGENT_*` variable that is neither a setting nor listed in `OTHER_VARIABLES`, stops
-synth with one line that names it.
+the values it receives against (`chalice_api/chalicelib/setting_limits.json`). Reading and
+checking the values is `setting_loader.py`'s job.
 """
 
 from __future__ import annotations
 
-import difflib
-import json
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from stacks.shared.constants import PROJECT
-from stacks.shared.other_variables import OTHER_VARIABLES
-from stacks.shared.setting_fields import (
-    ENV_PREFIX,
-    Range,
-    SettingSpec,
-    ipv4_cidr,
-    matches,
-    one_of,
-    setting,
-    specs_of,
-)
-from toolchain.paths import PROJECT_ROOT
-
-CDKTF_JSON = PROJECT_ROOT / "cdktf.json"
-
-
-class SettingsError(ValueError):
-    """A setting is invalid; the message is one line naming the setting and the accepted form."""
-
+from stacks.shared.setting_fields import Range, domain_list, ipv4_cidr, matches, one_of, setting
 
 _GITHUB_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,99})"
+
+# What an agent task may resolve by default: the five providers' API hosts, GitHub's git and API
+# hosts, the npm registry and PyPI (its index and the host its files come from).
+DEFAULT_EGRESS_DOMAINS = (
+    "api.anthropic.com",
+    "api.openai.com",
+    "generativelanguage.googleapis.com",
+    "api.x.ai",
+    "openrouter.ai",
+    "github.com",
+    "api.github.com",
+    "registry.npmjs.org",
+    "pypi.org",
+    "files.pythonhosted.org",
+)
+_DOMAINS_ACCEPTED = "a comma list of lowercase domains, each example.com or *.example.com"
 
 
 @dataclass(frozen=True)
@@ -98,11 +91,50 @@ class Settings:
         help="the VPC, quartered into 2 public + 2 private subnets",
         check=ipv4_cidr(16, 26),
     )
+    network_mode: str = setting(
+        "public",
+        accepted="public or nat",
+        help="`public`: agent tasks in the public subnets with a public IPv4 and no NAT gateway; "
+        "`nat`: private subnets behind NAT gateways (a fixed egress IP for third-party "
+        "allow-lists, about $37 a month per gateway)",
+        check=one_of("public", "nat"),
+        lambda_env="ASSIGN_PUBLIC_IP",
+    )
     nat_gateway_count: int = setting(
         1,
         accepted="1 (one shared NAT gateway) or 2 (one per AZ)",
-        help="NAT gateways for the private subnets",
+        help="NAT gateways for the private subnets; only with network_mode `nat`",
         check=one_of(1, 2),
+    )
+    egress_mode: str = setting(
+        "enforce",
+        accepted="enforce, observe or off",
+        help="Route 53 Resolver DNS Firewall on the VPC: `enforce` refuses every name outside "
+        "the allow-list, `observe` only logs (alerts on) them, `off` creates no firewall",
+        check=one_of("enforce", "observe", "off"),
+        lambda_env="EGRESS_MODE",
+    )
+    egress_allow_domains: str = setting(
+        ",".join(DEFAULT_EGRESS_DOMAINS),
+        accepted=_DOMAINS_ACCEPTED,
+        help="names agent tasks may resolve (the AWS endpoints ECS itself needs are added)",
+        check=domain_list(allow_empty=False),
+    )
+    egress_run_domains_allowed: str = setting(
+        "",
+        accepted=f"empty (no per-run additions) or {_DOMAINS_ACCEPTED}",
+        help="domains a run may add for itself (`egress_domains` of POST /v1/runs); they are "
+        "open to the whole VPC while such a run is running",
+        check=domain_list(allow_empty=True),
+        lambda_env="EGRESS_RUN_DOMAINS_ALLOWED",
+    )
+    capacity: str = setting(
+        "on-demand",
+        accepted="on-demand, spot or spot-then-on-demand",
+        help="Fargate capacity of agent tasks; `spot-then-on-demand` starts a run on on-demand "
+        "(once) when Spot has no capacity",
+        check=one_of("on-demand", "spot", "spot-then-on-demand"),
+        lambda_env="CAPACITY",
     )
     agent_image_tag: str = setting(
         "latest",
@@ -186,6 +218,16 @@ class Settings:
         return f"{self.log_group_prefix}/{purpose}"
 
     @property
+    def egress_domains(self) -> list[str]:
+        """The DNS names agent tasks may resolve (`egress_allow_domains`, as a list)."""
+        return self.egress_allow_domains.split(",")
+
+    @property
+    def run_egress_domains(self) -> list[str]:
+        """The names a run may add for itself; empty: no per-run additions."""
+        return self.egress_run_domains_allowed.split(",") if self.egress_run_domains_allowed else []
+
+    @property
     def api_audience(self) -> str:
         """The `aud` the control API accepts; workflows request tokens for it."""
         return self.api_oidc_audience or self.prefix
@@ -197,98 +239,3 @@ class Settings:
 
     def state_key(self, stack: str) -> str:
         return f"{PROJECT}/{self.env_name}/{stack}.tfstate"
-
-
-def env_var_for(setting_name: str) -> str:
-    return ENV_PREFIX + setting_name.upper()
-
-
-def _fail(spec: SettingSpec, value: object, accepted: str | None = None) -> None:
-    raise SettingsError(
-        f"setting '{spec.name}' ({spec.env_var}): {value!r} is invalid; "
-        f"expected {accepted or spec.accepted}"
-    )
-
-
-_BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
-
-
-def _coerce(spec: SettingSpec, raw: Any) -> Any:
-    """A raw context or environment value as the setting's type (strings are stripped)."""
-    if spec.default is None and isinstance(raw, str) and raw.strip() == "":
-        return None  # an optional setting given as empty means unset
-    if spec.type is bool:
-        if isinstance(raw, bool):
-            return raw
-        word = str(raw).strip().lower()
-        if word not in _BOOLEANS:
-            _fail(spec, raw)
-        return _BOOLEANS[word]
-    if spec.type is int:
-        if isinstance(raw, bool):
-            _fail(spec, raw, "a whole number")
-        if isinstance(raw, int):
-            return raw
-        try:
-            return int(str(raw).strip())
-        except ValueError:
-            _fail(spec, raw, "a whole number")
-    if not isinstance(raw, str):
-        _fail(spec, raw, "a string")
-    return raw.strip()
-
-
-def validate(settings: Settings) -> Settings:
-    """Refuse the first bad value with a message that names it."""
-    for spec in specs():
-        value = getattr(settings, spec.name)
-        if not spec.check(value):
-            _fail(spec, value)
-    return settings
-
-
-def closest(name: str, candidates: list[str]) -> str:
-    match = difflib.get_close_matches(name, candidates, n=1, cutoff=0.0)
-    return match[0] if match else candidates[0]
-
-
-def check_environment(environ: Mapping[str, str]) -> None:
-    """Refuse a CLOUDAGENT_* variable that is neither a setting nor a documented variable."""
-    known = [spec.env_var for spec in specs()] + list(OTHER_VARIABLES)
-    for name in sorted(environ):
-        if name.startswith(ENV_PREFIX) and name not in known:
-            raise SettingsError(
-                f"environment variable {name} is not a setting; did you mean "
-                f"{closest(name, known)}? (settings: README 'Settings')"
-            )
-
-
-def load_settings(
-    context: Mapping[str, Any] | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> Settings:
-    """Build validated settings from cdktf.json context, then CLOUDAGENT_* overrides."""
-    import os
-
-    if context is None:
-        context = json.loads(CDKTF_JSON.read_text()).get("context", {})
-    environ = os.environ if environ is None else environ
-    check_environment(environ)
-    declared = {spec.name: spec for spec in specs()}
-    unknown = sorted(k for k in context if k not in declared and not k.startswith("cdktf"))
-    if unknown:
-        raise SettingsError(
-            f"cdktf.json context: unknown setting '{unknown[0]}'; did you mean "
-            f"'{closest(unknown[0], list(declared))}'?"
-        )
-    values: dict[str, Any] = {}
-    for name, spec in declared.items():
-        raw = environ.get(spec.env_var, context.get(name))
-        if raw is not None:
-            values[name] = _coerce(spec, raw)
-    return validate(Settings(**values))
-
-
-def specs() -> tuple[SettingSpec, ...]:
-    """Every setting's declaration, in declaration order."""
-    return specs_of(Settings)

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from devtools.github_settings import settings_environment
-from stacks.shared.settings import SettingsError, load_settings, specs
+from stacks.shared.setting_loader import SettingsError, load_settings, specs
 from toolchain.paths import PROJECT_ROOT
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stacks.shared.constants import GITHUB_OIDC_HOST, STS_AUDIENCE
-from stacks.shared.settings import load_settings
+from stacks.shared.setting_loader import load_settings
 
 SUB = f"{GITHUB_OIDC_HOST}:sub"
 AUD = f"{GITHUB_OIDC_HOST}:aud"

@@ -11,7 +11,8 @@ import pytest
 from devtools import actionlint
 from stacks.foundation.github import DEPLOY, IMAGE, PLAN, ROLE_OUTPUTS, ROLE_VARIABLES
 from stacks.shared.constants import PROVIDERS, STACK_NAMES
-from stacks.shared.settings import OTHER_VARIABLES, specs
+from stacks.shared.other_variables import OTHER_VARIABLES
+from stacks.shared.setting_loader import specs
 from tests.support.policy_checks import (
     jobs,
     make_targets_used,

@@ -12,7 +12,7 @@ from stacks.shared.constants import (
     PROVIDERS,
     STACK_NAMES,
 )
-from stacks.shared.settings import load_settings
+from stacks.shared.setting_loader import load_settings
 from tests.support.synthesized import one, resources
 
 SETTINGS = load_settings(environ={})

@@ -13,7 +13,7 @@ from stacks.foundation.github import (
     plan_statements,
 )
 from stacks.shared.arns import Arns
-from stacks.shared.settings import load_settings
+from stacks.shared.setting_loader import load_settings
 
 ACCOUNT = "123456789012"
 

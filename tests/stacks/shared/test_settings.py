@@ -13,14 +13,9 @@ import pytest
 
 from devtools import docs
 from devtools.docs import lambda_limits, lambda_limits_path
-from stacks.shared.settings import (
-    CDKTF_JSON,
-    OTHER_VARIABLES,
-    Settings,
-    SettingsError,
-    load_settings,
-    specs,
-)
+from stacks.shared.other_variables import OTHER_VARIABLES
+from stacks.shared.setting_loader import CDKTF_JSON, SettingsError, load_settings, specs
+from stacks.shared.settings import Settings
 from toolchain.paths import PROJECT_ROOT
 
 CONTEXT = json.loads(CDKTF_JSON.read_text())["context"]
@@ -52,6 +47,16 @@ BAD_VALUES = [
     ("api_reserved_concurrency", "0", "1 to 1000"),
     ("api_oidc_audience", "a b", "without spaces or commas"),
     ("api_oidc_audience", "a,b", "without spaces or commas"),
+    ("network_mode", "private", "public or nat"),
+    ("egress_mode", "block", "enforce, observe or off"),
+    ("egress_allow_domains", "", "comma list of lowercase domains"),
+    ("egress_allow_domains", "GitHub.com", "comma list of lowercase domains"),
+    ("egress_allow_domains", "*.*.com", "comma list of lowercase domains"),
+    ("egress_allow_domains", "github.com,github.com", "comma list of lowercase domains"),
+    ("egress_allow_domains", "github.com,,pypi.org", "comma list of lowercase domains"),
+    ("egress_allow_domains", "localhost", "comma list of lowercase domains"),
+    ("egress_run_domains_allowed", "example.com/path", "empty (no per-run additions)"),
+    ("capacity", "spot-only", "on-demand, spot or spot-then-on-demand"),
 ]
 
 

@@ -29,7 +29,7 @@ from stacks.foundation.github import (
 )
 from stacks.shared.arns import Arns, boundary_name
 from stacks.shared.iam import PolicyError, github_oidc_trust_json, policy_json
-from stacks.shared.settings import SettingsError, load_settings
+from stacks.shared.setting_loader import SettingsError, load_settings
 from tests.support.policy_checks import (
     allowed_actions,
     bounded_role_write_problems,
