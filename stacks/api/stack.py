@@ -31,7 +31,6 @@ from stacks.shared.constants import (
     GITHUB_OIDC_ISSUER,
     ORIGIN_VERIFY_ENV,
     TABLE_TIME_INDEX,
-    task_hourly_cost_usd,
 )
 from stacks.shared.iam import (
     Statement,
@@ -39,6 +38,7 @@ from stacks.shared.iam import (
     role_with_policy,
     service_trust_json,
 )
+from stacks.shared.prices import task_hourly_cost_usd
 from stacks.shared.settings import Settings
 from stacks.shared.stack import CloudAgentStack
 from toolchain import chalice_package

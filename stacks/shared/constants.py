@@ -1,8 +1,8 @@
 """Names and limits: the facts every stack, check and test shares, kept in one place.
 
 What an operator may change lives in `settings.py`; what is fixed by the design (the task
-shape, the container contract, retention, prices) lives here. `security/` imports these too,
-so a check and the stack it checks cannot disagree.
+shape, the container contract, retention) lives here, prices in `prices.py`. `security/`
+imports these too, so a check and the stack it checks cannot disagree.
 """
 
 from __future__ import annotations
@@ -46,28 +46,6 @@ FINAL_MESSAGE_MAX_BYTES = 64 * 1024  # result.final_message
 TASK_CPU_UNITS = 16384
 TASK_MEMORY_MIB = 122880
 TASK_EPHEMERAL_STORAGE_GIB = 200
-
-# --- Fargate list prices (USD), Linux, us-east-1, on-demand; source:
-# https://aws.amazon.com/fargate/pricing/ (read 2026-11-26). Used for the per-run cost estimate.
-FARGATE_PRICES_SOURCE = "https://aws.amazon.com/fargate/pricing/ (us-east-1, read 2026-11-26)"
-FARGATE_PRICE_PER_VCPU_HOUR = {"X86_64": 0.04048, "ARM64": 0.03238}
-FARGATE_PRICE_PER_GB_HOUR = {"X86_64": 0.004445, "ARM64": 0.00356}
-FARGATE_EPHEMERAL_PRICE_PER_GB_HOUR = 0.000111  # beyond the 20 GiB included
-FARGATE_EPHEMERAL_INCLUDED_GIB = 20
-
-
-def task_hourly_cost_usd(architecture: str) -> float:
-    """List price of one agent task-hour at the configured shape and architecture."""
-    vcpu = TASK_CPU_UNITS / 1024
-    memory_gb = TASK_MEMORY_MIB / 1024
-    storage_gb = max(0, TASK_EPHEMERAL_STORAGE_GIB - FARGATE_EPHEMERAL_INCLUDED_GIB)
-    return round(
-        vcpu * FARGATE_PRICE_PER_VCPU_HOUR[architecture]
-        + memory_gb * FARGATE_PRICE_PER_GB_HOUR[architecture]
-        + storage_gb * FARGATE_EPHEMERAL_PRICE_PER_GB_HOUR,
-        5,
-    )
-
 
 # --- The edge: CloudFront sends this header with a secret value; the control API refuses any
 # request without it, so the API cannot be reached around CloudFront and its WAF. ---

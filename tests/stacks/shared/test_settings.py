@@ -135,7 +135,7 @@ def test_api_audience_defaults_to_the_prefix() -> None:
 
 
 def test_task_hourly_cost_is_about_a_dollar() -> None:
-    from stacks.shared.constants import task_hourly_cost_usd
+    from stacks.shared.prices import task_hourly_cost_usd
 
     assert 1.0 < task_hourly_cost_usd("X86_64") < 1.5
     assert task_hourly_cost_usd("ARM64") < task_hourly_cost_usd("X86_64")
