@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from .domains import DOMAIN_RE
 from .gitref import REPO_RE, canonical_repo
 
 DEFAULT_ISSUER = "https://token.actions.githubusercontent.com"
@@ -23,6 +25,8 @@ SETTING_LIMITS: dict[str, dict] = json.loads(
     (Path(__file__).resolve().parent / "setting_limits.json").read_text()
 )
 PROVIDERS = ("anthropic", "openai", "google", "xai", "openrouter")
+EGRESS_MODES = ("enforce", "observe", "off")
+RESOURCE_ID_RE = re.compile(r"[A-Za-z0-9-]{1,64}")
 HARD_MAX_RUNTIME_SECONDS = 7200
 
 
@@ -64,6 +68,14 @@ class ApiConfig:
     stop_grace_seconds: int = 30
     # Lower-cased OWNER/NAME a run may name as ``repo``; empty: no repository is allowed.
     allowed_repos: frozenset[str] = frozenset()
+    # Setting egress_mode: the VPC's DNS Firewall. Unset means off (no firewall, no query log).
+    egress_mode: str = "off"
+    # The firewall's query-log log group (absent when off): blocked names are read from it.
+    egress_query_log_group: str | None = None
+    # The domain list the API fills with the egress_domains of active runs, and the entries
+    # (setting egress_run_domains_allowed) a run's egress_domains must be covered by.
+    egress_run_domain_list_id: str | None = None
+    egress_run_domains_allowed: tuple[str, ...] = ()
 
 
 def _required(env: dict[str, str], name: str) -> str:
@@ -160,11 +172,39 @@ def _allowed_repos(env: dict[str, str]) -> frozenset[str]:
     return frozenset(canonical_repo(r) for r in repos)
 
 
+def _egress(env: dict[str, str]) -> tuple[str, str | None, str | None, tuple[str, ...]]:
+    """The EGRESS_* variables; per-run domains with a firewall need the list to put them in."""
+    mode = env.get("EGRESS_MODE", "").strip() or "off"
+    if mode not in EGRESS_MODES:
+        raise ConfigError(
+            f"environment variable EGRESS_MODE must be one of {', '.join(EGRESS_MODES)}"
+        )
+    raw = env.get("EGRESS_RUN_DOMAINS_ALLOWED", "")
+    allowed = tuple(x.strip() for x in raw.split(",") if x.strip())
+    bad = [d for d in allowed if not DOMAIN_RE.fullmatch(d)]
+    if bad:
+        raise ConfigError(
+            "environment variable EGRESS_RUN_DOMAINS_ALLOWED must be a comma list of lowercase "
+            f"domains, each example.com or *.example.com (not {bad[0][:100]!r})"
+        )
+    list_id = env.get("EGRESS_RUN_DOMAIN_LIST_ID", "").strip() or None
+    if list_id is not None and not RESOURCE_ID_RE.fullmatch(list_id):
+        raise ConfigError("environment variable EGRESS_RUN_DOMAIN_LIST_ID is not a resource id")
+    if allowed and mode != "off" and list_id is None:
+        raise ConfigError(
+            "environment variable EGRESS_RUN_DOMAIN_LIST_ID is required when "
+            "EGRESS_RUN_DOMAINS_ALLOWED is set and EGRESS_MODE is not off"
+        )
+    query_log = env.get("EGRESS_QUERY_LOG_GROUP", "").strip() or None
+    return mode, query_log, list_id, allowed
+
+
 def from_env(env: dict[str, str] | None = None) -> ApiConfig:
     """Parse settings from ``env`` (default ``os.environ``); raises ConfigError naming the var."""
     env = dict(os.environ if env is None else env)
     issuer = env.get("OIDC_ISSUER", "").strip() or DEFAULT_ISSUER
     jwks = env.get("OIDC_JWKS_URL", "").strip() or issuer.rstrip("/") + "/.well-known/jwks"
+    egress_mode, query_log, list_id, run_domains = _egress(env)
     return ApiConfig(
         table_name=_required(env, "TABLE_NAME"),
         cluster_arn=_required(env, "CLUSTER_ARN"),
@@ -188,6 +228,10 @@ def from_env(env: dict[str, str] | None = None) -> ApiConfig:
         oidc_repository_id=_repository_id(env),
         stop_grace_seconds=_int(env, "AGENT_STOP_GRACE_SECONDS", 30, 0, 3600),
         allowed_repos=_allowed_repos(env),
+        egress_mode=egress_mode,
+        egress_query_log_group=query_log,
+        egress_run_domain_list_id=list_id,
+        egress_run_domains_allowed=run_domains,
     )
 
 

@@ -79,7 +79,10 @@ PATHS: dict[str, Any] = {
             "requestBody": {"required": True, **_json(ref("CreateRunRequest"))},
             "responses": {
                 "202": {"description": "accepted", **_json(ref("RunAccepted"))},
-                "400": _err("invalid request, or repo not in the setting allowed_repos"),
+                "400": _err(
+                    "invalid request, repo not in the setting allowed_repos, or egress_domains "
+                    "not covered by the setting egress_run_domains_allowed"
+                ),
                 **_AUTH_ERRORS,
                 "409": _err(
                     "Idempotency-Key reused with a different body; provider_key_not_set: the "
@@ -89,7 +92,11 @@ PATHS: dict[str, Any] = {
                 ),
                 "413": _err("prompt (+ repo, ref) too large for the ECS overrides limit (8 KiB)"),
                 "429": _err("concurrency limit reached"),
-                "503": _err("whether the task's secrets are set could not be checked; retry"),
+                "503": _err(
+                    "whether the task's secrets are set could not be checked; "
+                    "egress_unavailable: the run's egress_domains could not be added to the DNS "
+                    "Firewall (the run is FAILED_TO_START, no task started); retry"
+                ),
             },
         },
         "get": {
@@ -171,14 +178,20 @@ PATHS: dict[str, Any] = {
             "requestBody": {"required": False, **_json(ref("CreateSessionRequest"))},
             "responses": {
                 "202": {"description": "accepted", **_json(ref("RunAccepted"))},
-                "400": _err("invalid request"),
+                "400": _err(
+                    "invalid request, or egress_domains not covered by the setting "
+                    "egress_run_domains_allowed"
+                ),
                 **_AUTH_ERRORS,
                 "409": _err(
                     "Idempotency-Key reused with a different body; provider_key_not_set (no "
                     "provider given: no key is set at all) or repo_token_not_set"
                 ),
                 "429": _err("concurrency limit reached"),
-                "503": _err("whether the task's secrets are set could not be checked; retry"),
+                "503": _err(
+                    "whether the task's secrets are set could not be checked, or "
+                    "egress_unavailable (as for POST /v1/runs); retry"
+                ),
             },
         }
     },

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from .blocked import MAX_NAMES
 from .config import HARD_MAX_RUNTIME_SECONDS, PROVIDERS
+from .domains import DOMAIN_MAX_CHARS, DOMAIN_RE, MAX_RUN_DOMAINS
 from .gitref import MAX_REF_CHARS, REF_RE, REPO_RE
 from .results import FINAL_MESSAGE_MAX_BYTES
 from .statuses import STATUSES
@@ -49,6 +51,21 @@ _GIT_REF = {
     ),
 }
 
+_EGRESS_DOMAINS = {
+    "type": "array",
+    "minItems": 1,
+    "maxItems": MAX_RUN_DOMAINS,
+    "uniqueItems": True,
+    "items": {"type": "string", "pattern": f"^{DOMAIN_RE.pattern}$", "maxLength": DOMAIN_MAX_CHARS},
+    "description": (
+        "DNS names this run may resolve besides the deployment's allow-list; each must be "
+        "covered by the setting egress_run_domains_allowed (EGRESS_RUN_DOMAINS_ALLOWED: equal, "
+        "or below a *.domain entry), otherwise 400. DNS Firewall works per VPC: the names are "
+        "open to every task while such a run is active."
+    ),
+}
+_NAMES = {"type": "array", "nullable": True, "items": {"type": "string"}}
+
 SCHEMAS: dict[str, Any] = {
     "CreateRunRequest": {
         "type": "object",
@@ -63,6 +80,7 @@ SCHEMAS: dict[str, Any] = {
             "max_runtime_seconds": _RUNTIME,
             "repo": _REPO,
             "ref": _GIT_REF,
+            "egress_domains": _EGRESS_DOMAINS,
         },
     },
     "CreateSessionRequest": {
@@ -79,6 +97,7 @@ SCHEMAS: dict[str, Any] = {
             "provider": _PROVIDER,
             "model": _MODEL,
             "max_runtime_seconds": _RUNTIME,
+            "egress_domains": _EGRESS_DOMAINS,
         },
     },
     "RunAccepted": {
@@ -140,6 +159,29 @@ SCHEMAS: dict[str, Any] = {
                     "missing or malformed)"
                 ),
             },
+            "egress_domains": {**_NAMES, "description": "the egress_domains the run asked for"},
+            "blocked_domains": {
+                **_NAMES,
+                "description": (
+                    "names the DNS Firewall refused for this task (BLOCK records of the query "
+                    f"log for the task's address while it ran), sorted, at most {MAX_NAMES}; "
+                    "null while running, when the log could not be read (see "
+                    "blocked_domains_error) or with egress_mode off. Not in GET /v1/runs."
+                ),
+            },
+            "alerted_domains": {
+                **_NAMES,
+                "description": (
+                    "names that would have been refused (ALERT records: egress_mode observe); "
+                    "otherwise like blocked_domains"
+                ),
+            },
+            "blocked_domains_truncated": {
+                "type": "boolean",
+                "nullable": True,
+                "description": "more names (or log pages) than were kept",
+            },
+            "blocked_domains_error": {**_NULL_STR, "description": "why the lists are null"},
             "exit_code": _NULL_INT,
             "stopped_reason": _NULL_STR,
             "stop_code": _NULL_STR,

@@ -3,8 +3,10 @@
 ECS events can be lost, a create can crash between the record and RunTask, and a task can
 outlive its ``max_runtime_seconds`` if its own timer fails. Every few minutes this stops
 tasks past their cap + grace (and tasks without an active record), fails stale PENDING
-records (releasing their slot), and reconciles recent records whose task is gone or whose
-result could not be read yet. One bad task or record is logged and skipped, never fatal.
+records (releasing their slot), reconciles recent records whose task is gone or whose
+result could not be read yet, reads the blocked names of runs again once late query-log
+records have arrived, and drops per-run egress domains no active run holds any more. One
+bad task or record is logged and skipped, never fatal.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ RECONCILE_MAX_ITEMS = 1000
 # A result that could not be read when the task stopped (log not flushed yet) is retried by
 # the reaper for this long after the stop.
 RESULT_RETRY_SECONDS = 3600
+# Query-log records reach the log group some time after the query: blocked names read at the
+# stop are read once more when the reaper sees the run this long after it stopped.
+QUERY_LOG_DELAY_SECONDS = 300
 
 
 class Reaper:
@@ -77,6 +82,12 @@ class Reaper:
                 stopped.append(entry)
         reconciled = self._reconcile(now, skipped)
         out: dict[str, Any] = {"stopped": stopped, "reconciled": reconciled}
+        try:
+            egress = self.task_state.egress.prune()
+            if any(egress.values()):
+                out["egress"] = egress
+        except Exception as exc:
+            log.warning("reaper could not sync the egress domain list: %r", exc)
         if skipped:
             out["skipped"] = skipped
         return out
@@ -143,11 +154,13 @@ class Reaper:
         if not RUN_ID_RE.fullmatch(run_id):
             raise ValueError("record has no valid run_id")
         if item.get("status") in TERMINAL:
-            if item.get("status") == STOPPED and item.get("result") is None:
-                stopped = parse_time(item.get("stopped_at"))
-                recent = stopped and now - stopped.timestamp() <= RESULT_RETRY_SECONDS
-                if recent and self.task_state.store_result(run_id, item) is None:
-                    return {"run_id": run_id, "status": STOPPED, "result": "stored"}
+            stopped = parse_time(item.get("stopped_at"))
+            recent = stopped and now - stopped.timestamp() <= RESULT_RETRY_SECONDS
+            if recent and item.get("status") == STOPPED and self._blocked_stale(item, now):
+                self.task_state.finish_egress(run_id, reread=True)
+            missing = item.get("status") == STOPPED and item.get("result") is None
+            if missing and recent and self.task_state.store_result(run_id, item) is None:
+                return {"run_id": run_id, "status": STOPPED, "result": "stored"}
             return None
         arn = item.get("task_arn")
         if not arn:
@@ -165,8 +178,19 @@ class Reaper:
                 {"stopped_at": now_iso(), "stopped_reason": "task not found by reaper"},
             )
             self.task_state.store_result(run_id, item, str(arn))
+            self.task_state.finish_egress(run_id)
             return {"run_id": run_id, "status": STOPPED}
         if described[0].get("lastStatus") == "STOPPED":
             self.task_state.apply_task_state(described[0])
             return {"run_id": run_id, "status": STOPPED}
         return None
+
+    @staticmethod
+    def _blocked_stale(item: dict[str, Any], now: float) -> bool:
+        """Whether a stopped run's blocked names were read (or tried) before late query-log
+        records could have arrived, and enough time has passed to read them all now."""
+        stopped = parse_time(item.get("stopped_at"))
+        if stopped is None or now - stopped.timestamp() < QUERY_LOG_DELAY_SECONDS:
+            return False
+        read = parse_time(item.get("blocked_domains_read_at"))
+        return read is None or read.timestamp() - stopped.timestamp() < QUERY_LOG_DELAY_SECONDS

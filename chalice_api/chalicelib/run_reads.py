@@ -41,7 +41,14 @@ PUBLIC_FIELDS = (
     "stop_requested_by",
     "reaped_reason",
     "result_error",
+    "egress_domains",
+    "blocked_domains",
+    "alerted_domains",
+    "blocked_domains_truncated",
+    "blocked_domains_error",
 )
+# Up to 100 names of up to 253 characters each: left out of the list view like final_message.
+DETAIL_ONLY = ("blocked_domains", "alerted_domains")
 
 
 class RunReads:
@@ -56,9 +63,13 @@ class RunReads:
         """The public shape of a run record (what GET returns).
 
         The list view (``with_prompt=False``) leaves out the prompt and the result's
-        ``final_message`` (up to 64 KiB each) so a page of 100 runs stays small.
+        ``final_message`` (up to 64 KiB each) and the blocked names, so a page of 100 runs
+        stays small.
         """
         out: dict[str, Any] = {k: record.get(k) for k in PUBLIC_FIELDS}
+        if not with_prompt:
+            for key in DETAIL_ONLY:
+                del out[key]
         if with_prompt and record.get("kind") == "run":
             out["prompt"] = record.get("prompt")
         result = record.get("result") if isinstance(record.get("result"), dict) else None

@@ -20,7 +20,9 @@ from typing import Any
 
 from . import idempotency, key_check
 from .config import ApiConfig
+from .domains import check_allowed as check_egress_allowed
 from .ecs import Ecs, RunTaskFailed, container_overrides, exec_command
+from .egress_list import RunDomainList
 from .errors import Conflict, NotFound, TooManyRuns
 from .gitref import repo_url
 from .ids import new_run_id
@@ -35,10 +37,13 @@ log = logging.getLogger(__name__)
 class RunLifecycle:
     """Create (record + slot first, then RunTask), replay, stop, stop all."""
 
-    def __init__(self, settings: ApiConfig, store: Store, ecs: Ecs):
+    def __init__(
+        self, settings: ApiConfig, store: Store, ecs: Ecs, egress: RunDomainList | None = None
+    ):
         self.settings = settings
         self.store = store
         self.ecs = ecs
+        self.egress = egress or RunDomainList(settings, store)
 
     def create(
         self, subject: str, req: RunRequest, idempotency_key: str | None, interactive: bool
@@ -46,6 +51,7 @@ class RunLifecycle:
         """Create a run or session; returns (response body, replayed?)."""
         kind = "session" if interactive else "run"
         check_repo_allowed(req.repo, self.settings.allowed_repos)
+        check_egress_allowed(req.egress_domains, self.settings.egress_run_domains_allowed)
         run_id = new_run_id()
         env = {"RUN_ID": run_id, "AGENT_MAX_RUNTIME_SECONDS": str(req.max_runtime_seconds)}
         if req.provider and req.model:
@@ -90,6 +96,8 @@ class RunLifecycle:
         if req.repo is not None:
             record["repo"] = req.repo
             record["ref"] = req.ref
+        if req.egress_domains:
+            record["egress_domains"] = list(req.egress_domains)
         try:
             self.store.create_run(
                 record,
@@ -109,11 +117,15 @@ class RunLifecycle:
                 ) from None
             raise
 
+        # Recorded above; on failure the run is failed and a 503 raised (egress_list.py).
+        self.egress.open_for_run(run_id, req.egress_domains)
         try:
             task_arn = self.ecs.run_task(run_id, provider, overrides, interactive)
         except RunTaskFailed as exc:
             log.warning("run %s failed to start: %s", run_id, exc.reason)
             self.store.transition(run_id, FAILED_TO_START, {"failure_reason": exc.reason})
+            if req.egress_domains:
+                self.egress.release(run_id)
             body = {"run_id": run_id, "status": FAILED_TO_START, "reason": exc.reason}
             return body, False
         self.store.transition(run_id, STARTING, {"task_arn": task_arn}, {"task_arn": task_arn})

@@ -6,7 +6,8 @@ so every part sees one client per service and tests can stub one place:
 
 * ``runs.py``        create (record + slot first, then RunTask), replay, stop, stop all
 * ``run_reads.py``   the public view, list, events, patch
-* ``task_state.py``  ECS Task State Change events and the result read at stop
+* ``task_state.py``  ECS Task State Change events, the result and blocked names read at stop
+* ``egress_list.py`` the per-run egress domains in the DNS Firewall list (runs' claims)
 * ``reaper.py``      the scheduled backstop
 
 The run record is the source of truth; see ``store.py`` for how it stays consistent.
@@ -18,6 +19,7 @@ from typing import Any
 
 from .config import ApiConfig
 from .ecs import Ecs
+from .egress_list import RunDomainList
 from .logs import LogReader
 from .reaper import Reaper
 from .run_reads import RunReads
@@ -41,9 +43,10 @@ class RunService:
         self.store = store or Store(settings.table_name)
         self.ecs = ecs or Ecs(settings)
         self.logs = logs or LogReader(settings.log_group_name)
-        self.lifecycle = RunLifecycle(settings, self.store, self.ecs)
+        self.egress = RunDomainList(settings, self.store)
+        self.lifecycle = RunLifecycle(settings, self.store, self.ecs, self.egress)
         self.reads = RunReads(settings, self.store, self.logs)
-        self.task_state = TaskStateHandler(settings, self.store, self.logs)
+        self.task_state = TaskStateHandler(settings, self.store, self.logs, self.egress)
         self.reaper = Reaper(settings, self.store, self.ecs, self.task_state)
 
     # -- routes ----------------------------------------------------------------------------

@@ -4,6 +4,10 @@ EventBridge delivers at least once and in no guaranteed order, and the reaper ap
 same task descriptions when an event was lost; so everything here is safe to repeat: the
 status only moves forward (``store.transition``), timestamps an earlier event lacked are
 filled in, and a stored result is never replaced.
+
+The task's private IPv4 address is recorded the first time an event carries it; when the
+task stops, the run's per-run egress domains are released (``egress_list.py``) and what the
+DNS Firewall blocked for that address is stored (``blocked.py``).
 """
 
 from __future__ import annotations
@@ -12,8 +16,10 @@ import logging
 from typing import Any
 
 from . import aws, results
+from .blocked import BlockedDomains, task_private_ip
 from .config import ApiConfig
 from .ecs import task_id
+from .egress_list import RunDomainList
 from .logs import LogReader, stream_name
 from .statuses import ECS_STATUS, STOPPED
 from .store import Store
@@ -26,10 +32,19 @@ log = logging.getLogger(__name__)
 class TaskStateHandler:
     """Record what ECS reports about a run's task, and the run's result once it stopped."""
 
-    def __init__(self, settings: ApiConfig, store: Store, logs: LogReader):
+    def __init__(
+        self,
+        settings: ApiConfig,
+        store: Store,
+        logs: LogReader,
+        egress: RunDomainList | None = None,
+        blocked: BlockedDomains | None = None,
+    ):
         self.settings = settings
         self.store = store
         self.logs = logs
+        self.egress = egress or RunDomainList(settings, store)
+        self.blocked = blocked or BlockedDomains(settings)
 
     def handle_task_event(self, event: dict[str, Any]) -> dict[str, Any]:
         """Apply one ECS Task State Change event; safe under repeats and reordering."""
@@ -60,6 +75,7 @@ class TaskStateHandler:
             "task_arn": arn,
             "started_at": to_iso(task.get("startedAt")),
             "billing_started_at": to_iso(task.get("pullStartedAt") or task.get("startedAt")),
+            "private_ip": task_private_ip(task),
         }
         fields: dict[str, Any] = {}
         if status == STOPPED:
@@ -84,6 +100,7 @@ class TaskStateHandler:
         result = self.store.transition(run_id, status, fields, fill)
         if status == STOPPED:
             self.store_result(run_id, record, arn)
+            self.finish_egress(run_id)
         return {
             "run_id": run_id,
             "status": status,
@@ -132,3 +149,16 @@ class TaskStateHandler:
         if error:
             log.info("run %s has no result: %s", run_id, error)
         return error
+
+    def finish_egress(self, run_id: str, *, reread: bool = False) -> None:
+        """Release the stopped run's egress domains and store what the firewall blocked for
+        it. Never raises; the names are read once (``reread``: the reaper's later pass, once
+        late query-log records have arrived)."""
+        try:
+            record = self.store.get_run(run_id) or {}
+            if record.get("egress_domains"):
+                self.egress.release(run_id)
+            if reread or not record.get("blocked_domains_read_at"):
+                self.store.set_fields(run_id, self.blocked.fields(record))
+        except Exception as exc:
+            log.warning("egress bookkeeping of %s failed: %r", run_id, exc)

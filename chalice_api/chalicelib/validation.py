@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .config import HARD_MAX_RUNTIME_SECONDS, PROVIDERS
+from .domains import parse_request as _egress_domains
 from .errors import BadRequest, NotFound, PayloadTooLarge
 from .gitref import MAX_REF_CHARS, REF_RE, REPO_RE, canonical_repo
 
@@ -40,12 +41,13 @@ class RunRequest:
     prompt: str | None = None
     repo: str | None = None
     ref: str | None = None
+    egress_domains: tuple[str, ...] = ()  # sorted; checked against the setting in runs.py
 
     def canonical(self) -> str:
         """Stable text of the request, hashed to detect Idempotency-Key reuse with a new body.
 
-        ``repo``/``ref`` are included only when given, so a request without them hashes as it
-        did before they existed (keys stored by an earlier version still replay).
+        ``repo``/``ref``/``egress_domains`` are included only when given, so a request
+        without them hashes as it did before they existed (stored keys still replay).
         """
         data: dict[str, Any] = {
             "prompt": self.prompt,
@@ -57,6 +59,8 @@ class RunRequest:
             data["repo"] = self.repo
         if self.ref is not None:
             data["ref"] = self.ref
+        if self.egress_domains:
+            data["egress_domains"] = list(self.egress_domains)
         return json.dumps(data, sort_keys=True, ensure_ascii=True)
 
 
@@ -162,10 +166,10 @@ def check_repo_allowed(repo: str | None, allowed: frozenset[str]) -> None:
 
 def validate_create_run(body: dict[str, Any]) -> RunRequest:
     """Validate ``POST /v1/runs``: prompt, provider, model; optional max_runtime_seconds,
-    repo and ref (ref only with repo)."""
+    repo and ref (ref only with repo), egress_domains."""
     _check_fields(
         body,
-        {"prompt", "provider", "model", "max_runtime_seconds", "repo", "ref"},
+        {"prompt", "provider", "model", "max_runtime_seconds", "repo", "ref", "egress_domains"},
         {"prompt", "provider", "model"},
     )
     prompt = body["prompt"]
@@ -186,17 +190,20 @@ def validate_create_run(body: dict[str, Any]) -> RunRequest:
         max_runtime_seconds=_max_runtime(body),
         repo=_repo(body["repo"]) if "repo" in body else None,
         ref=_ref(body["ref"]) if "ref" in body else None,
+        egress_domains=_egress_domains(body["egress_domains"]) if "egress_domains" in body else (),
     )
 
 
 def validate_create_session(body: dict[str, Any]) -> RunRequest:
-    """Validate ``POST /v1/sessions``: optional provider+model (together), max_runtime_seconds."""
-    _check_fields(body, {"provider", "model", "max_runtime_seconds"}, set())
+    """Validate ``POST /v1/sessions``: optional provider+model (together), max_runtime_seconds,
+    egress_domains."""
+    _check_fields(body, {"provider", "model", "max_runtime_seconds", "egress_domains"}, set())
     if ("provider" in body) != ("model" in body):
         raise BadRequest("provider and model must be given together")
     provider = _provider(body["provider"]) if "provider" in body else None
     model = _model(body["model"]) if "model" in body else None
-    return RunRequest(provider=provider, model=model, max_runtime_seconds=_max_runtime(body))
+    domains = _egress_domains(body["egress_domains"]) if "egress_domains" in body else ()
+    return RunRequest(provider, model, _max_runtime(body), egress_domains=domains)
 
 
 def overrides_size(overrides: dict[str, Any]) -> int:
