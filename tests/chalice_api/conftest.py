@@ -35,6 +35,7 @@ from tests.support.control_api import (
     Env,
     Jwks,
 )
+from tests.support.fake_resolver import FakeFirewallDomainLists
 
 # moto's EC2 backend otherwise parses thousands of AMIs on every reset (~0.15 s per test).
 os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
@@ -239,7 +240,13 @@ def api_env(monkeypatch: pytest.MonkeyPatch, jwks: Jwks) -> Iterator[Env]:
             "AGENT_STOP_GRACE_SECONDS": "30",
             "ORIGIN_VERIFY": "off",
         }
-        for name in ("ORIGIN_VERIFY_SECRET_ARN", "REPO_TOKEN_SECRET_ARN", "OIDC_REPOSITORY_ID"):
+        for name in (
+            "ORIGIN_VERIFY_SECRET_ARN",
+            "REPO_TOKEN_SECRET_ARN",
+            "OIDC_REPOSITORY_ID",
+            *(f"EGRESS_{n}" for n in ("MODE", "QUERY_LOG_GROUP", "RUN_DOMAIN_LIST_ID")),
+            "EGRESS_RUN_DOMAINS_ALLOWED",
+        ):
             monkeypatch.delenv(name, raising=False)
         for name, value in env.items():
             monkeypatch.setenv(name, value)
@@ -298,3 +305,28 @@ def run_task_calls(api_env: Env) -> list[dict[str, Any]]:
 
     aws.client("ecs").meta.events.register("provide-client-params.ecs.RunTask", record)
     return calls
+
+
+# -- the DNS Firewall (issue 15) ---------------------------------------------------------------
+
+RUN_DOMAIN_LIST_ID = "rslvr-fdl-0123456789abcdef"
+QUERY_LOG_GROUP = "/cloudagent/test/dns-firewall"
+
+
+@pytest.fixture
+def firewall(api_env: Env, monkeypatch: pytest.MonkeyPatch) -> FakeFirewallDomainLists:
+    """A deployment with egress_mode enforce: the query-log group (moto), the per-run domain
+    list (the one faked client, see tests/support/fake_resolver.py) and an allow-list of
+    ``pypi.example.com`` and ``*.corp.example.org`` for per-run additions."""
+    fake = FakeFirewallDomainLists(RUN_DOMAIN_LIST_ID)
+    fake.install(aws.client("route53resolver"))
+    aws.client("logs").create_log_group(logGroupName=QUERY_LOG_GROUP)
+    for name, value in {
+        "EGRESS_MODE": "enforce",
+        "EGRESS_QUERY_LOG_GROUP": QUERY_LOG_GROUP,
+        "EGRESS_RUN_DOMAIN_LIST_ID": RUN_DOMAIN_LIST_ID,
+        "EGRESS_RUN_DOMAINS_ALLOWED": "pypi.example.com,*.corp.example.org",
+    }.items():
+        monkeypatch.setenv(name, value)
+    cfg.reset()
+    return fake

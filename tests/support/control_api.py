@@ -58,8 +58,10 @@ def task_event(
     started_at: str | None = "2025-01-01T10:00:10.000Z",
     pull_started_at: str | None = "2025-01-01T10:00:00.000Z",
     stopped_at: str | None = None,
+    private_ip: str | None = None,
 ) -> dict[str, Any]:
-    """An EventBridge "ECS Task State Change" event as AWS delivers it."""
+    """An EventBridge "ECS Task State Change" event as AWS delivers it (with the task's ENI
+    attachment when ``private_ip`` is given)."""
     detail: dict[str, Any] = {
         "clusterArn": env.cluster_arn,
         "taskArn": task_arn,
@@ -68,6 +70,19 @@ def task_event(
         "desiredStatus": "STOPPED" if last_status == "STOPPED" else "RUNNING",
         "containers": [{"name": CONTAINER, "lastStatus": last_status}],
     }
+    if private_ip:
+        detail["attachments"] = [
+            {
+                "id": "2b8c0f4e-0000-0000-0000-000000000000",
+                "type": "eni",
+                "status": "DELETED" if last_status == "STOPPED" else "ATTACHED",
+                "details": [
+                    {"name": "subnetId", "value": env.subnets[0]},
+                    {"name": "networkInterfaceId", "value": "eni-0123456789abcdef0"},
+                    {"name": "privateIPv4Address", "value": private_ip},
+                ],
+            }
+        ]
     if started_at:
         detail["startedAt"] = started_at
     if pull_started_at:
