@@ -75,7 +75,8 @@ class TaskStateHandler:
             "task_arn": arn,
             "started_at": to_iso(task.get("startedAt")),
             "billing_started_at": to_iso(task.get("pullStartedAt") or task.get("startedAt")),
-            "private_ip": task_private_ip(task),
+            # The first address seen is kept: an applied transition sets fill values as given.
+            "private_ip": None if record.get("private_ip") else task_private_ip(task),
         }
         fields: dict[str, Any] = {}
         if status == STOPPED:

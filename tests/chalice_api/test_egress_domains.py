@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from chalicelib import aws, store
+from chalicelib import config as cfg
 from chalicelib.domains import DOMAIN_RE, covered
 from chalicelib.egress_list import CLAIMS_KEY
 
@@ -255,3 +256,42 @@ def test_the_reaper_restores_a_name_an_active_run_lost(
     listed(firewall).clear()  # e.g. an operator emptied the list by hand
     assert service().reap()["egress"]["added"] == ["pypi.example.com"]
     assert listed(firewall) == {"pypi.example.com"}
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"EGRESS_MODE": "block"}, "EGRESS_MODE must be one of enforce, observe, off"),
+        (
+            {"EGRESS_MODE": "observe", "EGRESS_RUN_DOMAINS_ALLOWED": "pypi.example.com"},
+            "EGRESS_RUN_DOMAIN_LIST_ID is required when EGRESS_RUN_DOMAINS_ALLOWED is set",
+        ),
+        ({"EGRESS_RUN_DOMAINS_ALLOWED": "PyPI.org"}, "EGRESS_RUN_DOMAINS_ALLOWED must be a comma"),
+        ({"EGRESS_RUN_DOMAIN_LIST_ID": "fdl/../x"}, "EGRESS_RUN_DOMAIN_LIST_ID is not a resource"),
+    ],
+)
+def test_a_misconfigured_firewall_names_the_variable(
+    api_env: Env, extra: dict[str, str], message: str
+) -> None:
+    with pytest.raises(cfg.ConfigError, match=message):
+        cfg.from_env({**api_env.env, **extra})
+
+
+def test_the_firewall_variables_are_parsed(api_env: Env) -> None:
+    parsed = cfg.from_env(
+        {
+            **api_env.env,
+            "EGRESS_MODE": "observe",
+            "EGRESS_QUERY_LOG_GROUP": "/cloudagent/test/dns",
+            "EGRESS_RUN_DOMAIN_LIST_ID": RUN_DOMAIN_LIST_ID,
+            "EGRESS_RUN_DOMAINS_ALLOWED": "pypi.example.com,*.corp.example.org",
+        }
+    )
+    assert (parsed.egress_mode, parsed.egress_query_log_group) == (
+        "observe",
+        "/cloudagent/test/dns",
+    )
+    assert parsed.egress_run_domain_list_id == RUN_DOMAIN_LIST_ID
+    assert parsed.egress_run_domains_allowed == ("pypi.example.com", "*.corp.example.org")
+    default = cfg.from_env(api_env.env)
+    assert default.egress_mode == "off" and default.egress_run_domains_allowed == ()
