@@ -43,6 +43,22 @@ def _envelope(task: dict[str, Any], detail: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _attachments(task: dict[str, Any], stopped: bool) -> list[dict[str, Any]]:
+    """The task's ENI attachment as events carry it: type ``eni``, ``DELETED`` once stopped,
+    ``details`` with ``privateIPv4Address`` (the control API reads the task's address from it
+    to find the task's DNS queries; moto's DescribeTasks has the same details)."""
+    return [
+        {
+            "id": attachment.get("id", ""),
+            "type": "eni",
+            "status": "DELETED" if stopped else "ATTACHED",
+            "details": list(attachment.get("details") or []),
+        }
+        for attachment in task.get("attachments") or []
+        if attachment.get("type") in ("eni", "ElasticNetworkInterface")
+    ]
+
+
 def _detail(task: dict[str, Any], last: str, desired: str) -> dict[str, Any]:
     created = iso(task.get("createdAt"))
     return {
@@ -56,6 +72,7 @@ def _detail(task: dict[str, Any], last: str, desired: str) -> dict[str, Any]:
         "desiredStatus": desired,
         "createdAt": created,
         "overrides": task.get("overrides", {}),
+        "attachments": _attachments(task, last == "STOPPED"),
         "version": 2 if last == "RUNNING" else 3,
     }
 

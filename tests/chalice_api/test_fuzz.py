@@ -73,6 +73,13 @@ def valid(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
         text = st.text(min_size=low, max_size=60).filter(lambda s: s.strip())
         big = st.integers(low, schema.get("maxLength", 100)).map(lambda n: "p" * n)
         return st.one_of(text, big)
+    if kind == "array":
+        return st.lists(
+            valid(schema["items"]),
+            min_size=schema.get("minItems", 0),
+            max_size=schema.get("maxItems", 5),
+            unique=schema.get("uniqueItems", False),
+        )
     if kind == "object":
         props = schema.get("properties", {})
         required = schema.get("required", [])
@@ -216,9 +223,10 @@ def test_no_5xx_for_any_input(
         )
         if clean and resp.status_code == 400:
             # Only the Idempotency-Key may still be malformed for a schema-valid body, and a
-            # schema-valid repo may be outside the deployment's allow-list.
+            # schema-valid repo or egress domain may be outside the deployment's allow-lists.
             message = data["error"]["message"]
-            assert "Idempotency-Key" in message or "allowed_repos" in message, (body, data)
+            settings = ("Idempotency-Key", "allowed_repos", "egress_run_domains_allowed")
+            assert any(s in message for s in settings), (body, data)
         elif clean:
             assert resp.status_code in (202, 409, 413, 429), (body, data)
 
