@@ -86,7 +86,10 @@ class RunDomainList:
             log.warning("run %s: %s: %r", run_id, reason, exc)
             self.store.transition(run_id, FAILED_TO_START, {"failure_reason": reason})
             self.release(run_id)
-            raise EgressUnavailable(f"run {run_id} was not started: {reason}; retry") from None
+            raise EgressUnavailable(
+                f"run {run_id} was not started: {reason}; retry (with a new Idempotency-Key: "
+                "the same key answers with this failed run)"
+            ) from None
 
     def release(self, run_id: str) -> bool:
         """Drop the run's claim and sync the list; never raises (a stop must not fail on it).

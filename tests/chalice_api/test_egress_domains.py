@@ -188,7 +188,8 @@ def test_a_failed_update_fails_the_run_before_any_task(
     run_task_calls: list,
 ) -> None:
     firewall.errors["UpdateFirewallDomains"] = ["AccessDeniedException"]
-    resp = post(client, headers, egress_domains=["pypi.example.com"])
+    keyed = {**headers, "Idempotency-Key": "egress-failed"}
+    resp = post(client, keyed, egress_domains=["pypi.example.com"])
     assert resp.status_code == 503
     error = resp.json_body["error"]
     assert error["code"] == "egress_unavailable"
@@ -199,6 +200,9 @@ def test_a_failed_update_fails_the_run_before_any_task(
     assert run_task_calls == []
     assert store.Store(api_env.table).active_count() == 0
     assert claims(api_env) == {} and listed(firewall) == set()
+    replay = post(client, keyed, egress_domains=["pypi.example.com"])
+    assert replay.status_code == 202 and replay.json_body["status"] == "FAILED_TO_START"
+    assert replay.json_body["run_id"] == run_id and run_task_calls == []
 
 
 def test_a_list_being_updated_is_retried(

@@ -274,6 +274,15 @@ def test_a_run_goes_starting_running_stopped_with_its_result(
     events = all_events(local.api_url, token, run_id)
     assert events[-1]["data"]["type"] == "runtime_end"
     assert all(e["data"]["run_id"] == run_id for e in events)
+    # The runner's events carry the task's ENI like ECS's: the API recorded its address (the
+    # key to the run's DNS queries), and the blocked-name fields are set (null without a log).
+    stored = deployment.client("dynamodb").get_item(
+        TableName="cloudagent-dev", Key={"pk": {"S": f"RUN#{run_id}"}, "sk": {"S": "RUN"}}
+    )["Item"]
+    [eni] = task["attachments"]
+    address = {d["name"]: d["value"] for d in eni["details"]}["privateIPv4Address"]
+    assert stored["private_ip"]["S"] == address
+    assert "blocked_domains" in run and "blocked_domains_error" in run
 
 
 def test_a_redelivered_stopped_event_changes_nothing(local: UpResult) -> None:
