@@ -30,7 +30,8 @@ from .times import now_iso, parse_time
 log = logging.getLogger(__name__)
 
 MAX_NAMES = 100  # per list; more sets blocked_domains_truncated
-MAX_PAGES = 5  # FilterLogEvents calls per run (each at most 1 MB / 10,000 events)
+MAX_PAGES = 5  # FilterLogEvents calls per run
+PAGE_EVENTS = 10_000  # events per call (the API's maximum; a page is also at most 1 MB)
 # A query's record reaches the log group a little after the query; the window ends this much
 # after stoppedAt (an ENI's address is not handed to another task that fast).
 END_SLACK = timedelta(seconds=5)
@@ -127,6 +128,7 @@ class BlockedDomains:
             "startTime": int(start.timestamp() * 1000),
             "endTime": int(end.timestamp() * 1000),
             "filterPattern": filter_pattern(ip),
+            "limit": PAGE_EVENTS,
         }
         for _ in range(MAX_PAGES):
             resp = self.api.filter_log_events(**kwargs)

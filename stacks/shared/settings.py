@@ -123,8 +123,8 @@ class Settings:
     egress_run_domains_allowed: str = setting(
         "",
         accepted=f"empty (no per-run additions) or {_DOMAINS_ACCEPTED}",
-        help="domains a run may add for itself (`egress_domains` of POST /v1/runs); they are "
-        "open to the whole VPC while such a run is running",
+        help="domains a run or session may add for itself (`egress_domains` of POST /v1/runs "
+        "and /v1/sessions); they are open to the whole VPC while such a run is running",
         check=domain_list(allow_empty=True),
         lambda_env="EGRESS_RUN_DOMAINS_ALLOWED",
     )

@@ -124,6 +124,24 @@ def test_names_are_capped(
     assert run["blocked_domains_truncated"] is True
 
 
+def test_reading_is_bounded(
+    client: Any,
+    headers: dict[str, str],
+    api_env: Env,
+    firewall: FakeFirewallDomainLists,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """At most MAX_PAGES pages are read; names on pages left unread set the flag."""
+    monkeypatch.setattr(blocked, "PAGE_EVENTS", 2)
+    monkeypatch.setattr(blocked, "MAX_PAGES", 2)
+    run_id = run_to_stop(client, headers, api_env)
+    for i in range(5):
+        query(f"n{i}.example.net.", "BLOCK", at=STARTED + timedelta(seconds=i))
+    run = stop(client, api_env, run_id, headers)
+    assert run["blocked_domains"] == [f"n{i}.example.net" for i in range(4)]
+    assert run["blocked_domains_truncated"] is True
+
+
 def test_an_unreadable_log_does_not_stop_the_run_from_finalizing(
     client: Any,
     headers: dict[str, str],
