@@ -319,3 +319,40 @@ def test_capacity_modes_are_the_settings() -> None:
     assert all(spec.check(mode) for mode in cfg.CAPACITY_MODES)
     assert spec.accepted == "on-demand, spot or spot-then-on-demand"
     assert not spec.check("spot-first")
+
+
+def test_a_fall_back_cut_short_is_finished_by_the_next_delivery(
+    client: Any,
+    headers: dict[str, str],
+    api_env: Env,
+    injected: Injected,
+    capacity: Callable,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The handler dies after recording the fall back and starting the task but before
+    recording the task: EventBridge delivers again, and the same clientToken (ECS answers it
+    with the task it already started) finishes the record."""
+    capacity("spot-then-on-demand")
+    run_id = create(client, headers).json_body["run_id"]
+    spot_arn = get_run(client, headers, run_id)["task_arn"]
+    real = store.Store.set_fields_if
+    cut = {"left": 1}
+
+    def set_fields_if(self: Any, rid: str, fields: dict[str, Any], *args: Any) -> bool:
+        if "task_arn" in fields and cut["left"]:
+            cut["left"] -= 1
+            raise RuntimeError("Lambda timed out")
+        return real(self, rid, fields, *args)
+
+    monkeypatch.setattr(store.Store, "set_fields_if", set_fields_if)
+    event = stopped_before_running(api_env, run_id, spot_arn, "SpotInterruption", "interrupted")
+    with pytest.raises(Exception, match="Lambda timed out"):
+        emit(client, event)
+    half = get_run(client, headers, run_id)
+    assert half["task_arn"] == spot_arn and half["capacity_used"] == "on-demand"
+    out = emit(client, event)
+    assert out["restarted"] == "on-demand"
+    tokens = [c["clientToken"] for c in injected.calls]
+    assert tokens == [run_id, f"{run_id}-on-demand", f"{run_id}-on-demand"]
+    assert get_run(client, headers, run_id)["task_arn"] == out["task_arn"] != spot_arn
+    assert active(api_env) == 1
