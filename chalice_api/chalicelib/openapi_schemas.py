@@ -1,8 +1,8 @@
-"""The OpenAPI document's schemas: request bodies, responses and the field shapes they share.
+"""The OpenAPI document's schemas: the responses and the field shapes they share.
 
-Every limit here is imported from the module that enforces it (``validation.py``,
-``gitref.py``, ``results.py``, ``config.py``, ``statuses.py``), so the published contract and
-the checks cannot drift apart; the fuzzing test generates requests from these schemas.
+Request bodies live in ``openapi_requests.py``. Every limit here is imported from the module
+that enforces it (``results.py``, ``config.py``, ``statuses.py``, ``blocked.py``), so the
+published contract and the checks cannot drift apart.
 """
 
 from __future__ import annotations
@@ -10,12 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from .blocked import MAX_NAMES
-from .config import HARD_MAX_RUNTIME_SECONDS, PROVIDERS
-from .domains import DOMAIN_MAX_CHARS, DOMAIN_RE, MAX_RUN_DOMAINS
-from .gitref import MAX_REF_CHARS, REF_RE, REPO_RE
+from .config import CAPACITIES
+from .openapi_requests import REQUEST_SCHEMAS
 from .results import FINAL_MESSAGE_MAX_BYTES
 from .statuses import STATUSES
-from .validation import MAX_PROMPT_CHARS, MODEL_RE
 
 
 def ref(name: str) -> dict[str, str]:
@@ -23,83 +21,14 @@ def ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-_RUNTIME = {"type": "integer", "minimum": 1, "maximum": HARD_MAX_RUNTIME_SECONDS}
-_PROVIDER = {"type": "string", "enum": list(PROVIDERS)}
-_MODEL = {"type": "string", "pattern": f"^{MODEL_RE.pattern}$", "maxLength": 128}
 _NULL_STR = {"type": "string", "nullable": True}
 _NULL_INT = {"type": "integer", "nullable": True}
 _NULL_COUNT = {"type": "integer", "minimum": 0, "nullable": True}
 _NULL_NUM = {"type": "number", "minimum": 0, "nullable": True}
-_REPO = {
-    "type": "string",
-    "pattern": f"^{REPO_RE.pattern}$",
-    "maxLength": 140,
-    "description": (
-        "OWNER/NAME of a repository on github.com; must be in the deployment's setting "
-        "allowed_repos (env ALLOWED_REPOS), otherwise 400. The task clones "
-        "https://github.com/OWNER/NAME.git into /workspace."
-    ),
-}
-_GIT_REF = {
-    "type": "string",
-    "pattern": f"^{REF_RE.pattern}$",
-    "maxLength": MAX_REF_CHARS,
-    "description": (
-        "branch, tag or 40-hex commit to check out (default: the repository's default "
-        "branch); git ref syntax over [A-Za-z0-9._/+-], not starting with - or +, no '..'. "
-        "Only with repo."
-    ),
-}
-
-_EGRESS_DOMAINS = {
-    "type": "array",
-    "minItems": 1,
-    "maxItems": MAX_RUN_DOMAINS,
-    "uniqueItems": True,
-    "items": {"type": "string", "pattern": f"^{DOMAIN_RE.pattern}$", "maxLength": DOMAIN_MAX_CHARS},
-    "description": (
-        "DNS names this run may resolve besides the deployment's allow-list; each must be "
-        "covered by the setting egress_run_domains_allowed (EGRESS_RUN_DOMAINS_ALLOWED: equal, "
-        "or below a *.domain entry), otherwise 400. DNS Firewall works per VPC: the names are "
-        "open to every task while such a run is active."
-    ),
-}
 _NAMES = {"type": "array", "nullable": True, "items": {"type": "string"}}
 
 SCHEMAS: dict[str, Any] = {
-    "CreateRunRequest": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["prompt", "provider", "model"],
-        "description": "ref only together with repo",
-        "anyOf": [{"required": ["repo"]}, {"not": {"required": ["ref"]}}],
-        "properties": {
-            "prompt": {"type": "string", "minLength": 1, "maxLength": MAX_PROMPT_CHARS},
-            "provider": _PROVIDER,
-            "model": _MODEL,
-            "max_runtime_seconds": _RUNTIME,
-            "repo": _REPO,
-            "ref": _GIT_REF,
-            "egress_domains": _EGRESS_DOMAINS,
-        },
-    },
-    "CreateSessionRequest": {
-        "type": "object",
-        "additionalProperties": False,
-        "description": "provider and model are given together or not at all; without them "
-        "the session runs the task of the first provider (anthropic, openai, google, xai, "
-        "openrouter) whose key is set",
-        "anyOf": [
-            {"required": ["provider", "model"]},
-            {"not": {"anyOf": [{"required": ["provider"]}, {"required": ["model"]}]}},
-        ],
-        "properties": {
-            "provider": _PROVIDER,
-            "model": _MODEL,
-            "max_runtime_seconds": _RUNTIME,
-            "egress_domains": _EGRESS_DOMAINS,
-        },
-    },
+    **REQUEST_SCHEMAS,
     "RunAccepted": {
         "type": "object",
         "required": ["run_id", "status"],
@@ -189,6 +118,31 @@ SCHEMAS: dict[str, Any] = {
             "stop_requested_at": _NULL_STR,
             "stop_requested_by": _NULL_STR,
             "reaped_reason": _NULL_STR,
+            "capacity_used": {
+                "type": "string",
+                "enum": list(CAPACITIES),
+                "nullable": True,
+                "description": (
+                    "the Fargate capacity the run's task runs on (setting capacity); on-demand "
+                    "after a fall back from Spot. compute_cost_usd uses its price"
+                ),
+            },
+            "fallback_reason": {
+                **_NULL_STR,
+                "description": (
+                    "why the run was started again on on-demand (once) with setting capacity "
+                    "spot-then-on-demand: ECS had no Spot capacity at RunTask, or the Spot "
+                    "task stopped before it ran"
+                ),
+            },
+            "interrupted": {
+                "type": "boolean",
+                "nullable": True,
+                "description": (
+                    "true when Spot took the capacity back (stopCode SpotInterruption): the "
+                    "agent got SIGTERM and ended with exit code 143, result and patch included"
+                ),
+            },
             "exec_command": {"type": "string"},
         },
     },

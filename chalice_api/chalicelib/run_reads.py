@@ -46,6 +46,9 @@ PUBLIC_FIELDS = (
     "alerted_domains",
     "blocked_domains_truncated",
     "blocked_domains_error",
+    "capacity_used",
+    "fallback_reason",
+    "interrupted",
 )
 # Up to 100 names of up to 253 characters each: left out of the list view like final_message.
 DETAIL_ONLY = ("blocked_domains", "alerted_domains")

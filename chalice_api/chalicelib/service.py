@@ -46,7 +46,9 @@ class RunService:
         self.egress = RunDomainList(settings, self.store)
         self.lifecycle = RunLifecycle(settings, self.store, self.ecs, self.egress)
         self.reads = RunReads(settings, self.store, self.logs)
-        self.task_state = TaskStateHandler(settings, self.store, self.logs, self.egress)
+        self.task_state = TaskStateHandler(
+            settings, self.store, self.logs, self.egress, capacity=self.lifecycle.capacity
+        )
         self.reaper = Reaper(settings, self.store, self.ecs, self.task_state)
 
     # -- routes ----------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from typing import Any
 
 from . import aws, results
 from .blocked import BlockedDomains, task_private_ip
+from .capacity import Capacity, stopped_fields
 from .config import ApiConfig
 from .ecs import task_id
 from .egress_list import RunDomainList
@@ -39,12 +40,15 @@ class TaskStateHandler:
         logs: LogReader,
         egress: RunDomainList | None = None,
         blocked: BlockedDomains | None = None,
+        capacity: Capacity | None = None,
     ):
         self.settings = settings
         self.store = store
         self.logs = logs
         self.egress = egress or RunDomainList(settings, store)
         self.blocked = blocked or BlockedDomains(settings)
+        # Restarts a Spot task that stopped before it ran on on-demand (capacity.py).
+        self.capacity = capacity
 
     def handle_task_event(self, event: dict[str, Any]) -> dict[str, Any]:
         """Apply one ECS Task State Change event; safe under repeats and reordering."""
@@ -97,7 +101,11 @@ class TaskStateHandler:
                 ]
                 or None,
                 "stop_code": task.get("stopCode"),
+                **stopped_fields(task),
             }
+            restarted = self.capacity.restart(record, task) if self.capacity else None
+            if restarted:
+                return restarted
         result = self.store.transition(run_id, status, fields, fill)
         if status == STOPPED:
             self.store_result(run_id, record, arn)

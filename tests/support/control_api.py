@@ -59,6 +59,7 @@ def task_event(
     pull_started_at: str | None = "2025-01-01T10:00:00.000Z",
     stopped_at: str | None = None,
     private_ip: str | None = None,
+    stop_code: str = "EssentialContainerExited",
 ) -> dict[str, Any]:
     """An EventBridge "ECS Task State Change" event as AWS delivers it (with the task's ENI
     attachment when ``private_ip`` is given)."""
@@ -90,7 +91,7 @@ def task_event(
     if last_status == "STOPPED":
         detail["stoppedAt"] = stopped_at or "2025-01-01T10:10:10.000Z"
         detail["stoppedReason"] = stopped_reason or "Essential container in task exited"
-        detail["stopCode"] = "EssentialContainerExited"
+        detail["stopCode"] = stop_code
         if exit_code is not None:
             detail["containers"][0]["exitCode"] = exit_code
     return {
