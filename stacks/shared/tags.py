@@ -51,7 +51,8 @@ def creating_project_resources(env_name: str) -> Conditions:
 # condition, each with why: they can only create a new resource, never touch an existing one,
 # and the service offers no `aws:RequestTag` on them (CKV_CA_20 reads this list).
 CREATE_ONLY_ACTIONS: dict[str, str] = {
-    "cloudfront:CreateDistribution": "makes a new distribution only; no aws:RequestTag on it. "
+    "cloudfront:CreateDistribution": "makes a new distribution only; the Service Authorization "
+    "Reference lists no aws:RequestTag on it. "
     "Its tags come with it (CreateDistributionWithTags) as cloudfront:TagResource, which is "
     "tag-conditioned",
 }
