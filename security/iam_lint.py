@@ -54,6 +54,8 @@ PLACEHOLDERS: tuple[tuple[str, str], ...] = (
     ("aws_api_gateway_rest_api", f"arn:aws:execute-api:{REGION}:{ACCOUNT}:placeholder"),
     ("aws_cloudwatch_event_rule", f"arn:aws:events:{REGION}:{ACCOUNT}:rule/placeholder"),
     ("aws_wafv2_web_acl", f"arn:aws:wafv2:us-east-1:{ACCOUNT}:global/webacl/placeholder/id"),
+    # The VPC: the deploy role names its default security group by the VPC's attribute.
+    ("aws_vpc", f"arn:aws:ec2:{REGION}:{ACCOUNT}:vpc/vpc-0123456789abcdef0"),
     ("aws_s3_bucket", "arn:aws:s3:::placeholder"),
     ("aws_sqs_queue", f"arn:aws:sqs:{REGION}:{ACCOUNT}:placeholder"),
     ("aws_sns_topic", f"arn:aws:sns:{REGION}:{ACCOUNT}:placeholder"),

@@ -46,6 +46,7 @@ from stacks.shared.constants import EDGE_REGION, ORIGIN_VERIFY_HEADER
 from stacks.shared.kms import key_policy_json
 from stacks.shared.logs import project_log_group
 from stacks.shared.settings import Settings
+from stacks.shared.tags import default_tags
 
 # AWS managed rule groups on the ACL, in evaluation order (docs/ARCHITECTURE.md §1, issue 4 P3).
 MANAGED_RULE_GROUPS = (
@@ -120,7 +121,9 @@ class Edge(Construct):
             "us_east_1",
             alias="us_east_1",
             region=EDGE_REGION,
-            default_tags=[{"tags": {"Project": "cloudagent", "Environment": settings.env_name}}],
+            # The same tags as the stack's own provider: the deploy role's writes on keys and
+            # log groups here are scoped by them (stacks/shared/tags.py).
+            default_tags=[{"tags": default_tags(settings.env_name, "api")}],
         )
 
         self.web_acl = Wafv2WebAcl(

@@ -50,6 +50,9 @@ class FoundationStack(CloudAgentStack):
         self.github = GithubOidc(self, "github", settings=settings)
         self.data = DataPlane(self, "data", settings=settings)
         self.network = Network(self, "network", settings=settings, kms_key_arn=self.data.key.arn)
+        self.github.scope_writes_by_tag(
+            default_security_group_id=self.network.vpc.default_security_group_id
+        )
         self.compute = Compute(self, "compute", settings=settings, kms_key_arn=self.data.key.arn)
         self.outputs = FoundationOutputs(
             key_arn=self.data.key.arn,

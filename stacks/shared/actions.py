@@ -49,6 +49,13 @@ KEY_DECRYPT = ("kms:Decrypt",)
 KEY_USE = ("kms:Decrypt", "kms:GenerateDataKey")
 KEY_USE_AND_ENCRYPT = (*KEY_USE, "kms:Encrypt")
 
+# Access-level "Read"/"List" action name prefixes (the plan role may use nothing else, and
+# CKV_CA_20 lets them read across the account). API Gateway authorizes by HTTP verb:
+# `apigateway:GET` is its read.
+READ_ACTION_PREFIXES = ("Describe", "Get", "List", "BatchGet", "GET")
+# Reads whose names carry no read prefix; each writes nothing.
+READ_ACTIONS_WITHOUT_READ_PREFIX = ("kms:Decrypt",)
+
 # The network `terraform apply` creates and changes (EC2 names it by generated IDs).
 EC2_WRITE = [
     "ec2:AllocateAddress",
@@ -86,4 +93,19 @@ EC2_WRITE = [
     "ec2:ReplaceRoute",
     "ec2:RevokeSecurityGroupEgress",
     "ec2:RevokeSecurityGroupIngress",
+]
+
+# The EC2_WRITE actions that create a resource carrying tags (TagSpecifications): the deploy
+# role may call them only with this environment's tags in the request, and `ec2:CreateTags`
+# without a project tag on the resource only as part of one of them (`ec2:CreateAction`).
+EC2_CREATE = [
+    "ec2:AllocateAddress",
+    "ec2:CreateFlowLogs",
+    "ec2:CreateInternetGateway",
+    "ec2:CreateNatGateway",
+    "ec2:CreateRouteTable",
+    "ec2:CreateSecurityGroup",
+    "ec2:CreateSubnet",
+    "ec2:CreateVpc",
+    "ec2:CreateVpcEndpoint",
 ]

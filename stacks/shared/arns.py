@@ -192,9 +192,22 @@ class Arns:
 
     @property
     def rest_apis(self) -> list[str]:
-        return [
-            self.arn("apigateway", r, account="") for r in ("/restapis", "/restapis/*", "/tags/*")
-        ]
+        return [*self.rest_api_collection, *self.rest_api_parts, *self.api_tags]
+
+    @property
+    def rest_api_collection(self) -> list[str]:
+        """What creating a REST API (`POST /restapis`) authorizes against."""
+        return [self.arn("apigateway", "/restapis", account="")]
+
+    @property
+    def rest_api_parts(self) -> list[str]:
+        """Every REST API and its parts (stages, deployments...): named by generated IDs."""
+        return [self.arn("apigateway", "/restapis/*", account="")]
+
+    @property
+    def api_tags(self) -> list[str]:
+        """API Gateway's tagging endpoint (`/tags/<ARN>`)."""
+        return [self.arn("apigateway", "/tags/*", account="")]
 
     @property
     def distributions(self) -> list[str]:
@@ -204,8 +217,14 @@ class Arns:
     def web_acls(self) -> list[str]:
         return [
             self.arn("wafv2", f"global/webacl/{self.prefix}/*", region=EDGE_REGION),
-            # AWS managed rule groups referenced by the web ACL (owned by AWS, not this account).
-            self.arn("wafv2", "global/managedruleset/*/*", region=EDGE_REGION, account="*"),
+            # AWS managed rule groups referenced by the web ACL (owned by AWS, not this account),
+            # by their names' prefix: never another vendor's or a team's own rule sets.
+            self.arn(
+                "wafv2",
+                "global/managedruleset/AWSManagedRules*/*",
+                region=EDGE_REGION,
+                account="*",
+            ),
         ]
 
     @property

@@ -11,8 +11,8 @@ from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTag
 from constructs import Construct
 
 from stacks.shared.arns import Arns
-from stacks.shared.constants import PROJECT
 from stacks.shared.settings import Settings
+from stacks.shared.tags import default_tags
 
 # Local state lives next to the stack's JSON (terraform -chdir=cdktf.out/stacks/<name>). The path
 # is relative, so the synthesized JSON does not depend on where the repo is checked out, and
@@ -48,12 +48,8 @@ class CloudAgentStack(TerraformStack):
         return self._arns
 
     def tags_for(self, stack: str) -> dict[str, str]:
-        return {
-            "Project": PROJECT,
-            "Environment": self.settings.env_name,
-            "Stack": stack,
-            "ManagedBy": "cdktf",
-        }
+        """Every resource carries them; the deploy role's tag-scoped writes rely on it."""
+        return default_tags(self.settings.env_name, stack)
 
     def _configure_backend(self, stack: str) -> None:
         bucket = self.settings.state_bucket

@@ -39,10 +39,16 @@ STAR_ONLY_ACTIONS: dict[str, str] = {
     # action is account-wide.
     "ecs:RegisterTaskDefinition": "no resource type; a new revision has no ARN yet",
     "ecs:DeregisterTaskDefinition": "no resource type",
+    # CreateKey is allowed only with this environment's tags in the request (tagged.py).
     "kms:CreateKey": "no resource type; the key does not exist yet",
     "kms:ListAliases": "account-wide listing; no resource type",
     # WAF logging to CloudWatch Logs: the log delivery and the logs resource policy are
-    # account-level (AWS's WAF logging permissions list them with '*').
+    # account-level (AWS's WAF logging permissions list them with '*'). PutResourcePolicy has
+    # no resource type and no condition key: with it the deploy role could overwrite, by name,
+    # any account-level logs resource policy of this region (another team's delivery grants)
+    # or write one letting an AWS service deliver into any log group. What limits it: it may
+    # not delete one (no DeleteResourcePolicy), the role is GitHub-environment-gated, and every
+    # call is in CloudTrail; an administrator can pre-create WAF's policy and drop the action.
     "logs:CreateLogDelivery": "log delivery; no resource type",
     "logs:DeleteLogDelivery": "log delivery; no resource type",
     "logs:PutResourcePolicy": "account-level logs resource policy; no resource type",

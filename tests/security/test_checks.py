@@ -83,3 +83,33 @@ def test_checks_say_unknown_for_values_known_only_after_apply(checks: dict[str, 
     result, details = checks["CKV_CA_2"].evaluate(conf, "aws_iam_role_policy")
     assert result == CheckResult.UNKNOWN
     assert "not known until apply" in details[0]
+
+
+@pytest.mark.parametrize(
+    ("resource", "bare"),
+    [
+        ("arn:aws:kms:us-east-1:1:key/*", True),
+        ("arn:${data.aws_partition.p.partition}:kms:us-east-1:${data.x.account_id}:key/*", True),
+        ("arn:aws:cloudfront::1:distribution/*", True),
+        ("arn:aws:apigateway:us-east-1::/restapis/*", True),
+        ("arn:aws:ec2:us-east-1:1:*", True),
+        ("arn:aws:ec2:us-east-1:1:security-group/*", True),
+        ("arn:aws:wafv2:us-east-1:*:global/managedruleset/*/*", True),
+        ("arn:aws:s3:::*", True),
+        ("arn:aws:iam::1:role/cloudagent-dev-*", False),
+        ("arn:aws:logs:us-east-1:1:log-group:/cloudagent/dev/*", False),
+        ("arn:aws:logs:us-east-1:1:log-group:aws-waf-logs-cloudagent-dev:*", False),
+        ("arn:aws:dynamodb:us-east-1:1:table/cloudagent-dev/index/*", False),
+        ("arn:aws:wafv2:us-east-1:*:global/managedruleset/AWSManagedRules*/*", False),
+        ("arn:aws:s3:::state-bucket/*", False),
+        ("arn:aws:ec2:us-east-1:1:security-group/${aws_vpc.v.default_security_group_id}", False),
+        ("arn:aws:kms:us-east-1:1:key/1234abcd-12ab-34cd-56ef-1234567890ab", False),
+        ("*", False),  # CKV_CA_3's
+    ],
+)
+def test_ckv_ca_20_tells_a_type_wildcard_from_a_named_scope(resource: str, bare: bool) -> None:
+    from security.checks.ckv_ca_20_iam_writes_on_unnamed_resources_tag_scoped import (
+        names_no_resource,
+    )
+
+    assert names_no_resource(resource) is bare

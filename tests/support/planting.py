@@ -220,6 +220,30 @@ OIDC_PROVIDER_TEMPLATE: Body = {
 }
 
 
+def statement_with_sid(sid: str, change: Callable[[dict], None]) -> Callable[[Body], None]:
+    """Change the one statement `sid` of a policy (it must be there: the plant is real)."""
+
+    def apply(policy: dict) -> None:
+        (statement,) = [s for s in policy["Statement"] if s.get("Sid") == sid]
+        change(statement)
+
+    return edit_json("policy", apply)
+
+
+def _drop_tag(kind: str, key: str) -> Callable[[dict], None]:
+    return lambda statement: statement["Condition"]["StringEquals"].pop(f"aws:{kind}/{key}")
+
+
+def _tag_value(kind: str, key: str, value: str) -> Callable[[dict], None]:
+    return lambda statement: statement["Condition"]["StringEquals"].__setitem__(
+        f"aws:{kind}/{key}", value
+    )
+
+
+DEPLOY_TAGGED = role_named("-github-deploy-tagged")
+DEPLOY_NETWORK = role_named("-github-deploy-network")
+
+
 def _task_role_statement(action: str, resource: str) -> dict:
     return {"Sid": "Planted", "Effect": "Allow", "Action": action, "Resource": resource}
 
@@ -264,6 +288,30 @@ PLANTS: tuple[Plant, ...] = (
     Plant("not_resource", "CKV_CA_3", "api", "aws_iam_role_policy", any_resource,
           add_statement({"Sid": "Planted", "Effect": "Allow", "Action": "s3:GetObject",
                          "NotResource": "arn:aws:s3:::b/*"}), "NotResource"),
+    # CKV_CA_20 — writes on resources no ARN names carry the project's tag conditions
+    Plant("deploy_keys_without_tags", "CKV_CA_20", "foundation", "aws_iam_policy",
+          DEPLOY_TAGGED, statement_with_sid("ProjectKeys", _no_condition), ":key/*' names no"),
+    Plant("deploy_distribution_without_tags", "CKV_CA_20", "foundation", "aws_iam_policy",
+          DEPLOY_TAGGED, statement_with_sid("ProjectDistribution", _no_condition),
+          ":distribution/*' names no"),
+    Plant("deploy_rest_api_without_tags", "CKV_CA_20", "foundation", "aws_iam_policy",
+          DEPLOY_TAGGED, statement_with_sid("ProjectRestApi", _no_condition),
+          "/restapis/*' names no"),
+    Plant("deploy_network_without_tags", "CKV_CA_20", "foundation", "aws_iam_policy",
+          DEPLOY_NETWORK, statement_with_sid("Network", _no_condition), ":*' names no"),
+    Plant("deploy_create_network_environment_only", "CKV_CA_20", "foundation",
+          "aws_iam_policy", DEPLOY_NETWORK,
+          statement_with_sid("CreateNetwork", _drop_tag("RequestTag", "Project")),
+          "for ec2:AllocateAddress"),
+    Plant("deploy_keys_any_environment", "CKV_CA_20", "foundation", "aws_iam_policy",
+          DEPLOY_TAGGED,
+          statement_with_sid("ProjectKeys", _tag_value("ResourceTag", "Environment", "*")),
+          "kms:ScheduleKeyDeletion"),
+    Plant("deploy_inline_key_deletion", "CKV_CA_20", "foundation", "aws_iam_role_policy",
+          role_named("-github-deploy-policy"),
+          add_statement(_task_role_statement(
+              "kms:ScheduleKeyDeletion", "arn:aws:kms:us-east-1:123456789012:key/*")),
+          "for kms:ScheduleKeyDeletion"),
     # CKV_CA_4 — agent task role least privilege
     Plant("task_role_s3", "CKV_CA_4", "agent", "aws_iam_role_policy", agent_task_policy,
           add_statement(_task_role_statement("s3:GetObject", "arn:aws:s3:::bucket/*")),

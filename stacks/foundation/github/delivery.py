@@ -32,6 +32,7 @@ from stacks.foundation.github.names import (
     github_role_name,
 )
 from stacks.foundation.github.plan import plan_statements
+from stacks.foundation.github.tagged import network_statements, tagged_statements
 from stacks.shared.arns import Arns, boundary_name
 from stacks.shared.constants import GITHUB_OIDC_ISSUER, STS_AUDIENCE
 from stacks.shared.iam import (
@@ -52,7 +53,8 @@ class GithubOidc(Construct):
 
     def __init__(self, scope: Construct, id: str, *, settings: Settings) -> None:
         super().__init__(scope, id)
-        arns = Arns.in_scope(self, settings)
+        self.settings = settings
+        arns = self.arns = Arns.in_scope(self, settings)
 
         if settings.github_oidc_provider_exists:
             # IAM allows one provider per URL; an account that has it already is looked up.
@@ -123,6 +125,38 @@ class GithubOidc(Construct):
             role=self.roles[DEPLOY].name,
             policy_arn=self.read_policy.arn,
         )
+
+    def scope_writes_by_tag(self, *, default_security_group_id: str) -> None:
+        """The deploy role's tag-scoped writes (tagged.py), as two managed policies.
+
+        Called once the network exists: the EC2 policy names the VPC's default security group
+        by its ID, the one untagged resource the deploy role may tag (and close).
+        """
+        prefix = self.settings.prefix
+        policies = {
+            "network": (
+                "EC2 writes of terraform apply, on resources with this environment's tags",
+                network_statements(self.arns, default_security_group_id),
+            ),
+            "tagged": (
+                "Keys, REST API and distribution writes, on this environment's tags",
+                tagged_statements(self.arns),
+            ),
+        }
+        for part, (description, statements) in policies.items():
+            policy = IamPolicy(
+                self,
+                f"deploy_{part}",
+                name=f"{prefix}-github-deploy-{part}",
+                description=description,
+                policy=policy_json(statements),
+            )
+            IamRolePolicyAttachment(
+                self,
+                f"deploy_{part}_attachment",
+                role=self.roles[DEPLOY].name,
+                policy_arn=policy.arn,
+            )
 
     def outputs(self, scope: Construct) -> None:
         """Role, provider and boundary ARNs as stack outputs (copied into GitHub variables)."""

@@ -1,10 +1,12 @@
 """The deploy role: the writes `terraform apply` of the three stacks makes, scoped to the project.
 
 Each statement is scoped as far as AWS allows: by the `cloudagent-<env>` name prefix wherever the
-service names resources by name. Roles may only be created or given policies with the project's
+service names resources by name; where it names them by generated IDs (KMS keys, EC2, CloudFront
+distributions, REST APIs), by tags, in the managed policy `<prefix>-github-deploy-tagged`
+(`tagged.py`). Roles may only be created or given policies with the project's
 permissions boundary attached, and `iam:PassRole` covers only the project's roles, only to the
 services that run them. The role also carries plan's reads, as the managed policy
-`<prefix>-github-read`: both together exceed the 10,240 characters IAM allows a role's inline
+`<prefix>-github-read`: all together exceed the 10,240 characters IAM allows a role's inline
 policies. It cannot carry the boundary itself (see `boundary.py`); its own denies keep it from
 changing the delivery roles, the OIDC trust and the boundary.
 """
@@ -13,7 +15,6 @@ from __future__ import annotations
 
 from stacks.foundation.github.boundary import BOUNDED_ROLE_WRITES
 from stacks.foundation.github.protections import deploy_protections
-from stacks.shared.actions import EC2_WRITE
 from stacks.shared.arns import Arns
 from stacks.shared.iam import Statement, folded_statements
 
@@ -30,7 +31,6 @@ STAR_WRITE = [
     # Each has no resource type (stacks/shared/star_only_actions.py says why, one by one).
     "ecs:DeregisterTaskDefinition",
     "ecs:RegisterTaskDefinition",
-    "kms:CreateKey",
     "logs:CreateLogDelivery",
     "logs:DeleteLogDelivery",
     "logs:DescribeResourcePolicies",
@@ -39,27 +39,9 @@ STAR_WRITE = [
 
 
 def _foundation_writes(arns: Arns) -> list[Statement]:
-    """Network, keys, table, secrets, log groups, cluster, task definitions and repository."""
-    key_use = ["kms:CreateGrant", "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
+    """Table, secrets, log groups, cluster, task definitions and repository."""
     return [
         Statement(sid="WithoutResourceType", actions=STAR_WRITE, resources=["*"]),
-        Statement(sid="Network", actions=EC2_WRITE, resources=arns.ec2),
-        Statement(
-            sid="ProjectKeys",
-            actions=[
-                *key_use,
-                "kms:CreateAlias",
-                "kms:DeleteAlias",
-                "kms:EnableKeyRotation",
-                "kms:RetireGrant",
-                "kms:ScheduleKeyDeletion",
-                "kms:TagResource",
-                "kms:UntagResource",
-                "kms:UpdateAlias",
-                "kms:UpdateKeyDescription",
-            ],
-            resources=arns.keys + arns.aliases,
-        ),
         Statement(
             sid="ProjectTable",
             actions=[
@@ -191,22 +173,6 @@ def _api_writes(arns: Arns) -> list[Statement]:
             actions=["lambda:AddPermission"],
             resources=arns.functions,
             conditions={"StringEquals": {"lambda:Principal": list(INVOKING_SERVICES)}},
-        ),
-        Statement(
-            sid="ProjectRestApi",
-            actions=["apigateway:DELETE", "apigateway:PATCH", "apigateway:POST", "apigateway:PUT"],
-            resources=arns.rest_apis,
-        ),
-        Statement(
-            sid="ProjectDistribution",
-            actions=[
-                "cloudfront:CreateDistribution",
-                "cloudfront:DeleteDistribution",
-                "cloudfront:TagResource",
-                "cloudfront:UntagResource",
-                "cloudfront:UpdateDistribution",
-            ],
-            resources=arns.distributions,
         ),
         Statement(
             sid="ProjectWebAcl",

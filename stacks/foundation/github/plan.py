@@ -6,14 +6,11 @@ runs `terraform plan -lock=false` because the S3 lock file is a write.
 
 from __future__ import annotations
 
+from stacks.shared.actions import READ_ACTION_PREFIXES, READ_ACTIONS_WITHOUT_READ_PREFIX
 from stacks.shared.arns import Arns
 from stacks.shared.iam import Statement
 
-# Access-level "Read"/"List" action name prefixes; the plan role may use nothing else.
-# API Gateway authorizes by HTTP verb: `apigateway:GET` is its read.
-READ_ACTION_PREFIXES = ("Describe", "Get", "List", "BatchGet", "GET")
-# Reads whose names carry no read prefix; each writes nothing.
-READ_ACTIONS_WITHOUT_READ_PREFIX = ("kms:Decrypt",)
+__all__ = ["READ_ACTIONS_WITHOUT_READ_PREFIX", "READ_ACTION_PREFIXES", "plan_statements"]
 
 
 EC2_READ = [

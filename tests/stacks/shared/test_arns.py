@@ -12,6 +12,7 @@ from stacks.foundation.github import (
     image_statements,
     plan_statements,
 )
+from stacks.foundation.github.tagged import network_statements, tagged_statements
 from stacks.shared.arns import Arns
 from stacks.shared.setting_loader import load_settings
 
@@ -52,6 +53,8 @@ def patterns_of(arns: Arns) -> list[str]:
     statements = [
         *plan_statements(arns),
         *deploy_statements(arns),
+        *tagged_statements(arns),
+        *network_statements(arns, "sg-0123456789abcdef0"),
         *image_statements(arns.repository(f"{arns.prefix}-agent")),
         *boundary_statements(arns, arns.repository(f"{arns.prefix}-agent")),
     ]

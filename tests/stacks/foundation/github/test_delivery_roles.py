@@ -27,6 +27,7 @@ from stacks.foundation.github import (
     image_statements,
     plan_statements,
 )
+from stacks.foundation.github.tagged import network_statements, tagged_statements
 from stacks.shared.arns import Arns, boundary_name
 from stacks.shared.iam import PolicyError, github_oidc_trust_json, policy_json
 from stacks.shared.setting_loader import SettingsError, load_settings
@@ -285,6 +286,9 @@ def test_policies_fit_iam_size_limits_with_long_names(region):
     assert size(boundary_statements(arns, repo)) <= MANAGED_POLICY_LIMIT
     assert size(plan_statements(arns)) <= MANAGED_POLICY_LIMIT  # also the shared read policy
     assert size(deploy_statements(arns)) <= INLINE_POLICY_LIMIT
+    # The deploy role's tag-scoped writes: two managed policies (tagged.py).
+    assert size(network_statements(arns, "sg-0123456789abcdef0")) <= MANAGED_POLICY_LIMIT
+    assert size(tagged_statements(arns)) <= MANAGED_POLICY_LIMIT
     assert size(image_statements(repo)) <= INLINE_POLICY_LIMIT
 
 
