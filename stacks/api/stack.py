@@ -75,6 +75,7 @@ class ApiStack(CloudAgentStack):
         )
 
         # --- Roles: what the control functions may do, statement by statement. ---
+
         def own_logs(names: list[str]) -> Statement:
             groups = [arns.log_group(function_log_group_name(settings, n)) for n in names]
             return Statement(
@@ -227,6 +228,8 @@ class ApiStack(CloudAgentStack):
             },
             kms_key_arn=key_arn,
             cluster_arn=cluster_arn,
+            origin_verify_value=origin_verify.version.secret_string,
+            origin_verify_version_id=origin_verify.version.version_id,
         )
 
         # --- The edge: CloudFront + WAF, the only way to the API. ---

@@ -202,7 +202,10 @@ DISTRIBUTION_TEMPLATE: Body = {
         {
             "domain_name": "example.execute-api.us-east-1.amazonaws.com",
             "origin_id": "api",
-            "custom_header": [{"name": "X-Origin-Verify", "value": "planted"}],
+            "custom_header": [
+                {"name": "X-Origin-Verify", "value": "planted"},
+                {"name": "Referer", "value": "planted"},
+            ],
         }
     ],
     "default_cache_behavior": {
@@ -368,6 +371,12 @@ PLANTS: tuple[Plant, ...] = (
           lambda body: [h.__setitem__("value", "") for o in body["origin"]
                         for h in o["custom_header"]],
           "empty X-Origin-Verify header", template=DISTRIBUTION_TEMPLATE),
+    Plant("origin_without_referer", "CKV_CA_16", "api", "aws_cloudfront_distribution",
+          any_resource,
+          lambda body: [o.__setitem__("custom_header", [h for h in o["custom_header"]
+                                                        if h["name"] != "Referer"])
+                        for o in body["origin"]],
+          "sends no Referer header", template=DISTRIBUTION_TEMPLATE),
     Plant("api_lambda_without_origin_check", "CKV_CA_17", "api", "aws_lambda_function",
           lambda _, body: "OIDC_AUDIENCE" in body.get("environment", {}).get("variables", {}),
           lambda body: body["environment"]["variables"].pop("ORIGIN_VERIFY_SECRET_ARN"),
@@ -380,6 +389,17 @@ PLANTS: tuple[Plant, ...] = (
           "aws_iam_openid_connect_provider", any_resource,
           set_attr("client_id_list", [STS_AUDIENCE, "cloudagent-dev"]), "client_id_list",
           template=OIDC_PROVIDER_TEMPLATE),
+    # CKV_CA_21 — API Gateway refuses direct calls before the Lambda
+    Plant("rest_api_without_policy", "CKV_CA_21", "api", "aws_api_gateway_rest_api",
+          any_resource, del_attr("policy"), "no resource policy"),
+    Plant("rest_api_policy_without_referer", "CKV_CA_21", "api", "aws_api_gateway_rest_api",
+          any_resource, edit_json("policy", lambda p: p["Statement"][0].pop("Condition")),
+          "allows without StringEquals aws:Referer"),
+    Plant("rest_api_policy_any_referer", "CKV_CA_21", "api", "aws_api_gateway_rest_api",
+          any_resource,
+          edit_json("policy", lambda p: p["Statement"][0]["Condition"]["StringEquals"]
+                    .__setitem__("aws:Referer", "*")),
+          "aws:Referer is ['*']"),
     Plant("role_inline_policy", "CKV_CA_15", "agent", "aws_iam_role", any_resource,
           set_attr("inline_policy", [{"name": "p", "policy": '{"Statement": []}'}]),
           "inline_policy"),

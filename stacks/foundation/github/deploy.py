@@ -194,7 +194,14 @@ def _api_writes(arns: Arns) -> list[Statement]:
         ),
         Statement(
             sid="ProjectRestApi",
-            actions=["apigateway:DELETE", "apigateway:PATCH", "apigateway:POST", "apigateway:PUT"],
+            # UpdateRestApiPolicy besides PATCH: the REST API's resource policy (origin_gate.py).
+            actions=[
+                "apigateway:DELETE",
+                "apigateway:PATCH",
+                "apigateway:POST",
+                "apigateway:PUT",
+                "apigateway:UpdateRestApiPolicy",
+            ],
             resources=arns.rest_apis,
         ),
         Statement(
