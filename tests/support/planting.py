@@ -112,6 +112,17 @@ def role_named(suffix: str) -> Callable[[str, Body], bool]:
     return lambda _, body: str(body.get("name", "")).endswith(suffix)
 
 
+def service_trust(change: Callable[[dict], None]) -> Callable[[Body], None]:
+    """A mutation of the trust statements that name an AWS service principal."""
+
+    def apply(policy: dict) -> None:
+        for statement in policy["Statement"]:
+            if "Service" in statement.get("Principal", {}):
+                change(statement)
+
+    return edit_json("assume_role_policy", apply)
+
+
 def _missing_aud(statement: dict) -> None:
     statement["Condition"]["StringEquals"].pop(AUD)
 
@@ -400,6 +411,14 @@ PLANTS: tuple[Plant, ...] = (
           edit_json("policy", lambda p: p["Statement"][0]["Condition"]["StringEquals"]
                     .__setitem__("aws:Referer", "*")),
           "aws:Referer is ['*']"),
+    # CKV_CA_22 — service trusts against the confused deputy
+    Plant("lambda_trust_any_account", "CKV_CA_22", "api", "aws_iam_role", role_named("-api"),
+          service_trust(_no_condition), "may assume it for any account"),
+    Plant("ecs_trust_source_account_star", "CKV_CA_22", "agent", "aws_iam_role",
+          role_named("-agent-task"),
+          service_trust(lambda s: s["Condition"]["StringEquals"].__setitem__(
+              "aws:SourceAccount", "*")),
+          "aws:SourceAccount is ['*']"),
     Plant("role_inline_policy", "CKV_CA_15", "agent", "aws_iam_role", any_resource,
           set_attr("inline_policy", [{"name": "p", "policy": '{"Statement": []}'}]),
           "inline_policy"),

@@ -114,6 +114,21 @@ def test_api_role_is_scoped(api: dict) -> None:
     assert statements["ReadAgentLogs"]["Action"] == "logs:GetLogEvents"
 
 
+def test_lambda_roles_trust_only_this_accounts_functions(api: dict) -> None:
+    """Confused-deputy guard: aws:SourceAccount (only) on both Lambda execution-role trusts."""
+    trusts = {
+        r["name"]: json.loads(r["assume_role_policy"])["Statement"]
+        for r in resources(api, "aws_iam_role")
+        if "lambda.amazonaws.com" in r["assume_role_policy"]
+    }
+    assert sorted(trusts) == ["cloudagent-dev-admin", "cloudagent-dev-api"]
+    for [statement] in trusts.values():
+        assert statement["Principal"] == {"Service": "lambda.amazonaws.com"}
+        [account] = statement["Condition"]["StringEquals"].values()
+        assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": account}}
+        assert account.startswith("${data.aws_caller_identity.")
+
+
 def test_admin_invoke_role_trusts_one_subject_and_invokes_one_function(api: dict) -> None:
     role = next(
         r for r in resources(api, "aws_iam_role") if r["name"] == "cloudagent-dev-github-admin"
