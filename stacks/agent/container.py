@@ -24,10 +24,11 @@ from stacks.shared.settings import Settings
 # the buffer absorbs bursts of tool output.
 AWSLOGS_MAX_BUFFER = "25m"
 AWSLOGS_STREAM_PREFIX = "agent"
-# Every Linux capability is dropped and none added. ECS Exec keeps working: AWS documents what
-# it needs (a writable root filesystem, initProcessEnabled, the task role's ssmmessages actions;
-# its SSM agent runs as root inside the container, see "Considerations for using ECS Exec" in
-# the ECS developer guide) and no capability among it; AWS has published no capability list
+# Every Linux capability is dropped and none added. ECS Exec should keep working (only a real
+# Fargate task can prove it; docs §6.3): AWS documents what it needs (a writable root
+# filesystem, initProcessEnabled, the task role's ssmmessages actions; its SSM agent runs as
+# root inside the container, see "Considerations for using ECS Exec" in the ECS developer
+# guide) and no capability among it; AWS has published no capability list
 # (aws/containers-roadmap#1360 asks for one). Root without capabilities can still write the
 # agent's own root-owned directories; it cannot override file permissions, so an ECS Exec
 # shell reads the workspace only where uid 1000's files allow it. `no-new-privileges`
