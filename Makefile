@@ -6,6 +6,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 LOCK_HASH := $(shell sha256sum requirements.lock | cut -c1-16)
 STAMP := $(VENV)/.installed-$(LOCK_HASH)
+# `make lock` resolves with pip-compile, which writes the sha256 of every file each configured
+# index serves for a pin (PyPI's and a machine's local mirrors alike); the install runs with
+# --require-hashes, so pip refuses any file the lock does not name.
+PIP_TOOLS := pip-tools==7.6.2
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .PHONY: help synth test scan lint bench image lock clean
@@ -16,7 +20,7 @@ help: ## list the targets
 $(STAMP): requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "Installing the pinned Python dependencies into $(VENV) (once per requirements.lock)..."
-	@$(PY) -m pip install -qq --disable-pip-version-check -r requirements.lock
+	@$(PY) -m pip install -qq --disable-pip-version-check --require-hashes -r requirements.lock
 	@rm -f $(VENV)/.installed-* && touch $@
 
 synth: $(STAMP) ## the main job: synthesize the three stacks on local defaults and scan them
@@ -48,10 +52,12 @@ up: $(STAMP) ## the three stacks on an embedded AWS (moto) and the API on 127.0.
 down: $(STAMP) ## destroy what `make up` deployed and stop every process it started
 	@$(PY) -m devtools.local.down
 
-lock: ## re-resolve requirements.in into requirements.lock
+lock: ## re-resolve requirements.in into requirements.lock with the sha256 of every file; UPGRADE=1 moves pins
 	@rm -rf .build/lock-venv && $(PYTHON) -m venv .build/lock-venv
-	@.build/lock-venv/bin/pip install --quiet -r requirements.in
-	@.build/lock-venv/bin/pip freeze --exclude pip > requirements.lock
+	@.build/lock-venv/bin/pip install --quiet $(PIP_TOOLS)
+	@CUSTOM_COMPILE_COMMAND="make lock" .build/lock-venv/bin/pip-compile --quiet $(if $(UPGRADE),--upgrade) \
+	  --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
+	  --output-file requirements.lock requirements.in
 	@echo "requirements.lock updated"
 
 clean: ## remove generated output (keeps the virtual environment)

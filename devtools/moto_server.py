@@ -61,15 +61,22 @@ class MotoServer:
         self.stop()
 
 
+def _python_path() -> str:
+    """The project root first, so `-m devtools.moto_fidelity` imports from any directory."""
+    root = str(Path(__file__).resolve().parents[1])
+    return os.pathsep.join([root, *filter(None, [os.environ.get("PYTHONPATH")])])
+
+
 def start(port: int | None = None, log_file: Path | None = None, timeout: float = 30) -> MotoServer:
     """Start moto server on 127.0.0.1 and wait until it answers."""
     port = port or free_port()
     out = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115
     process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        # moto.server with the corrections of devtools/moto_fidelity.py (AWS's answer shapes).
+        [sys.executable, "-m", "devtools.moto_fidelity", "-H", "127.0.0.1", "-p", str(port)],
         stdout=out,
         stderr=subprocess.STDOUT,
-        env={**os.environ, **FAKE_CREDENTIALS},
+        env={**os.environ, **FAKE_CREDENTIALS, "PYTHONPATH": _python_path()},
         start_new_session=True,
     )
     server = MotoServer(port=port, process=process)

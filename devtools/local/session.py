@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from devtools.local.paths import LocalPaths
 
 # Command-line markers that identify the processes `make up` started (pids are reused).
-MOTO_MARKER = "moto.server"
+MOTO_MARKER = "devtools.moto_fidelity"
 SERVE_MARKER = "devtools.local.serve"
 
 

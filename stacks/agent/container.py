@@ -24,6 +24,16 @@ from stacks.shared.settings import Settings
 # the buffer absorbs bursts of tool output.
 AWSLOGS_MAX_BUFFER = "25m"
 AWSLOGS_STREAM_PREFIX = "agent"
+# Every Linux capability is dropped and none added. ECS Exec should keep working (only a real
+# Fargate task can prove it; docs §6.3): AWS documents what it needs (a writable root
+# filesystem, initProcessEnabled, the task role's ssmmessages actions; its SSM agent runs as
+# root inside the container, see "Considerations for using ECS Exec" in the ECS developer
+# guide) and no capability among it; AWS has published no capability list
+# (aws/containers-roadmap#1360 asks for one). Root without capabilities can still write the
+# agent's own root-owned directories; it cannot override file permissions, so an ECS Exec
+# shell reads the workspace only where uid 1000's files allow it. `no-new-privileges`
+# (dockerSecurityOptions) is not valid on Fargate, so it is not set.
+AGENT_CAPABILITY_DROP = ("ALL",)
 WORKSPACE_VOLUME = "workspace"
 
 
@@ -64,7 +74,12 @@ def container_definitions(
                 # ECS Exec needs a writable root filesystem: its agent writes into the container.
                 "readonlyRootFilesystem": False,
                 "stopTimeout": AGENT_STOP_GRACE_SECONDS,
-                "linuxParameters": {"initProcessEnabled": True},
+                "linuxParameters": {
+                    "initProcessEnabled": True,
+                    # No capabilities at all (docs/ARCHITECTURE.md §4): the agent runs as uid
+                    # 1000 and needs none; Fargate could only add SYS_PTRACE anyway.
+                    "capabilities": {"drop": list(AGENT_CAPABILITY_DROP)},
+                },
                 "workingDirectory": AGENT_WORKSPACE,
                 "mountPoints": [
                     {

@@ -8,10 +8,11 @@ definition.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 
-from cdktf import AssetType, TerraformAsset
+from cdktf import AssetType, TerraformAsset, TerraformStack
 from cdktf_cdktf_provider_aws.api_gateway_deployment import ApiGatewayDeployment
 from cdktf_cdktf_provider_aws.api_gateway_method_settings import (
     ApiGatewayMethodSettings,
@@ -37,6 +38,7 @@ from cdktf_cdktf_provider_aws.lambda_function import (
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from constructs import Construct
 
+from stacks.api.origin_gate import origin_only_policy_json
 from stacks.shared.logs import project_log_group
 from stacks.shared.settings import Settings
 from toolchain.chalice_package import API_HANDLER, ChalicePackage
@@ -82,6 +84,8 @@ class ControlPlane(Construct):
         environment: dict[str, str],
         kms_key_arn: str,
         cluster_arn: str,
+        origin_verify_value: str,
+        origin_verify_version_id: str,
     ) -> None:
         super().__init__(scope, id)
         self._region = settings.region
@@ -162,6 +166,13 @@ class ControlPlane(Construct):
             )
 
         handler = self.functions[API_HANDLER]
+        # On the REST API itself (not aws_api_gateway_rest_api_policy): the provider re-applies
+        # it after each import of `body`, which would otherwise drop it. Its own ARN would be a
+        # cycle, so the resource is this account's execute-api in the region; the policy is
+        # attached to this API only (stacks/api/origin_gate.py).
+        policy = origin_only_policy_json(
+            TerraformStack.of(self).arns.arn("execute-api", "*"), origin_verify_value
+        )
         self.rest_api = ApiGatewayRestApi(
             self,
             "rest_api",
@@ -169,13 +180,21 @@ class ControlPlane(Construct):
             description="Cloud Agent Studio control API (reached through CloudFront)",
             body=package.api_definition(handler.invoke_arn),
             endpoint_configuration=ApiGatewayRestApiEndpointConfiguration(types=["REGIONAL"]),
+            policy=policy,
             lifecycle={"create_before_destroy": True},
         )
         deployment = ApiGatewayDeployment(
             self,
             "deployment",
             rest_api_id=self.rest_api.id,
-            triggers={"definition": package.swagger_hash},
+            # A changed resource policy takes effect only with a new deployment.
+            # The policy's shape, and the origin value by its version id (the value itself is
+            # sensitive, which a trigger cannot carry): a new secret version redeploys.
+            triggers={
+                "definition": package.swagger_hash,
+                "policy": hashlib.sha256(origin_only_policy_json("", "").encode()).hexdigest(),
+                "origin_value_version": origin_verify_version_id,
+            },
             lifecycle={"create_before_destroy": True},
         )
         access_logs = project_log_group(

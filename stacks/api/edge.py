@@ -3,9 +3,11 @@
 The API Gateway endpoint itself stays reachable on the internet (REST APIs always are), so
 CloudFront adds an `X-Origin-Verify` header whose value lives in Secrets Manager and the control
 Lambda refuses any request without it: a call that goes around CloudFront (and so around WAF)
-gets a 403. The header value has to be in CloudFront's configuration, so it is also in this
-stack's state; it guards the WAF bypass only, never data. Rotate it by replacing the secret
-version (`terraform apply -replace=...`).
+gets a 403. The same value goes as `Referer`, which the REST API's resource policy requires, so
+API Gateway refuses such a call before the Lambda runs (stacks/api/origin_gate.py). The value
+has to be in CloudFront's configuration and the API's policy, so it is also in this stack's
+state; it guards the WAF bypass only, never data. Rotate it by replacing the secret version
+(`terraform apply -replace=...`): the policy change redeploys the stage.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from cdktf_cdktf_provider_aws.wafv2_web_acl_logging_configuration import (
 from constructs import Construct
 
 from stacks.shared.arns import Arns
-from stacks.shared.constants import EDGE_REGION, ORIGIN_VERIFY_HEADER
+from stacks.shared.constants import EDGE_REGION, ORIGIN_REFERER_HEADER, ORIGIN_VERIFY_HEADER
 from stacks.shared.kms import key_policy_json
 from stacks.shared.logs import project_log_group
 from stacks.shared.settings import Settings
@@ -223,10 +225,13 @@ class Edge(Construct):
                         origin_protocol_policy="https-only",
                         origin_ssl_protocols=["TLSv1.2"],
                     ),
+                    # The value twice: the Lambda checks X-Origin-Verify, the REST API's
+                    # resource policy `Referer` (stacks/api/origin_gate.py).
                     custom_header=[
                         CloudfrontDistributionOriginCustomHeader(
-                            name=ORIGIN_VERIFY_HEADER, value=origin_verify_value
+                            name=header, value=origin_verify_value
                         )
+                        for header in (ORIGIN_VERIFY_HEADER, ORIGIN_REFERER_HEADER)
                     ],
                 )
             ],

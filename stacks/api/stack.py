@@ -75,6 +75,10 @@ class ApiStack(CloudAgentStack):
         )
 
         # --- Roles: what the control functions may do, statement by statement. ---
+        # Confused deputy: Lambda may take these roles only for this account's functions
+        # (aws:SourceAccount; why not aws:SourceArn: Arns.source_account_condition).
+        lambda_trust = service_trust_json("lambda.amazonaws.com", arns.source_account_condition())
+
         def own_logs(names: list[str]) -> Statement:
             groups = [arns.log_group(function_log_group_name(settings, n)) for n in names]
             return Statement(
@@ -100,7 +104,7 @@ class ApiStack(CloudAgentStack):
             "api_role",
             name=f"{settings.prefix}-api",
             description="Control API, task-state handler and reaper: run and track agent tasks",
-            trust_policy=service_trust_json("lambda.amazonaws.com"),
+            trust_policy=lambda_trust,
             statements=[
                 Statement(
                     sid="RunAgentTask",
@@ -160,7 +164,7 @@ class ApiStack(CloudAgentStack):
             name=f"{settings.prefix}-admin",
             description="Admin function: set provider keys, report which are set, stop all "
             "tasks, read the Fargate vCPU quotas",
-            trust_policy=service_trust_json("lambda.amazonaws.com"),
+            trust_policy=lambda_trust,
             statements=[
                 Statement(
                     sid="SetProviderKeys",
@@ -243,6 +247,8 @@ class ApiStack(CloudAgentStack):
             },
             kms_key_arn=key_arn,
             cluster_arn=cluster_arn,
+            origin_verify_value=origin_verify.version.secret_string,
+            origin_verify_version_id=origin_verify.version.version_id,
         )
 
         # --- The edge: CloudFront + WAF, the only way to the API. ---

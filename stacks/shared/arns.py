@@ -50,6 +50,17 @@ class Arns:
             "ArnLike": {"aws:SourceArn": self.arn(service, resource)},
         }
 
+    def source_account_condition(self) -> dict[str, dict[str, str]]:
+        """`aws:SourceAccount` alone, for a service whose `aws:SourceArn` AWS does not document.
+
+        Lambda's execution-role trusts: the Lambda guide allows both keys in a trust policy but
+        says nothing of the ARN Lambda sends when it assumes the role (nor whether it sends one
+        when CreateFunction checks that it can); an `ArnLike` on a key that is absent denies,
+        so the function would not be created. The account alone is what AWS's own Lambda trust
+        examples pin.
+        """
+        return {"StringEquals": {"aws:SourceAccount": self.account}}
+
     def arn(
         self, service: str, resource: str, *, region: str | None = None, account: str | None = None
     ) -> str:

@@ -53,6 +53,11 @@ FARGATE_CAPACITY_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
 # request without it, so the API cannot be reached around CloudFront and its WAF. ---
 ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
 ORIGIN_VERIFY_ENV = "ORIGIN_VERIFY_SECRET_ARN"
+# CloudFront also sends the value as `Referer` (it overwrites the viewer's): the REST API's
+# resource policy can test only a few request values, and `aws:Referer` is the one a secret can
+# ride in, so API Gateway refuses a direct call before any Lambda runs (stacks/api/origin_gate.py).
+ORIGIN_REFERER_HEADER = "Referer"
+ORIGIN_REFERER_KEY = "aws:Referer"
 
 # --- GitHub OIDC ---
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"

@@ -24,6 +24,7 @@ import pytest
 from devtools import image as image_build
 from devtools.fake_model import FakeOpenAI, hang, status, text, tool
 from devtools.pi_runtime import MODEL
+from stacks.agent.container import AGENT_CAPABILITY_DROP
 from toolchain.paths import PROJECT_ROOT
 
 REASON = image_build.available()
@@ -32,6 +33,7 @@ pytestmark = pytest.mark.skipif(REASON is not None, reason=f"image tests skipped
 # Collection happens first, on every worker: start a cold build now so it overlaps the rest
 # of the suite; the ``image`` fixture waits for it (build lock) instead of starting its own.
 BACKGROUND_BUILD = image_build.build_in_background(image_build.CACHE / "build.log")
+CAP_SETUID = 7  # capability number (linux/capability.h)
 PI_AGENT_DIR = "/tmp/pi-agent"  # where a run's pi configuration is mounted in the container
 CREDENTIAL_NAME = re.compile(r"API_KEY|SECRET|TOKEN|PASSWORD|CREDENTIAL|_proxy$", re.IGNORECASE)
 
@@ -50,8 +52,15 @@ class Container:
         volumes: tuple[str, ...] = (),
         timeout: float = 60,
     ) -> subprocess.CompletedProcess[str]:
-        """``buildah run`` as the image's user, in its working directory, on the host network."""
+        """``buildah run`` as the image's user, in its working directory, on the host network.
+
+        Capabilities are dropped as ECS drops them. Under ``--isolation chroot`` buildah keeps
+        ``CAP_SETUID`` in the bounding set (it switches to the image's user itself); ECS keeps
+        nothing.
+        """
         args = ["run", "--isolation", "chroot", "--network", "host"]
+        for capability in AGENT_CAPABILITY_DROP:  # as the task definition runs it
+            args += ["--cap-drop", capability]
         for key, value in (env or {}).items():
             args += ["--env", f"{key}={value}"]
         for volume in volumes:
@@ -302,6 +311,30 @@ def test_headless_run_executes_the_tool_in_workspace(agent, fake: FakeOpenAI, bo
     end = run.end()
     assert end["exit_code"] == 0 and end["stop_reason"] == "stop"
     assert fake.auth_headers[0] == "Bearer sk-test-dummy"
+
+
+def test_headless_run_needs_no_capability(agent, fake: FakeOpenAI, box: Container) -> None:
+    """pi, bash and git work in a container with every capability dropped (issue 14, item 9)."""
+    name = f"caps-{uuid.uuid4().hex[:6]}"
+    fake.reset(
+        tool(
+            "bash",
+            {
+                "command": f"grep -E '^Cap(Eff|Bnd)' /proc/self/status > {name}.txt; "
+                f"git init -q {name} && git -C {name} -c user.name=a -c user.email=a@b.c "
+                f"commit -q --allow-empty -m made && git -C {name} log --format=%s >> {name}.txt"
+            },
+        ),
+        text("Done."),
+    )
+    run = agent("Commit.")
+    assert run.returncode == 0, run.stderr
+    effective, bounding, subject = (
+        (box.root / "workspace" / f"{name}.txt").read_text().split("\n")[:3]
+    )
+    assert int(effective.split()[1], 16) == 0
+    assert int(bounding.split()[1], 16) & ~(1 << CAP_SETUID) == 0, bounding
+    assert subject == "made"
 
 
 def test_model_error_exits_1(agent, fake: FakeOpenAI) -> None:

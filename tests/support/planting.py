@@ -112,6 +112,17 @@ def role_named(suffix: str) -> Callable[[str, Body], bool]:
     return lambda _, body: str(body.get("name", "")).endswith(suffix)
 
 
+def service_trust(change: Callable[[dict], None]) -> Callable[[Body], None]:
+    """A mutation of the trust statements that name an AWS service principal."""
+
+    def apply(policy: dict) -> None:
+        for statement in policy["Statement"]:
+            if "Service" in statement.get("Principal", {}):
+                change(statement)
+
+    return edit_json("assume_role_policy", apply)
+
+
 def _missing_aud(statement: dict) -> None:
     statement["Condition"]["StringEquals"].pop(AUD)
 
@@ -202,7 +213,10 @@ DISTRIBUTION_TEMPLATE: Body = {
         {
             "domain_name": "example.execute-api.us-east-1.amazonaws.com",
             "origin_id": "api",
-            "custom_header": [{"name": "X-Origin-Verify", "value": "planted"}],
+            "custom_header": [
+                {"name": "X-Origin-Verify", "value": "planted"},
+                {"name": "Referer", "value": "planted"},
+            ],
         }
     ],
     "default_cache_behavior": {
@@ -347,6 +361,14 @@ PLANTS: tuple[Plant, ...] = (
           first_container(lambda c: c.pop("user")), "no `user`"),
     Plant("container_privileged", "CKV_CA_5", "agent", "aws_ecs_task_definition", any_resource,
           first_container(lambda c: c.__setitem__("privileged", True)), "privileged"),
+    Plant("container_default_capabilities", "CKV_CA_5", "agent", "aws_ecs_task_definition",
+          any_resource, first_container(lambda c: c["linuxParameters"].pop("capabilities")),
+          "keeps Docker's default capabilities"),
+    Plant("container_adds_sys_ptrace", "CKV_CA_5", "agent", "aws_ecs_task_definition",
+          any_resource,
+          first_container(lambda c: c["linuxParameters"]["capabilities"].__setitem__(
+              "add", ["SYS_PTRACE"])),
+          "adds capabilities ['SYS_PTRACE']"),
     Plant("container_no_init", "CKV_CA_6", "agent", "aws_ecs_task_definition", any_resource,
           first_container(lambda c: c.__setitem__("linuxParameters", {})), "initProcessEnabled"),
     Plant("container_stop_timeout_60", "CKV_CA_6", "agent", "aws_ecs_task_definition",
@@ -408,6 +430,12 @@ PLANTS: tuple[Plant, ...] = (
           lambda body: [h.__setitem__("value", "") for o in body["origin"]
                         for h in o["custom_header"]],
           "empty X-Origin-Verify header", template=DISTRIBUTION_TEMPLATE),
+    Plant("origin_without_referer", "CKV_CA_16", "api", "aws_cloudfront_distribution",
+          any_resource,
+          lambda body: [o.__setitem__("custom_header", [h for h in o["custom_header"]
+                                                        if h["name"] != "Referer"])
+                        for o in body["origin"]],
+          "sends no Referer header", template=DISTRIBUTION_TEMPLATE),
     Plant("api_lambda_without_origin_check", "CKV_CA_17", "api", "aws_lambda_function",
           lambda _, body: "OIDC_AUDIENCE" in body.get("environment", {}).get("variables", {}),
           lambda body: body["environment"]["variables"].pop("ORIGIN_VERIFY_SECRET_ARN"),
@@ -420,6 +448,25 @@ PLANTS: tuple[Plant, ...] = (
           "aws_iam_openid_connect_provider", any_resource,
           set_attr("client_id_list", [STS_AUDIENCE, "cloudagent-dev"]), "client_id_list",
           template=OIDC_PROVIDER_TEMPLATE),
+    # CKV_CA_21 — API Gateway refuses direct calls before the Lambda
+    Plant("rest_api_without_policy", "CKV_CA_21", "api", "aws_api_gateway_rest_api",
+          any_resource, del_attr("policy"), "no resource policy"),
+    Plant("rest_api_policy_without_referer", "CKV_CA_21", "api", "aws_api_gateway_rest_api",
+          any_resource, edit_json("policy", lambda p: p["Statement"][0].pop("Condition")),
+          "allows without StringEquals aws:Referer"),
+    Plant("rest_api_policy_any_referer", "CKV_CA_21", "api", "aws_api_gateway_rest_api",
+          any_resource,
+          edit_json("policy", lambda p: p["Statement"][0]["Condition"]["StringEquals"]
+                    .__setitem__("aws:Referer", "*")),
+          "aws:Referer is ['*']"),
+    # CKV_CA_22 — service trusts against the confused deputy
+    Plant("lambda_trust_any_account", "CKV_CA_22", "api", "aws_iam_role", role_named("-api"),
+          service_trust(_no_condition), "may assume it for any account"),
+    Plant("ecs_trust_source_account_star", "CKV_CA_22", "agent", "aws_iam_role",
+          role_named("-agent-task"),
+          service_trust(lambda s: s["Condition"]["StringEquals"].__setitem__(
+              "aws:SourceAccount", "*")),
+          "aws:SourceAccount is ['*']"),
     Plant("role_inline_policy", "CKV_CA_15", "agent", "aws_iam_role", any_resource,
           set_attr("inline_policy", [{"name": "p", "policy": '{"Statement": []}'}]),
           "inline_policy"),

@@ -98,7 +98,14 @@ def _edge(arns: Arns, tagged: dict, creating: dict) -> list[Statement]:
     return [
         Statement(
             sid="ProjectRestApi",
-            actions=["apigateway:DELETE", "apigateway:PATCH", "apigateway:POST", "apigateway:PUT"],
+            # UpdateRestApiPolicy besides PATCH: the REST API's resource policy (origin_gate.py).
+            actions=[
+                "apigateway:DELETE",
+                "apigateway:PATCH",
+                "apigateway:POST",
+                "apigateway:PUT",
+                "apigateway:UpdateRestApiPolicy",
+            ],
             resources=arns.rest_api_parts,
             conditions=tagged,
         ),

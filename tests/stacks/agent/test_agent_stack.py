@@ -68,7 +68,11 @@ def test_container_contract(container: dict) -> None:
     assert container["image"].endswith("repository_url}:latest")
     assert container["user"] == "1000"
     assert container["stopTimeout"] == 30
-    assert container["linuxParameters"] == {"initProcessEnabled": True}
+    # init reaps ECS Exec's orphans; no Linux capability survives (none is added back)
+    assert container["linuxParameters"] == {
+        "initProcessEnabled": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
     assert container["memory"] == 122880
     assert container["privileged"] is False
     assert container["readonlyRootFilesystem"] is False  # ECS Exec needs a writable root

@@ -132,6 +132,21 @@ def test_admin_role_counts_and_stops_cluster_tasks_and_reads_only_quotas(api: di
     assert stars == ["ReadFargateQuotas"]
 
 
+def test_lambda_roles_trust_only_this_accounts_functions(api: dict) -> None:
+    """Confused-deputy guard: aws:SourceAccount (only) on both Lambda execution-role trusts."""
+    trusts = {
+        r["name"]: json.loads(r["assume_role_policy"])["Statement"]
+        for r in resources(api, "aws_iam_role")
+        if "lambda.amazonaws.com" in r["assume_role_policy"]
+    }
+    assert sorted(trusts) == ["cloudagent-dev-admin", "cloudagent-dev-api"]
+    for [statement] in trusts.values():
+        assert statement["Principal"] == {"Service": "lambda.amazonaws.com"}
+        [account] = statement["Condition"]["StringEquals"].values()
+        assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": account}}
+        assert account.startswith("${data.aws_caller_identity.")
+
+
 def test_admin_invoke_role_trusts_one_subject_and_invokes_one_function(api: dict) -> None:
     role = next(
         r for r in resources(api, "aws_iam_role") if r["name"] == "cloudagent-dev-github-admin"
@@ -164,13 +179,30 @@ def test_cloudfront_has_the_web_acl_and_sends_the_origin_header(api: dict) -> No
     assert distribution["web_acl_id"].startswith("${aws_wafv2_web_acl.")
     [origin] = distribution["origin"]
     assert origin["custom_origin_config"]["origin_protocol_policy"] == "https-only"
-    [header] = origin["custom_header"]
-    assert header["name"] == "X-Origin-Verify"
-    assert header["value"].startswith("${aws_secretsmanager_secret_version.")
+    # The one secret value twice: X-Origin-Verify for the Lambda, Referer for the resource policy.
+    headers = {h["name"]: h["value"] for h in origin["custom_header"]}
+    assert sorted(headers) == ["Referer", "X-Origin-Verify"]
+    assert headers["Referer"] == headers["X-Origin-Verify"]
+    assert headers["Referer"].startswith("${aws_secretsmanager_secret_version.")
     behavior = distribution["default_cache_behavior"]
     assert behavior["viewer_protocol_policy"] == "https-only"
     # AWS managed SecurityHeadersPolicy (HSTS, nosniff, frame and referrer policies).
     assert behavior["response_headers_policy_id"] == "67f7725c-6f97-4210-82d7-5512b31e9d03"
+
+
+def test_rest_api_answers_only_the_cloudfront_referer(api: dict) -> None:
+    """API Gateway refuses a direct call itself: only the origin value as Referer may invoke."""
+    rest_api = one(api, "aws_api_gateway_rest_api")
+    [statement] = json.loads(rest_api["policy"])["Statement"]
+    assert statement["Effect"] == "Allow" and statement["Principal"] == "*"
+    assert statement["Action"] == "execute-api:Invoke"
+    assert ":execute-api:us-east-1:${data.aws_caller_identity." in statement["Resource"]
+    origin_value = one(api, "aws_cloudfront_distribution")["origin"][0]["custom_header"][0]["value"]
+    assert statement["Condition"] == {"StringEquals": {"aws:Referer": origin_value}}
+    # A new policy or a new origin value redeploys (a policy applies only once deployed).
+    triggers = one(api, "aws_api_gateway_deployment")["triggers"]
+    assert len(triggers["policy"]) == 64
+    assert triggers["origin_value_version"].endswith(".version_id}")
 
 
 def test_waf_acl_in_us_east_1_with_managed_groups_rate_rule_and_logging(api: dict) -> None:

@@ -1,0 +1,46 @@
+"""moto server, corrected where it answers differently from AWS in a way Terraform depends on.
+
+Run as `python -m devtools.moto_fidelity -H 127.0.0.1 -p PORT` (moto.server's own arguments);
+`devtools/moto_server.py` starts it. Each correction makes moto answer as the AWS API does, so
+the stacks are applied unchanged; none changes what a stack asks for.
+
+* API Gateway's GetRestApi returns the REST API's resource policy JSON-escaped
+  (`{\\"Version\\":...}`), and the AWS provider unescapes what it reads (Go's
+  `strconv.Unquote`). moto returns the policy as it was sent, so the provider fails every read
+  of a REST API that has a policy ("invalid character ... after top-level value").
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from moto.apigateway.models import RestAPI
+
+_rest_api_to_dict = RestAPI.to_dict
+
+
+def _rest_api_as_aws_returns_it(self: RestAPI) -> dict[str, Any]:
+    """GetRestApi's shape: the policy document as an escaped string, as AWS stores it."""
+    result = _rest_api_to_dict(self)
+    policy = result.get("policy")
+    if isinstance(policy, str) and policy.lstrip().startswith("{"):
+        result["policy"] = json.dumps(policy)[1:-1]
+    return result
+
+
+def apply() -> None:
+    """Install the corrections (idempotent)."""
+    RestAPI.to_dict = _rest_api_as_aws_returns_it  # type: ignore[method-assign]
+
+
+def main(argv: list[str] | None = None) -> None:
+    from moto.server import main as moto_main
+
+    apply()
+    moto_main(argv if argv is not None else sys.argv[1:])
+
+
+if __name__ == "__main__":
+    main()
