@@ -49,6 +49,10 @@ STAR_ONLY_ACTIONS: dict[str, str] = {
     "logs:DescribeResourcePolicies": "account-level listing; no resource type",
     # The api stack's aws_secretsmanager_random_password data source; generates, stores nothing.
     "secretsmanager:GetRandomPassword": "no resource type",
+    # Route 53 Resolver query logging: creating a config, and reading a VPC's association,
+    # have no resource type (the deploy role's create still requires the project's tags).
+    "route53resolver:CreateResolverQueryLogConfig": "no resource type; no ARN before creation",
+    "route53resolver:GetResolverQueryLogConfigAssociation": "no resource type",
     # STS identity lookups made by every Terraform run.
     "sts:GetCallerIdentity": "no resource type",
 }
