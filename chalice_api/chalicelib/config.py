@@ -83,6 +83,9 @@ class ApiConfig:
     # (setting egress_run_domains_allowed) a run's egress_domains must be covered by.
     egress_run_domain_list_id: str | None = None
     egress_run_domains_allowed: tuple[str, ...] = ()
+    # RunTask's assignPublicIp: ENABLED with network_mode `public` (tasks in public subnets
+    # reach the internet through the internet gateway), DISABLED behind NAT.
+    assign_public_ip: str = "DISABLED"
 
 
 def _required(env: dict[str, str], name: str) -> str:
@@ -193,6 +196,13 @@ def _capacity(env: dict[str, str]) -> str:
     return raw or "on-demand"
 
 
+def _assign_public_ip(env: dict[str, str]) -> str:
+    raw = env.get("ASSIGN_PUBLIC_IP", "").strip() or "DISABLED"
+    if raw not in ("ENABLED", "DISABLED"):
+        raise ConfigError("environment variable ASSIGN_PUBLIC_IP must be ENABLED or DISABLED")
+    return raw
+
+
 def _allowed_repos(env: dict[str, str]) -> frozenset[str]:
     raw = env.get("ALLOWED_REPOS", "")
     repos = [x.strip() for x in raw.split(",") if x.strip()]
@@ -266,6 +276,7 @@ def from_env(env: dict[str, str] | None = None) -> ApiConfig:
         egress_query_log_group=query_log,
         egress_run_domain_list_id=list_id,
         egress_run_domains_allowed=run_domains,
+        assign_public_ip=_assign_public_ip(env),
     )
 
 

@@ -7,7 +7,8 @@ project's tags, `StringEquals` on `aws:ResourceTag/<key>` (existing resources) o
 `aws:RequestTag/<key>` (creates) for both `Project` and `Environment`
 (`stacks/shared/tags.py`), each a fixed value. Read-only statements (Describe/Get/List/BatchGet,
 `apigateway:GET`, `kms:Decrypt`) may read across the account; writes that can only create a new
-resource and take no tag condition are listed, each with why, in `CREATE_ONLY_ACTIONS`.
+resource and take no tag condition are listed, each with why, in `CREATE_ONLY_ACTIONS`, and
+writes on untaggable resource types that have no ARN before creation in `UNTAGGABLE_WRITES`.
 `Resource: "*"` is CKV_CA_3's; Deny statements only take permissions away.
 
 The permissions boundary (`cloudagent-<env>-boundary`) is not judged: it grants nothing, it is
@@ -35,7 +36,7 @@ from security.checklib import (
 )
 from stacks.shared.actions import READ_ACTION_PREFIXES, READ_ACTIONS_WITHOUT_READ_PREFIX
 from stacks.shared.constants import PROJECT
-from stacks.shared.tags import CREATE_ONLY_ACTIONS, SCOPE_TAG_KEYS
+from stacks.shared.tags import CREATE_ONLY_ACTIONS, SCOPE_TAG_KEYS, UNTAGGABLE_WRITES
 
 # stacks.shared.arns.boundary_name: `<project>-<env>-boundary` (env names have no `-`).
 BOUNDARY_NAME = re.compile(rf"^{re.escape(PROJECT)}-[a-z0-9]+-boundary$")
@@ -99,7 +100,9 @@ class IamWritesOnUnnamedResourcesTagScoped(ProjectCheck):
             if not statement.allows or tag_scoped(statement):
                 continue
             writes = sorted(
-                a for a in statement.actions if not is_read(a) and a not in CREATE_ONLY_ACTIONS
+                a
+                for a in statement.actions
+                if not is_read(a) and a not in CREATE_ONLY_ACTIONS and a not in UNTAGGABLE_WRITES
             )
             if not writes:
                 continue

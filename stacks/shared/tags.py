@@ -18,8 +18,9 @@ from stacks.shared.constants import PROJECT
 # The tags that decide whose a resource is (checked by CKV_CA_20 in every tag condition).
 SCOPE_TAG_KEYS = ("Project", "Environment")
 # Every tag key a project resource is created with: the default tags, plus `Name` and `Tier`
-# that the network sets. `aws:TagKeys` on create allows these and nothing else.
-TAG_KEYS = ("Environment", "ManagedBy", "Name", "Project", "Stack", "Tier")
+# that the network sets and `EgressMode` on the DNS Firewall's VPC association (CKV_CA_19 reads
+# the mode from it). `aws:TagKeys` on create allows these and nothing else.
+TAG_KEYS = ("EgressMode", "Environment", "ManagedBy", "Name", "Project", "Stack", "Tier")
 
 Conditions = dict[str, dict[str, Any]]
 
@@ -55,4 +56,12 @@ CREATE_ONLY_ACTIONS: dict[str, str] = {
     "Reference lists no aws:RequestTag on it. "
     "Its tags come with it (CreateDistributionWithTags) as cloudfront:TagResource, which is "
     "tag-conditioned",
+}
+
+# Writes on a resource type that carries no tags and has no ARN before it exists, so neither a
+# name nor a tag can scope them; each with why and what it can reach (CKV_CA_20 reads this list).
+UNTAGGABLE_WRITES: dict[str, str] = {
+    "route53resolver:UpdateFirewallConfig": "a VPC's DNS Firewall config has no tags and an ID "
+    "AWS assigns; it sets only whether that VPC's firewall fails open or closed, so the reach "
+    "is the fail mode of other VPCs' firewalls in this account and region",
 }

@@ -6,7 +6,11 @@ runs `terraform plan -lock=false` because the S3 lock file is a write.
 
 from __future__ import annotations
 
-from stacks.shared.actions import READ_ACTION_PREFIXES, READ_ACTIONS_WITHOUT_READ_PREFIX
+from stacks.shared.actions import (
+    DNS_FIREWALL_READ,
+    READ_ACTION_PREFIXES,
+    READ_ACTIONS_WITHOUT_READ_PREFIX,
+)
 from stacks.shared.arns import Arns
 from stacks.shared.iam import Statement
 
@@ -38,6 +42,8 @@ STAR_READ = [
     "kms:ListAliases",
     # The api stack's origin-verify value comes from a data source that calls this.
     "secretsmanager:GetRandomPassword",
+    # The VPC's query-log association (stacks/foundation/egress.py).
+    "route53resolver:GetResolverQueryLogConfigAssociation",
 ]
 
 
@@ -120,6 +126,7 @@ def plan_statements(arns: Arns) -> list[Statement]:
             actions=["ec2:DescribeVpcAttribute"],
             resources=arns.vpcs,
         ),
+        Statement(sid="ReadDnsFirewall", actions=DNS_FIREWALL_READ, resources=arns.dns_firewall),
         Statement(
             sid="ReadEcr",
             actions=[
