@@ -186,20 +186,13 @@ def _costs(env: dict[str, str]) -> dict[str, float] | None:
     return {k: float(v) for k, v in data.items()}
 
 
-def _capacity(env: dict[str, str]) -> str:
-    raw = env.get("CAPACITY", "").strip()
-    if raw and raw not in CAPACITY_MODES:
+def _choice(env: dict[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    """One of a setting's words (unset: ``default``); anything else names the variable."""
+    raw = env.get(name, "").strip() or default
+    if raw not in choices:
         raise ConfigError(
-            f"environment variable CAPACITY must be one of {', '.join(CAPACITY_MODES)} "
-            f"(setting capacity), not {raw[:40]!r}"
+            f"environment variable {name} must be one of {', '.join(choices)}, not {raw[:40]!r}"
         )
-    return raw or "on-demand"
-
-
-def _assign_public_ip(env: dict[str, str]) -> str:
-    raw = env.get("ASSIGN_PUBLIC_IP", "").strip() or "DISABLED"
-    if raw not in ("ENABLED", "DISABLED"):
-        raise ConfigError("environment variable ASSIGN_PUBLIC_IP must be ENABLED or DISABLED")
     return raw
 
 
@@ -217,11 +210,7 @@ def _allowed_repos(env: dict[str, str]) -> frozenset[str]:
 
 def _egress(env: dict[str, str]) -> tuple[str, str | None, str | None, tuple[str, ...]]:
     """The EGRESS_* variables; per-run domains with a firewall need the list to put them in."""
-    mode = env.get("EGRESS_MODE", "").strip() or "off"
-    if mode not in EGRESS_MODES:
-        raise ConfigError(
-            f"environment variable EGRESS_MODE must be one of {', '.join(EGRESS_MODES)}"
-        )
+    mode = _choice(env, "EGRESS_MODE", EGRESS_MODES, "off")
     raw = env.get("EGRESS_RUN_DOMAINS_ALLOWED", "")
     allowed = tuple(x.strip() for x in raw.split(",") if x.strip())
     bad = [d for d in allowed if not DOMAIN_RE.fullmatch(d)]
@@ -265,7 +254,7 @@ def from_env(env: dict[str, str] | None = None) -> ApiConfig:
         app_stage=env.get("APP_STAGE", "").strip() or "dev",
         app_version=env.get("APP_VERSION", "").strip() or "0.0.0",
         hourly_costs_usd=_costs(env),
-        capacity=_capacity(env),
+        capacity=_choice(env, "CAPACITY", CAPACITY_MODES, "on-demand"),
         origin_verify_secret_arn=env.get("ORIGIN_VERIFY_SECRET_ARN", "").strip() or None,
         origin_verify_off=_origin_verify_off(env),
         repo_token_secret_arn=env.get("REPO_TOKEN_SECRET_ARN", "").strip() or None,
@@ -276,7 +265,7 @@ def from_env(env: dict[str, str] | None = None) -> ApiConfig:
         egress_query_log_group=query_log,
         egress_run_domain_list_id=list_id,
         egress_run_domains_allowed=run_domains,
-        assign_public_ip=_assign_public_ip(env),
+        assign_public_ip=_choice(env, "ASSIGN_PUBLIC_IP", ("ENABLED", "DISABLED"), "DISABLED"),
     )
 
 

@@ -32,6 +32,7 @@ from stacks.foundation.github.tagged import network_statements, tagged_statement
 from stacks.shared.arns import Arns, boundary_name
 from stacks.shared.iam import PolicyError, github_oidc_trust_json, policy_json
 from stacks.shared.setting_loader import SettingsError, load_settings
+from stacks.shared.tags import TAG_KEYS
 from tests.support.policy_checks import (
     allowed_actions,
     bounded_role_write_problems,
@@ -357,7 +358,9 @@ def test_deploy_writes_the_dns_firewall_only_on_project_tagged_resources(stacks)
     tags = {"Project": "cloudagent", "Environment": "dev"}
     create = by_sid.pop("DnsFirewallCreate")
     assert create["Condition"] == {
-        "StringEquals": {f"aws:RequestTag/{k}": v for k, v in tags.items()}
+        "StringEquals": {f"aws:RequestTag/{k}": v for k, v in tags.items()},
+        # No tag key beyond those the stacks send (stacks/shared/tags.py).
+        "ForAllValues:StringEquals": {"aws:TagKeys": list(TAG_KEYS)},
     }
     change = by_sid.pop("DnsFirewallChange")
     assert change["Condition"] == {
