@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from devtools.cost import load_stacks, main
+from devtools.cost import BEGIN, END, README, load_stacks, main, readme_block, render
 from devtools.costing import (
     UnpricedError,
     agent_hours,
     idle_lines,
     idle_total,
     missing_prices,
+    report,
 )
 from devtools.synth import synthesize
 from stacks.shared.prices import task_hourly_cost_usd
@@ -186,3 +187,10 @@ def test_make_cost_without_a_synth_says_so(
 ) -> None:
     assert main(["--no-synth", "--outdir", str(tmp_path)]) == 2
     assert "run without --no-synth" in capsys.readouterr().err
+
+
+def test_the_readme_shows_the_default_cost(stacks: dict[str, dict]) -> None:
+    readme = README.read_text()
+    shown = BEGIN + readme.split(BEGIN, 1)[1].split(END, 1)[0] + END
+    expected = readme_block(render(report(stacks, load_settings(environ={}))))
+    assert shown == expected, "README cost table is stale: python -m devtools.cost --readme"
