@@ -56,6 +56,35 @@ def s3_stacks(synth_s3: Path) -> dict[str, dict]:
     return load_stacks(synth_s3)
 
 
+# Non-default configurations some tests need, by name: synthesized on first use, once a session.
+VARIANTS = {
+    # Behind NAT (one gateway per AZ), the firewall only observing, runs may add a domain.
+    "nat_observe": {
+        "CLOUDAGENT_NETWORK_MODE": "nat",
+        "CLOUDAGENT_NAT_GATEWAY_COUNT": "2",
+        "CLOUDAGENT_EGRESS_MODE": "observe",
+        "CLOUDAGENT_EGRESS_RUN_DOMAINS_ALLOWED": "example.com,*.example.org",
+    },
+    # No DNS Firewall at all.
+    "egress_off": {"CLOUDAGENT_EGRESS_MODE": "off"},
+}
+
+
+@pytest.fixture(scope="session")
+def variant_stacks(tmp_path_factory: pytest.TempPathFactory):
+    """`variant_stacks(name)`: the three stacks of a VARIANTS configuration (local state)."""
+    cache: dict[str, dict[str, dict]] = {}
+
+    def get(name: str) -> dict[str, dict]:
+        if name not in cache:
+            outdir = tmp_path_factory.mktemp(f"synth-{name}")
+            synthesize(outdir, {"CLOUDAGENT_STATE_BUCKET": "", **VARIANTS[name]})
+            cache[name] = load_stacks(outdir)
+        return cache[name]
+
+    return get
+
+
 @pytest.fixture(scope="session")
 def cli_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_cli_config(tmp_path_factory.mktemp("terraform") / "terraform.rc")

@@ -64,6 +64,9 @@ class ApiConfig:
     stop_grace_seconds: int = 30
     # Lower-cased OWNER/NAME a run may name as ``repo``; empty: no repository is allowed.
     allowed_repos: frozenset[str] = frozenset()
+    # RunTask's assignPublicIp: ENABLED with network_mode `public` (tasks in public subnets
+    # reach the internet through the internet gateway), DISABLED behind NAT.
+    assign_public_ip: str = "DISABLED"
 
 
 def _required(env: dict[str, str], name: str) -> str:
@@ -148,6 +151,13 @@ def _cost(env: dict[str, str]) -> float | None:
     return value
 
 
+def _assign_public_ip(env: dict[str, str]) -> str:
+    raw = env.get("ASSIGN_PUBLIC_IP", "").strip() or "DISABLED"
+    if raw not in ("ENABLED", "DISABLED"):
+        raise ConfigError("environment variable ASSIGN_PUBLIC_IP must be ENABLED or DISABLED")
+    return raw
+
+
 def _allowed_repos(env: dict[str, str]) -> frozenset[str]:
     raw = env.get("ALLOWED_REPOS", "")
     repos = [x.strip() for x in raw.split(",") if x.strip()]
@@ -188,6 +198,7 @@ def from_env(env: dict[str, str] | None = None) -> ApiConfig:
         oidc_repository_id=_repository_id(env),
         stop_grace_seconds=_int(env, "AGENT_STOP_GRACE_SECONDS", 30, 0, 3600),
         allowed_repos=_allowed_repos(env),
+        assign_public_ip=_assign_public_ip(env),
     )
 
 

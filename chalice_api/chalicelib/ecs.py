@@ -64,7 +64,7 @@ class Ecs:
                     "awsvpcConfiguration": {
                         "subnets": list(s.subnet_ids),
                         "securityGroups": list(s.security_group_ids),
-                        "assignPublicIp": "DISABLED",
+                        "assignPublicIp": s.assign_public_ip,
                     }
                 },
                 overrides=overrides,

@@ -41,6 +41,7 @@ from stacks.shared.constants import (
     TASK_EPHEMERAL_STORAGE_GIB,
     TASK_MEMORY_MIB,
 )
+from stacks.shared.egress import DNS_PORT, HTTPS_PORT, resolver_cidr
 from stacks.shared.iam import Statement, role_with_policy, service_trust_json
 from stacks.shared.logs import project_log_group
 from stacks.shared.settings import Settings
@@ -83,7 +84,9 @@ class AgentStack(CloudAgentStack):
             kms_key_arn=key_arn,
         )
 
-        # No inbound at all; outbound only HTTPS (model APIs, git) and DNS to the VPC resolver.
+        # No inbound at all; outbound only HTTPS (model APIs, git) and DNS to the VPC resolver
+        # alone (base + 2): any other DNS server would bypass the DNS Firewall (CKV_CA_18).
+        resolver = resolver_cidr(settings.vpc_cidr)
         self.security_group = SecurityGroup(
             self,
             "tasks_sg",
@@ -95,23 +98,23 @@ class AgentStack(CloudAgentStack):
                 SecurityGroupEgress(
                     description="HTTPS to model providers and code hosts",
                     protocol="tcp",
-                    from_port=443,
-                    to_port=443,
+                    from_port=HTTPS_PORT,
+                    to_port=HTTPS_PORT,
                     cidr_blocks=["0.0.0.0/0"],
                 ),
                 SecurityGroupEgress(
                     description="DNS (UDP) to the VPC resolver",
                     protocol="udp",
-                    from_port=53,
-                    to_port=53,
-                    cidr_blocks=[settings.vpc_cidr],
+                    from_port=DNS_PORT,
+                    to_port=DNS_PORT,
+                    cidr_blocks=[resolver],
                 ),
                 SecurityGroupEgress(
                     description="DNS (TCP) to the VPC resolver",
                     protocol="tcp",
-                    from_port=53,
-                    to_port=53,
-                    cidr_blocks=[settings.vpc_cidr],
+                    from_port=DNS_PORT,
+                    to_port=DNS_PORT,
+                    cidr_blocks=[resolver],
                 ),
             ],
         )

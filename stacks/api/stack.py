@@ -23,6 +23,7 @@ from stacks.api.control_plane import (
     function_log_group_name,
 )
 from stacks.api.edge import Edge, OriginVerifySecret
+from stacks.api.egress_access import egress_environment, egress_statements
 from stacks.foundation import FoundationOutputs
 from stacks.foundation.github.names import github_role_name
 from stacks.shared.actions import KEY_USE, KEY_USE_AND_ENCRYPT, LOG_STREAM_WRITE, RUN_TABLE
@@ -152,6 +153,7 @@ class ApiStack(CloudAgentStack):
                     resources=[key_arn],
                 ),
                 own_logs(control_functions),
+                *egress_statements(foundation),
             ],
         )
         admin_role = role_with_policy(
@@ -201,7 +203,8 @@ class ApiStack(CloudAgentStack):
                     dict(agent.task_definition_arns_without_revision), sort_keys=True
                 ),
                 "CONTAINER_NAME": agent.container_name,
-                "SUBNET_IDS": ",".join(foundation.private_subnet_ids),
+                "SUBNET_IDS": ",".join(foundation.task_subnet_ids),
+                "ASSIGN_PUBLIC_IP": foundation.task_assign_public_ip,
                 "SECURITY_GROUP_IDS": agent.security_group_id,
                 "LOG_GROUP_NAME": agent.log_group_name,
                 "MAX_CONCURRENT_RUNS": str(settings.max_concurrent_runs),
@@ -224,6 +227,7 @@ class ApiStack(CloudAgentStack):
                 ),
                 ORIGIN_VERIFY_ENV: origin_verify.secret.arn,
                 "AGENT_STOP_GRACE_SECONDS": str(AGENT_STOP_GRACE_SECONDS),
+                **egress_environment(settings, foundation),
             },
             kms_key_arn=key_arn,
             cluster_arn=cluster_arn,

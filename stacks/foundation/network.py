@@ -1,4 +1,13 @@
-"""The VPC agents run in: two AZs, private subnets with NAT egress, no inbound path at all.
+"""The VPC agents run in: two AZs, public and private subnets, no inbound path at all.
+
+Where tasks run depends on the setting `network_mode`:
+
+* `public` (default): tasks run in the public subnets with their own public IPv4 (RunTask's
+  `assignPublicIp`), behind a security group with no inbound rule. No NAT gateway, no Elastic
+  IP: the idle VPC costs nothing. The private subnets stay (free) with no default route.
+* `nat`: tasks run in the private subnets without a public IP; `nat_gateway_count` NAT
+  gateways (one shared, or one per AZ) give them a fixed egress IP that third parties can
+  allow-list.
 
 Subnet CIDRs are computed here, at synth, so a `terraform plan` shows literal ranges a reviewer
 can check rather than `cidrsubnet()` expressions.
@@ -37,7 +46,10 @@ def subnet_cidrs(vpc_cidr: str) -> tuple[list[str], list[str]]:
 
 
 class Network(Construct):
-    """VPC, subnets, NAT, gateway endpoints, flow logs and a closed default security group."""
+    """VPC, subnets, NAT (mode `nat`), gateway endpoints, flow logs, a closed default group.
+
+    `task_subnets` are where agent tasks run, and `assign_public_ip` how (RunTask's values).
+    """
 
     def __init__(self, scope: Construct, id: str, *, settings: Settings, kms_key_arn: str) -> None:
         super().__init__(scope, id)
@@ -86,7 +98,7 @@ class Network(Construct):
                 self, f"public_{index}_rt", subnet_id=public.id, route_table_id=public_rt.id
             )
             self.public_subnets.append(public)
-            if index < settings.nat_gateway_count:
+            if settings.network_mode == "nat" and index < settings.nat_gateway_count:
                 eip = Eip(
                     self, f"nat_eip_{index}", domain="vpc", tags={"Name": f"{name}-nat-{index}"}
                 )
@@ -116,21 +128,23 @@ class Network(Construct):
                 vpc_id=self.vpc.id,
                 tags={"Name": f"{name}-private-{index}"},
             )
-            # With one NAT gateway both AZs share it (cheaper; egress depends on one AZ).
-            Route(
-                self,
-                f"private_{index}_default",
-                route_table_id=route_table.id,
-                destination_cidr_block="0.0.0.0/0",
-                nat_gateway_id=nats[min(index, len(nats) - 1)].id,
-            )
+            if nats:
+                # With one NAT gateway both AZs share it (cheaper; egress depends on one AZ).
+                Route(
+                    self,
+                    f"private_{index}_default",
+                    route_table_id=route_table.id,
+                    destination_cidr_block="0.0.0.0/0",
+                    nat_gateway_id=nats[min(index, len(nats) - 1)].id,
+                )
             RouteTableAssociation(
                 self, f"private_{index}_rt", subnet_id=private.id, route_table_id=route_table.id
             )
             self.private_subnets.append(private)
             private_route_tables.append(route_table)
 
-        # Gateway endpoints keep table and image-layer traffic off the NAT gateways.
+        # Gateway endpoints (free) keep table and image-layer traffic off the NAT gateways and
+        # the internet gateway, in whichever subnets tasks run.
         for service in ("s3", "dynamodb"):
             VpcEndpoint(
                 self,
@@ -138,9 +152,12 @@ class Network(Construct):
                 vpc_id=self.vpc.id,
                 service_name=f"com.amazonaws.{settings.region}.{service}",
                 vpc_endpoint_type="Gateway",
-                route_table_ids=[rt.id for rt in private_route_tables],
+                route_table_ids=[public_rt.id, *(rt.id for rt in private_route_tables)],
                 tags={"Name": f"{name}-{service}"},
             )
+        public_mode = settings.network_mode == "public"
+        self.task_subnets = self.public_subnets if public_mode else self.private_subnets
+        self.assign_public_ip = "ENABLED" if public_mode else "DISABLED"
 
         self.flow_log_group = project_log_group(
             self,

@@ -44,6 +44,14 @@ RUN_TABLE = (
 LOG_STREAM_WRITE = ("logs:CreateLogStream", "logs:PutLogEvents")
 LOG_STREAM_READ = ("logs:DescribeLogStreams", "logs:GetLogEvents")
 
+# The control API reads a run's blocked names from the DNS Firewall's query log group.
+EGRESS_QUERY_LOG_READ = ("logs:FilterLogEvents",)
+# ...and opens a run's extra domains in the run-domain list while it runs.
+RUN_DOMAIN_LIST_WRITE = (
+    "route53resolver:ListFirewallDomains",
+    "route53resolver:UpdateFirewallDomains",
+)
+
 # Encrypting and decrypting with the project key.
 KEY_DECRYPT = ("kms:Decrypt",)
 KEY_USE = ("kms:Decrypt", "kms:GenerateDataKey")
@@ -87,3 +95,39 @@ EC2_WRITE = [
     "ec2:RevokeSecurityGroupEgress",
     "ec2:RevokeSecurityGroupIngress",
 ]
+
+# The DNS Firewall and its query log: what `terraform plan` refreshes...
+DNS_FIREWALL_READ = (
+    "route53resolver:GetFirewallConfig",
+    "route53resolver:GetFirewallDomainList",
+    "route53resolver:GetFirewallRuleGroup",
+    "route53resolver:GetFirewallRuleGroupAssociation",
+    "route53resolver:GetResolverQueryLogConfig",
+    "route53resolver:GetResolverQueryLogConfigAssociation",
+    "route53resolver:ListFirewallDomains",
+    "route53resolver:ListFirewallRules",
+    "route53resolver:ListTagsForResource",
+)
+# ...what `terraform apply` creates (each request carries the project's tags)...
+DNS_FIREWALL_CREATE = (
+    "route53resolver:AssociateFirewallRuleGroup",
+    "route53resolver:CreateFirewallDomainList",
+    "route53resolver:CreateFirewallRuleGroup",
+    "route53resolver:CreateResolverQueryLogConfig",
+    "route53resolver:TagResource",
+)
+# ...and changes or deletes on resources that already carry the project's tags.
+DNS_FIREWALL_CHANGE = (
+    "route53resolver:AssociateResolverQueryLogConfig",
+    "route53resolver:CreateFirewallRule",
+    "route53resolver:DeleteFirewallDomainList",
+    "route53resolver:DeleteFirewallRule",
+    "route53resolver:DeleteFirewallRuleGroup",
+    "route53resolver:DeleteResolverQueryLogConfig",
+    "route53resolver:DisassociateFirewallRuleGroup",
+    "route53resolver:DisassociateResolverQueryLogConfig",
+    "route53resolver:UntagResource",
+    "route53resolver:UpdateFirewallDomains",
+    "route53resolver:UpdateFirewallRule",
+    "route53resolver:UpdateFirewallRuleGroupAssociation",
+)

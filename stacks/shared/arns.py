@@ -209,6 +209,12 @@ class Arns:
         ]
 
     @property
+    def dns_firewall(self) -> list[str]:
+        """Route 53 Resolver names its firewall and query-log resources by generated ID, so the
+        scope is this account and region (the deploy role adds tag conditions)."""
+        return [self.arn("route53resolver", "*")]
+
+    @property
     def ec2(self) -> list[str]:
         """EC2 names resources by generated ID, so the scope is this account and region."""
         return [self.arn("ec2", "*")]

@@ -69,6 +69,9 @@ PLAN_CASES = (
     "kms_rotation_off",
     "distribution_without_acl",
     "acl_missing_known_bad_inputs",
+    "agent_sg_ingress",
+    "agent_sg_dns_anywhere",
+    "dns_firewall_deny_only_alerts",
 )
 
 

@@ -220,6 +220,24 @@ OIDC_PROVIDER_TEMPLATE: Body = {
 }
 
 
+def _add_block(key: str, block: Body) -> Callable[[Body], None]:
+    return lambda body: body.setdefault(key, []).append(block)
+
+
+def _widen_dns(body: Body) -> None:
+    for rule in body["egress"]:
+        if rule["from_port"] == 53:
+            rule["cidr_blocks"] = ["0.0.0.0/0"]
+
+
+def _drop_catch_all_dependency(body: Body) -> None:
+    body["depends_on"] = [d for d in body["depends_on"] if "_deny_all_" not in d]
+
+
+def rule_named(suffix: str) -> Callable[[str, Body], bool]:
+    return lambda _, body: str(body.get("name", "")).endswith(suffix)
+
+
 def _task_role_statement(action: str, resource: str) -> dict:
     return {"Sid": "Planted", "Effect": "Allow", "Action": action, "Resource": resource}
 
@@ -364,6 +382,28 @@ PLANTS: tuple[Plant, ...] = (
           lambda _, body: "OIDC_AUDIENCE" in body.get("environment", {}).get("variables", {}),
           lambda body: body["environment"]["variables"].pop("ORIGIN_VERIFY_SECRET_ARN"),
           "ORIGIN_VERIFY_SECRET_ARN is unset"),
+    # CKV_CA_18 — the tasks' security group: nothing in, HTTPS and resolver DNS out
+    Plant("agent_sg_ingress", "CKV_CA_18", "agent", "aws_security_group", any_resource,
+          _add_block("ingress", {"protocol": "tcp", "from_port": 22, "to_port": 22,
+                                 "cidr_blocks": ["0.0.0.0/0"]}),
+          "accept no inbound traffic"),
+    Plant("agent_sg_egress_all_ports", "CKV_CA_18", "agent", "aws_security_group",
+          any_resource,
+          _add_block("egress", {"protocol": "-1", "from_port": 0, "to_port": 0,
+                                "cidr_blocks": ["0.0.0.0/0"]}),
+          "egress -1 0-0 to ['0.0.0.0/0']"),
+    Plant("agent_sg_dns_anywhere", "CKV_CA_18", "agent", "aws_security_group", any_resource,
+          _widen_dns, "egress udp 53-53 to ['0.0.0.0/0']"),
+    # CKV_CA_19 — the DNS Firewall ends in a default deny (enforce mode, the default)
+    Plant("dns_firewall_without_default_deny", "CKV_CA_19", "foundation",
+          "aws_route53_resolver_firewall_rule_group_association", any_resource,
+          _drop_catch_all_dependency, "enforce mode without a default-deny rule"),
+    Plant("dns_firewall_deny_only_alerts", "CKV_CA_19", "foundation",
+          "aws_route53_resolver_firewall_rule", rule_named("-egress-deny-all"),
+          set_attr("action", "ALERT"), "default-deny rule 'cloudagent-dev-egress-deny-all' has"),
+    Plant("dns_firewall_allow_after_deny", "CKV_CA_19", "foundation",
+          "aws_route53_resolver_firewall_rule", rule_named("-egress-allow"),
+          set_attr("priority", 2000), "every rule must come before the catch-all"),
     # CKV_CA_13 / 14 / 15
     Plant("key_policy_principal_star", "CKV_CA_13", "foundation", "aws_kms_key", any_resource,
           edit_json("policy", lambda p: p["Statement"][0].__setitem__("Principal", {"AWS": "*"})),

@@ -17,9 +17,11 @@ from stacks.shared.actions import (
     ECR_LOGIN,
     ECR_PULL,
     ECS_EXEC_CHANNELS,
+    EGRESS_QUERY_LOG_READ,
     KEY_USE_AND_ENCRYPT,
     LOG_STREAM_READ,
     LOG_STREAM_WRITE,
+    RUN_DOMAIN_LIST_WRITE,
     RUN_TABLE,
 )
 from stacks.shared.arns import Arns
@@ -90,8 +92,11 @@ def runtime_statements(arns: Arns) -> list[Statement]:
         ),
         Statement(
             sid="RuntimeLogs",
-            actions=[*LOG_STREAM_WRITE, *LOG_STREAM_READ],
+            actions=[*LOG_STREAM_WRITE, *LOG_STREAM_READ, *EGRESS_QUERY_LOG_READ],
             resources=arns.log_groups,
+        ),
+        Statement(
+            sid="RuntimeRunDomains", actions=RUN_DOMAIN_LIST_WRITE, resources=arns.dns_firewall
         ),
         Statement(
             sid="RuntimeTasks",
@@ -107,29 +112,28 @@ def runtime_statements(arns: Arns) -> list[Statement]:
 
 
 def _merged(statements: Iterable[Statement]) -> list[Statement]:
-    """Fold statements into one per service (and one for `*`-only actions), conditions dropped.
+    """Fold statements into two: the `*`-only actions, and every other action on the union of
+    the project's resource scopes (conditions dropped).
 
     A boundary is a ceiling: the roles' own policies keep their conditions and exact scopes;
     the boundary only has to contain them, and must stay under IAM's 6,144-character limit
-    for managed policies.
+    for managed policies. One statement instead of one per service saves about 800 characters
+    and widens nothing that can match: a request is authorized against ARNs of its own
+    service's resource types, and every scope here names one service's project resources.
     """
     star: set[str] = set()
-    by_service: dict[str, tuple[set[str], list[str]]] = {}
+    actions: set[str] = set()
+    resources: list[str] = []
     for statement in statements:
         if list(statement.resources) == ["*"]:
             star.update(statement.actions)
             continue
-        for action in statement.actions:
-            service = action.split(":", 1)[0]
-            actions, resources = by_service.setdefault(service, (set(), []))
-            actions.add(action)
-            resources.extend(r for r in statement.resources if r not in resources)
-    merged = [Statement(sid="WithoutResourceType", actions=sorted(star), resources=["*"])]
-    for service in sorted(by_service):
-        actions, resources = by_service[service]
-        sid = "Project" + "".join(part.capitalize() for part in service.split("-"))
-        merged.append(Statement(sid=sid, actions=sorted(actions), resources=resources))
-    return merged
+        actions.update(statement.actions)
+        resources.extend(r for r in statement.resources if r not in resources)
+    return [
+        Statement(sid="WithoutResourceType", actions=sorted(star), resources=["*"]),
+        Statement(sid="ProjectResources", actions=sorted(actions), resources=resources),
+    ]
 
 
 def boundary_statements(arns: Arns, repository_arn: str) -> list[Statement]:

@@ -20,6 +20,7 @@ from constructs import Construct
 
 from stacks.foundation.github.boundary import boundary_statements
 from stacks.foundation.github.deploy import deploy_statements
+from stacks.foundation.github.dns_firewall import dns_firewall_deploy_statements
 from stacks.foundation.github.image import image_statements
 from stacks.foundation.github.names import (
     BOUNDARY_OUTPUT,
@@ -122,6 +123,20 @@ class GithubOidc(Construct):
             "deploy_reads",
             role=self.roles[DEPLOY].name,
             policy_arn=self.read_policy.arn,
+        )
+        # The DNS Firewall writes, beside the inline policy (see dns_firewall.py).
+        self.dns_firewall_policy = IamPolicy(
+            self,
+            "dns_firewall_policy",
+            name=f"{settings.prefix}-github-dns-firewall",
+            description="What terraform apply writes to the DNS Firewall and its query log",
+            policy=policy_json(dns_firewall_deploy_statements(arns)),
+        )
+        IamRolePolicyAttachment(
+            self,
+            "deploy_dns_firewall",
+            role=self.roles[DEPLOY].name,
+            policy_arn=self.dns_firewall_policy.arn,
         )
 
     def outputs(self, scope: Construct) -> None:

@@ -6,6 +6,7 @@ runs `terraform plan -lock=false` because the S3 lock file is a write.
 
 from __future__ import annotations
 
+from stacks.shared.actions import DNS_FIREWALL_READ
 from stacks.shared.arns import Arns
 from stacks.shared.iam import Statement
 
@@ -123,6 +124,7 @@ def plan_statements(arns: Arns) -> list[Statement]:
             actions=["ec2:DescribeVpcAttribute"],
             resources=arns.vpcs,
         ),
+        Statement(sid="ReadDnsFirewall", actions=DNS_FIREWALL_READ, resources=arns.dns_firewall),
         Statement(
             sid="ReadEcr",
             actions=[

@@ -108,7 +108,8 @@ def test_tasks_security_group_has_no_inbound_and_https_dns_outbound(agent: dict)
     )
     assert ports == [("tcp", 53, 53), ("tcp", 443, 443), ("udp", 53, 53)]
     dns = [rule for rule in group["egress"] if rule["from_port"] == 53]
-    assert all(rule["cidr_blocks"] == ["10.40.0.0/16"] for rule in dns)
+    # Only the Amazon-provided resolver (base + 2): any other server would bypass the firewall.
+    assert all(rule["cidr_blocks"] == ["10.40.0.2/32"] for rule in dns)
 
 
 def test_execution_role_pulls_one_repo_writes_one_group_reads_five_secrets(agent: dict) -> None:

@@ -27,6 +27,7 @@ from stacks.foundation.github import (
     image_statements,
     plan_statements,
 )
+from stacks.foundation.github.dns_firewall import dns_firewall_deploy_statements
 from stacks.shared.arns import Arns, boundary_name
 from stacks.shared.iam import PolicyError, github_oidc_trust_json, policy_json
 from stacks.shared.setting_loader import SettingsError, load_settings
@@ -285,6 +286,7 @@ def test_policies_fit_iam_size_limits_with_long_names(region):
     assert size(boundary_statements(arns, repo)) <= MANAGED_POLICY_LIMIT
     assert size(plan_statements(arns)) <= MANAGED_POLICY_LIMIT  # also the shared read policy
     assert size(deploy_statements(arns)) <= INLINE_POLICY_LIMIT
+    assert size(dns_firewall_deploy_statements(arns)) <= MANAGED_POLICY_LIMIT
     assert size(image_statements(repo)) <= INLINE_POLICY_LIMIT
 
 
@@ -337,3 +339,31 @@ def test_provider_exists_setting_parses(raw, expected):
 def test_provider_exists_setting_refuses_other_values():
     with pytest.raises(SettingsError, match=r"github_oidc_provider_exists.*true or false"):
         load_settings(environ={"CLOUDAGENT_GITHUB_OIDC_PROVIDER_EXISTS": "maybe"})
+
+
+def test_deploy_writes_the_dns_firewall_only_on_project_tagged_resources(stacks):
+    """Resolver IDs are generated: creates need the project's tags in the request, changes on
+    the resource; only the untaggable per-VPC firewall config goes without."""
+    policies = stacks["foundation"]["resource"]["aws_iam_policy"]
+    [policy] = [p for p in policies.values() if p["name"] == "cloudagent-dev-github-dns-firewall"]
+    attached = stacks["foundation"]["resource"]["aws_iam_role_policy_attachment"].values()
+    [key] = [k for k, p in policies.items() if p is policy]
+    assert any(a["policy_arn"] == f"${{aws_iam_policy.{key}.arn}}" for a in attached)
+    by_sid = {s["Sid"]: s for s in json.loads(policy["policy"])["Statement"]}
+    tags = {"Project": "cloudagent", "Environment": "dev"}
+    create = by_sid.pop("DnsFirewallCreate")
+    assert create["Condition"] == {
+        "StringEquals": {f"aws:RequestTag/{k}": v for k, v in tags.items()}
+    }
+    change = by_sid.pop("DnsFirewallChange")
+    assert change["Condition"] == {
+        "StringEquals": {f"aws:ResourceTag/{k}": v for k, v in tags.items()}
+    }
+    config = by_sid.pop("DnsFirewallConfig")
+    assert config["Action"] == "route53resolver:UpdateFirewallConfig"
+    assert by_sid == {}
+    for statement in (create, change, config):
+        assert re.fullmatch(
+            r"arn:\$\{[^}]+\}:route53resolver:us-east-1:\$\{[^}]+\.account_id\}:\*",
+            statement["Resource"],
+        ), statement["Resource"]

@@ -1,0 +1,133 @@
+"""The DNS Firewall in every `egress_mode`: enforce (default), observe, off.
+
+Default synth: enforce, no per-run domains. `nat_observe`: observe with per-run domains.
+`egress_off`: no firewall. Resources moto cannot create are planned, not applied, by `make up`
+(devtools/local/up.py PLAN_ONLY); their JSON is asserted here and scanned by CKV_CA_19.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from stacks.shared.egress import (
+    CATCH_ALL_PRIORITY,
+    aws_endpoint_domains,
+)
+from stacks.shared.settings import DEFAULT_EGRESS_DOMAINS
+from tests.support.synthesized import one, resources
+
+FIREWALL_TYPES = (
+    "aws_route53_resolver_firewall_domain_list",
+    "aws_route53_resolver_firewall_rule_group",
+    "aws_route53_resolver_firewall_rule",
+    "aws_route53_resolver_firewall_rule_group_association",
+    "aws_route53_resolver_firewall_config",
+    "aws_route53_resolver_query_log_config",
+    "aws_route53_resolver_query_log_config_association",
+)
+
+
+@pytest.fixture(scope="module")
+def enforce(stacks) -> dict:
+    return stacks["foundation"]
+
+
+@pytest.fixture(scope="module")
+def observe(variant_stacks) -> dict:
+    return variant_stacks("nat_observe")["foundation"]
+
+
+def _lists(foundation: dict) -> dict[str, dict]:
+    return {
+        d["name"]: d for d in resources(foundation, "aws_route53_resolver_firewall_domain_list")
+    }
+
+
+def _rules(foundation: dict) -> list[dict]:
+    rules = resources(foundation, "aws_route53_resolver_firewall_rule")
+    return sorted(rules, key=lambda r: r["priority"])
+
+
+def _list_ref(foundation: dict, name: str) -> str:
+    [key] = [
+        k
+        for k, v in foundation["resource"]["aws_route53_resolver_firewall_domain_list"].items()
+        if v["name"] == name
+    ]
+    return f"${{aws_route53_resolver_firewall_domain_list.{key}.id}}"
+
+
+def test_enforce_allows_the_list_and_answers_nxdomain_to_everything_else(enforce) -> None:
+    lists = _lists(enforce)
+    assert set(lists) == {"cloudagent-dev-egress-allow", "cloudagent-dev-egress-all"}
+    allowed = lists["cloudagent-dev-egress-allow"]["domains"]
+    assert allowed[: len(DEFAULT_EGRESS_DOMAINS)] == list(DEFAULT_EGRESS_DOMAINS)
+    assert lists["cloudagent-dev-egress-all"]["domains"] == ["*"]
+    allow, deny = _rules(enforce)
+    assert (allow["action"], allow["priority"]) == ("ALLOW", 100)
+    assert allow["firewall_domain_list_id"] == _list_ref(enforce, "cloudagent-dev-egress-allow")
+    assert deny["name"] == "cloudagent-dev-egress-deny-all"
+    assert (deny["action"], deny["block_response"]) == ("BLOCK", "NXDOMAIN")
+    assert deny["priority"] == CATCH_ALL_PRIORITY
+    assert deny["firewall_domain_list_id"] == _list_ref(enforce, "cloudagent-dev-egress-all")
+
+
+def test_the_aws_hosts_fargate_needs_are_allowed_by_exact_name(enforce) -> None:
+    allowed = _lists(enforce)["cloudagent-dev-egress-allow"]["domains"]
+    account = "${data.aws_caller_identity.account.account_id}"
+    expected = aws_endpoint_domains("us-east-1", account)
+    assert allowed[len(DEFAULT_EGRESS_DOMAINS) :] == expected
+    assert "api.ecr.us-east-1.amazonaws.com" in allowed
+    assert "secretsmanager.us-east-1.amazonaws.com" in allowed
+    assert not any(d.startswith("*") and d.endswith("amazonaws.com") for d in allowed)
+    assert f"{account}.dkr.ecr.us-east-1.amazonaws.com" in allowed
+
+
+def test_enforce_fails_closed_and_is_associated_after_every_rule(enforce) -> None:
+    assert one(enforce, "aws_route53_resolver_firewall_config")["firewall_fail_open"] == "DISABLED"
+    association = one(enforce, "aws_route53_resolver_firewall_rule_group_association")
+    assert association["vpc_id"].startswith("${aws_vpc.")
+    assert association["tags"] == {"EgressMode": "enforce"}
+    rule_keys = enforce["resource"]["aws_route53_resolver_firewall_rule"]
+    assert sorted(association["depends_on"]) == sorted(
+        f"aws_route53_resolver_firewall_rule.{key}" for key in rule_keys
+    )
+
+
+def test_queries_are_logged_to_a_project_log_group(enforce) -> None:
+    groups = {g["name"]: g for g in resources(enforce, "aws_cloudwatch_log_group")}
+    group = groups["/cloudagent/dev/dns-queries"]
+    assert group["retention_in_days"] == 14 and group["kms_key_id"].startswith("${aws_kms_key.")
+    config = one(enforce, "aws_route53_resolver_query_log_config")
+    assert config["destination_arn"].startswith("${aws_cloudwatch_log_group.")
+    association = one(enforce, "aws_route53_resolver_query_log_config_association")
+    assert association["resource_id"].startswith("${aws_vpc.")
+
+
+def test_without_run_domains_there_is_no_run_domain_list(enforce) -> None:
+    assert "cloudagent-dev-run-domains" not in _lists(enforce)
+
+
+def test_observe_only_alerts_fails_open_and_has_the_run_domain_list(observe) -> None:
+    lists = _lists(observe)
+    run_domains = lists["cloudagent-dev-run-domains"]
+    assert run_domains["domains"] == []  # the control API fills it while runs run
+    assert run_domains["lifecycle"] == {"ignore_changes": ["domains"]}
+    allow, run_rule, alert = _rules(observe)
+    assert (allow["action"], allow["priority"]) == ("ALLOW", 100)
+    assert (run_rule["action"], run_rule["priority"]) == ("ALLOW", 200)
+    assert run_rule["firewall_domain_list_id"] == _list_ref(observe, "cloudagent-dev-run-domains")
+    assert alert["name"] == "cloudagent-dev-egress-alert-all"
+    assert alert["action"] == "ALERT" and "block_response" not in alert
+    assert alert["priority"] == CATCH_ALL_PRIORITY
+    assert one(observe, "aws_route53_resolver_firewall_config")["firewall_fail_open"] == "ENABLED"
+    association = one(observe, "aws_route53_resolver_firewall_rule_group_association")
+    assert association["tags"] == {"EgressMode": "observe"}
+
+
+def test_off_creates_no_firewall_and_no_query_log(variant_stacks) -> None:
+    foundation = variant_stacks("egress_off")["foundation"]
+    for kind in FIREWALL_TYPES:
+        assert resources(foundation, kind) == [], kind
+    names = {g["name"] for g in resources(foundation, "aws_cloudwatch_log_group")}
+    assert "/cloudagent/dev/dns-queries" not in names
