@@ -1,4 +1,5 @@
-"""The admin function: set a provider key or the clone token, report which are set, stop all.
+"""The admin function: set a provider key or the clone token, report which are set, stop all,
+and ``preflight`` (do the Fargate vCPU quotas fit the deployment? ``preflight.py``).
 
 Invoked only with ``lambda:InvokeFunction`` by the GitHub OIDC admin role (the api stack
 grants nothing else). The event is validated like an API body; every outcome - including a
@@ -13,7 +14,7 @@ import logging
 import re
 from typing import Any
 
-from . import aws
+from . import aws, preflight
 from .config import PROVIDERS, ApiConfig, ConfigError
 from .errors import error_body
 
@@ -31,6 +32,7 @@ ACTIONS: dict[str, tuple[set[str], set[str]]] = {
     "set_repo_token": ({"value"}, set()),
     "key_status": (set(), set()),
     "stop_all": (set(), set()),
+    "preflight": (set(), set()),
 }
 
 
@@ -84,6 +86,8 @@ def handle(event: Any, settings_loader: Any, service_factory: Any) -> dict[str, 
             return _set_repo_token(settings, body)
         if action == "key_status":
             return _key_status(settings)
+        if action == "preflight":
+            return {"ok": True, **preflight.report(settings, service_factory(settings).ecs)}
         result = service_factory(settings).stop_all("admin:stop_all")
         return {"ok": True, **result}
     except Exception as exc:  # never leak a traceback (or a key) to the invoker

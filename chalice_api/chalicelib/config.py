@@ -24,6 +24,10 @@ SETTING_LIMITS: dict[str, dict] = json.loads(
 )
 PROVIDERS = ("anthropic", "openai", "google", "xai", "openrouter")
 HARD_MAX_RUNTIME_SECONDS = 7200
+# The setting `capacity` (stacks/shared/settings.py; a test keeps the two lists equal) and the
+# capacities a task can actually run on, which the prices are keyed by.
+CAPACITY_MODES = ("on-demand", "spot", "spot-then-on-demand")
+CAPACITIES = ("on-demand", "spot")
 
 
 class ConfigError(RuntimeError):
@@ -51,7 +55,10 @@ class ApiConfig:
     oidc_allowed_subjects: frozenset[str]
     app_stage: str = "dev"
     app_version: str = "0.0.0"
-    task_hourly_cost_usd: float | None = None
+    # capacity ("on-demand", "spot") -> an agent task-hour's price; a run stores the one it used.
+    hourly_costs_usd: dict[str, float] | None = None
+    # Setting `capacity`: which Fargate capacity RunTask asks for, and whether Spot falls back.
+    capacity: str = "on-demand"
     origin_verify_secret_arn: str | None = None
     # ORIGIN_VERIFY=off: no origin check while ORIGIN_VERIFY_SECRET_ARN is unset (tests and
     # local tooling only; the stacks never set it). Without either, every route answers 403.
@@ -138,17 +145,43 @@ def _repository_id(env: dict[str, str]) -> str | None:
     return raw or None
 
 
-def _cost(env: dict[str, str]) -> float | None:
+def _costs(env: dict[str, str]) -> dict[str, float] | None:
+    """TASK_HOURLY_COST_USD: a JSON object of capacity -> USD per task-hour (a bare number, the
+    form before Spot existed, is the on-demand price)."""
     raw = env.get("TASK_HOURLY_COST_USD", "").strip()
     if not raw:
         return None
+    message = (
+        "environment variable TASK_HOURLY_COST_USD must be a JSON object mapping "
+        f"{' and '.join(CAPACITIES)} to a price from 0 to 1000 USD per task-hour"
+    )
     try:
-        value = float(raw)
+        data = json.loads(raw)
     except ValueError:
-        raise ConfigError("environment variable TASK_HOURLY_COST_USD must be a number") from None
-    if not 0 <= value < 1000:
-        raise ConfigError("environment variable TASK_HOURLY_COST_USD is out of range")
-    return value
+        raise ConfigError(message) from None
+    if isinstance(data, (int, float)) and not isinstance(data, bool):
+        data = {"on-demand": data}
+    if (
+        not isinstance(data, dict)
+        or not set(data) <= set(CAPACITIES)
+        or "on-demand" not in data
+        or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < 1000
+            for v in data.values()
+        )
+    ):
+        raise ConfigError(message)
+    return {k: float(v) for k, v in data.items()}
+
+
+def _capacity(env: dict[str, str]) -> str:
+    raw = env.get("CAPACITY", "").strip()
+    if raw and raw not in CAPACITY_MODES:
+        raise ConfigError(
+            f"environment variable CAPACITY must be one of {', '.join(CAPACITY_MODES)} "
+            f"(setting capacity), not {raw[:40]!r}"
+        )
+    return raw or "on-demand"
 
 
 def _assign_public_ip(env: dict[str, str]) -> str:
@@ -191,7 +224,8 @@ def from_env(env: dict[str, str] | None = None) -> ApiConfig:
         oidc_allowed_subjects=frozenset(_csv(env, "OIDC_ALLOWED_SUBJECTS")),
         app_stage=env.get("APP_STAGE", "").strip() or "dev",
         app_version=env.get("APP_VERSION", "").strip() or "0.0.0",
-        task_hourly_cost_usd=_cost(env),
+        hourly_costs_usd=_costs(env),
+        capacity=_capacity(env),
         origin_verify_secret_arn=env.get("ORIGIN_VERIFY_SECRET_ARN", "").strip() or None,
         origin_verify_off=_origin_verify_off(env),
         repo_token_secret_arn=env.get("REPO_TOKEN_SECRET_ARN", "").strip() or None,

@@ -9,14 +9,21 @@ from . import aws
 from .config import ApiConfig
 
 STOP_REASON_MAX = 255
+# The capacity provider RunTask asks for, per capacity (both are associated with the cluster).
+CAPACITY_PROVIDERS = {"on-demand": "FARGATE", "spot": "FARGATE_SPOT"}
 
 
 class RunTaskFailed(Exception):
-    """ECS did not start the task; ``reason`` is recorded on the run (safe to show)."""
+    """ECS did not start the task; ``reason`` is recorded on the run (safe to show).
 
-    def __init__(self, reason: str):
+    ``text`` is everything ECS said (failure reason and detail, or the error message): what
+    ``capacity.failure_kind`` reads to tell a capacity or quota refusal from any other.
+    """
+
+    def __init__(self, reason: str, text: str = ""):
         super().__init__(reason)
         self.reason = reason
+        self.text = text or reason
 
 
 def container_overrides(settings: ApiConfig, env: dict[str, str]) -> dict[str, Any]:
@@ -46,19 +53,29 @@ class Ecs:
         return self._client
 
     def run_task(
-        self, run_id: str, provider: str, overrides: dict[str, Any], interactive: bool
+        self,
+        run_id: str,
+        provider: str,
+        overrides: dict[str, Any],
+        interactive: bool,
+        capacity: str = "on-demand",
+        client_token: str | None = None,
     ) -> str:
         """Start one Fargate task for ``run_id`` with ``provider``'s task definition (the only
-        one that holds that provider's key); returns its ARN or raises RunTaskFailed."""
+        one that holds that provider's key) on ``capacity`` (on-demand or spot); returns its
+        ARN or raises RunTaskFailed. ``client_token`` (default: the run id) makes a repeated
+        call return the same task; a second start of the same run needs its own."""
         s = self.settings
         try:
             resp = self.api.run_task(
                 cluster=s.cluster_arn,
                 taskDefinition=s.task_definition_arns[provider],
-                launchType="FARGATE",
+                capacityProviderStrategy=[
+                    {"capacityProvider": CAPACITY_PROVIDERS[capacity], "weight": 1}
+                ],
                 count=1,
                 startedBy=run_id,
-                clientToken=run_id,
+                clientToken=client_token or run_id,
                 enableExecuteCommand=interactive,
                 networkConfiguration={
                     "awsvpcConfiguration": {
@@ -71,7 +88,7 @@ class Ecs:
             )
         except Exception as exc:
             code = aws.error_code(exc) or type(exc).__name__
-            raise RunTaskFailed(f"RunTask failed: {code}") from exc
+            raise RunTaskFailed(f"RunTask failed: {code}", str(exc)) from exc
         tasks = resp.get("tasks") or []
         if not tasks:
             failures = resp.get("failures") or [{}]
@@ -79,7 +96,7 @@ class Ecs:
             reason = first.get("reason") or "unknown"
             detail = first.get("detail")
             text = f"RunTask failed: {reason}" + (f" ({detail})" if detail else "")
-            raise RunTaskFailed(text[:500])
+            raise RunTaskFailed(text[:500], text)
         return str(tasks[0]["taskArn"])
 
     def stop_task(self, task_arn: str, reason: str) -> None:

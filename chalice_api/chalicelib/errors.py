@@ -52,6 +52,12 @@ class TooManyRuns(ApiError):
     status, code = 429, "concurrency_limit"
 
 
+class VcpuQuotaReached(ApiError):
+    """ECS refused the task for the account's Fargate vCPU quota (admin action ``preflight``)."""
+
+    status, code = 429, "fargate_vcpu_quota"
+
+
 def error_body(code: str, message: str) -> dict[str, Any]:
     """The single error shape every non-2xx response uses."""
     return {"error": {"code": code, "message": message}}

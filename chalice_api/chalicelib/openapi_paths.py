@@ -21,6 +21,12 @@ def _err(description: str) -> dict[str, Any]:
     return {"description": description, **_json(ref("Error"))}
 
 
+_TOO_MANY = (
+    "concurrency_limit: the concurrency limit is reached (nothing recorded); "
+    "fargate_vcpu_quota: ECS refused the task for the account's Fargate vCPU quota (the run is "
+    "recorded as FAILED_TO_START, its slot released; the admin action preflight tells how many "
+    "runs fit)"
+)
 _AUTH_ERRORS = {
     "401": _err("missing or invalid bearer token"),
     "403": _err("identity not allowed, or the request did not come through CloudFront"),
@@ -88,7 +94,7 @@ PATHS: dict[str, Any] = {
                     "admin action)"
                 ),
                 "413": _err("prompt (+ repo, ref) too large for the ECS overrides limit (8 KiB)"),
-                "429": _err("concurrency limit reached"),
+                "429": _err(_TOO_MANY),
                 "503": _err("whether the task's secrets are set could not be checked; retry"),
             },
         },
@@ -177,7 +183,7 @@ PATHS: dict[str, Any] = {
                     "Idempotency-Key reused with a different body; provider_key_not_set (no "
                     "provider given: no key is set at all) or repo_token_not_set"
                 ),
-                "429": _err("concurrency limit reached"),
+                "429": _err(_TOO_MANY),
                 "503": _err("whether the task's secrets are set could not be checked; retry"),
             },
         }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .config import HARD_MAX_RUNTIME_SECONDS, PROVIDERS
+from .config import CAPACITIES, HARD_MAX_RUNTIME_SECONDS, PROVIDERS
 from .gitref import MAX_REF_CHARS, REF_RE, REPO_RE
 from .results import FINAL_MESSAGE_MAX_BYTES
 from .statuses import STATUSES
@@ -147,6 +147,31 @@ SCHEMAS: dict[str, Any] = {
             "stop_requested_at": _NULL_STR,
             "stop_requested_by": _NULL_STR,
             "reaped_reason": _NULL_STR,
+            "capacity_used": {
+                "type": "string",
+                "enum": list(CAPACITIES),
+                "nullable": True,
+                "description": (
+                    "the Fargate capacity the run's task runs on (setting capacity); on-demand "
+                    "after a fall back from Spot. compute_cost_usd uses its price"
+                ),
+            },
+            "fallback_reason": {
+                **_NULL_STR,
+                "description": (
+                    "why the run was started again on on-demand (once) with setting capacity "
+                    "spot-then-on-demand: ECS had no Spot capacity at RunTask, or the Spot "
+                    "task stopped before it ran"
+                ),
+            },
+            "interrupted": {
+                "type": "boolean",
+                "nullable": True,
+                "description": (
+                    "true when Spot took the capacity back (stopCode SpotInterruption): the "
+                    "agent got SIGTERM and ended with exit code 143, result and patch included"
+                ),
+            },
             "exec_command": {"type": "string"},
         },
     },

@@ -41,6 +41,9 @@ PUBLIC_FIELDS = (
     "stop_requested_by",
     "reaped_reason",
     "result_error",
+    "capacity_used",
+    "fallback_reason",
+    "interrupted",
 )
 
 

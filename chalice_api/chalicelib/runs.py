@@ -19,6 +19,7 @@ import logging
 from typing import Any
 
 from . import idempotency, key_check
+from .capacity import Capacity, first_capacity, priced, quota_refusal
 from .config import ApiConfig
 from .ecs import Ecs, RunTaskFailed, container_overrides, exec_command
 from .errors import Conflict, NotFound, TooManyRuns
@@ -39,6 +40,7 @@ class RunLifecycle:
         self.settings = settings
         self.store = store
         self.ecs = ecs
+        self.capacity = Capacity(settings, store, ecs)
 
     def create(
         self, subject: str, req: RunRequest, idempotency_key: str | None, interactive: bool
@@ -83,7 +85,7 @@ class RunLifecycle:
             "created_at": now_iso(),
             "updated_at": now_iso(),
             "created_by": subject,
-            "hourly_cost_usd": self.settings.task_hourly_cost_usd,
+            **priced(self.settings, first_capacity(self.settings)),
         }
         if req.prompt is not None:
             record["prompt"] = req.prompt
@@ -110,10 +112,13 @@ class RunLifecycle:
             raise
 
         try:
-            task_arn = self.ecs.run_task(run_id, provider, overrides, interactive)
+            task_arn = self.capacity.start(run_id, provider, overrides, interactive)
         except RunTaskFailed as exc:
             log.warning("run %s failed to start: %s", run_id, exc.reason)
             self.store.transition(run_id, FAILED_TO_START, {"failure_reason": exc.reason})
+            refusal = quota_refusal(run_id, exc)
+            if refusal:
+                raise refusal from None
             body = {"run_id": run_id, "status": FAILED_TO_START, "reason": exc.reason}
             return body, False
         self.store.transition(run_id, STARTING, {"task_arn": task_arn}, {"task_arn": task_arn})

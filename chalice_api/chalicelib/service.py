@@ -43,7 +43,7 @@ class RunService:
         self.logs = logs or LogReader(settings.log_group_name)
         self.lifecycle = RunLifecycle(settings, self.store, self.ecs)
         self.reads = RunReads(settings, self.store, self.logs)
-        self.task_state = TaskStateHandler(settings, self.store, self.logs)
+        self.task_state = TaskStateHandler(settings, self.store, self.logs, self.lifecycle.capacity)
         self.reaper = Reaper(settings, self.store, self.ecs, self.task_state)
 
     # -- routes ----------------------------------------------------------------------------

@@ -232,6 +232,36 @@ class Store:
             **set_expression(fields),
         )
 
+    def set_fields_if(
+        self, run_id: str, fields: dict[str, Any], expected: dict[str, Any], absent: tuple = ()
+    ) -> bool:
+        """Set ``fields`` only while each ``expected`` attribute holds its value and no
+        ``absent`` one exists; returns whether the write happened (a lost race is False)."""
+        expression = set_expression(fields)
+        names, values = (
+            expression["ExpressionAttributeNames"],
+            expression["ExpressionAttributeValues"],
+        )
+        condition = ["attribute_exists(pk)"]
+        for i, (name, value) in enumerate(expected.items()):
+            names[f"#c{i}"], values[f":c{i}"] = name, to_av(value)
+            condition.append(f"#c{i} = :c{i}")
+        for i, name in enumerate(absent):
+            names[f"#d{i}"] = name
+            condition.append(f"attribute_not_exists(#d{i})")
+        try:
+            self.db.update_item(
+                TableName=self.table,
+                Key=run_key(run_id),
+                ConditionExpression=" AND ".join(condition),
+                **expression,
+            )
+        except Exception as exc:
+            if aws.error_code(exc) != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
+
     def set_result(self, run_id: str, fields: dict[str, Any]) -> bool:
         """Store a run's ``result`` (with ``result_error`` etc.) unless a result is already there.
 

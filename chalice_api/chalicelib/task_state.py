@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from . import aws, results
+from .capacity import Capacity, stopped_fields
 from .config import ApiConfig
 from .ecs import task_id
 from .logs import LogReader, stream_name
@@ -26,10 +27,14 @@ log = logging.getLogger(__name__)
 class TaskStateHandler:
     """Record what ECS reports about a run's task, and the run's result once it stopped."""
 
-    def __init__(self, settings: ApiConfig, store: Store, logs: LogReader):
+    def __init__(
+        self, settings: ApiConfig, store: Store, logs: LogReader, capacity: Capacity | None = None
+    ):
         self.settings = settings
         self.store = store
         self.logs = logs
+        # Restarts a Spot task that stopped before it ran on on-demand (capacity.py).
+        self.capacity = capacity
 
     def handle_task_event(self, event: dict[str, Any]) -> dict[str, Any]:
         """Apply one ECS Task State Change event; safe under repeats and reordering."""
@@ -80,7 +85,11 @@ class TaskStateHandler:
                 ]
                 or None,
                 "stop_code": task.get("stopCode"),
+                **stopped_fields(task),
             }
+            restarted = self.capacity.restart(record, task) if self.capacity else None
+            if restarted:
+                return restarted
         result = self.store.transition(run_id, status, fields, fill)
         if status == STOPPED:
             self.store_result(run_id, record, arn)

@@ -39,7 +39,7 @@ from stacks.shared.iam import (
     role_with_policy,
     service_trust_json,
 )
-from stacks.shared.prices import task_hourly_cost_usd
+from stacks.shared.prices import CAPACITIES, task_hourly_cost_usd
 from stacks.shared.settings import Settings
 from stacks.shared.stack import CloudAgentStack
 from toolchain import chalice_package
@@ -160,7 +160,8 @@ class ApiStack(CloudAgentStack):
             self,
             "admin_role",
             name=f"{settings.prefix}-admin",
-            description="Admin function: set provider keys, report which are set, stop all tasks",
+            description="Admin function: set provider keys, report which are set, stop all "
+            "tasks, read the Fargate vCPU quotas",
             trust_policy=service_trust_json("lambda.amazonaws.com"),
             statements=[
                 Statement(
@@ -172,12 +173,21 @@ class ApiStack(CloudAgentStack):
                     resources=admin_secrets,
                 ),
                 Statement(
+                    # stop_all and preflight describe the cluster's tasks (who started them,
+                    # on which capacity) before stopping or counting them.
                     sid="StopAgentTasks",
-                    actions=["ecs:StopTask"],
+                    actions=["ecs:DescribeTasks", "ecs:StopTask"],
                     resources=[task_arns],
                     conditions=on_cluster,
                 ),
                 list_cluster_tasks,
+                Statement(
+                    # preflight: the Fargate vCPU quotas. GetServiceQuota has no resource type
+                    # (stacks/shared/star_only_actions.py), so AWS accepts only "*".
+                    sid="ReadFargateQuotas",
+                    actions=["servicequotas:GetServiceQuota"],
+                    resources=["*"],
+                ),
                 Statement(sid="RunTable", actions=RUN_TABLE, resources=table_resources),
                 Statement(
                     sid="UseProjectKey",
@@ -217,7 +227,13 @@ class ApiStack(CloudAgentStack):
                 "OIDC_REPOSITORY_ID": settings.github_repository_id,
                 "APP_STAGE": settings.env_name,
                 "APP_VERSION": APP_VERSION,
-                "TASK_HOURLY_COST_USD": str(task_hourly_cost_usd(settings.agent_architecture)),
+                "CAPACITY": settings.capacity,
+                # capacity -> an agent task-hour at the configured architecture; a run stores
+                # the price of the capacity it actually ran on.
+                "TASK_HOURLY_COST_USD": json.dumps(
+                    {c: task_hourly_cost_usd(settings.agent_architecture, c) for c in CAPACITIES},
+                    sort_keys=True,
+                ),
                 "PROVIDER_SECRET_ARNS": json.dumps(secret_arns, sort_keys=True),
                 # Set only with private_repos: runs are refused (409) while it has no value.
                 **(

@@ -17,9 +17,13 @@ from cdktf_cdktf_provider_aws.ecs_cluster import (
     EcsClusterConfigurationExecuteCommandConfigurationLogConfiguration,
     EcsClusterSetting,
 )
+from cdktf_cdktf_provider_aws.ecs_cluster_capacity_providers import (
+    EcsClusterCapacityProviders,
+    EcsClusterCapacityProvidersDefaultCapacityProviderStrategy,
+)
 from constructs import Construct
 
-from stacks.shared.constants import ECR_IMAGES_KEPT
+from stacks.shared.constants import ECR_IMAGES_KEPT, FARGATE_CAPACITY_PROVIDERS
 from stacks.shared.logs import project_log_group
 from stacks.shared.settings import Settings
 
@@ -51,6 +55,21 @@ class Compute(Construct):
                     ),
                 )
             ),
+        )
+
+        # Both Fargate capacity providers, whatever the setting `capacity` says: associating them
+        # costs nothing, and switching `capacity` then changes only the control Lambda's
+        # environment, never the cluster. A RunTask without a strategy still gets on-demand.
+        EcsClusterCapacityProviders(
+            self,
+            "capacity_providers",
+            cluster_name=self.cluster.name,
+            capacity_providers=list(FARGATE_CAPACITY_PROVIDERS),
+            default_capacity_provider_strategy=[
+                EcsClusterCapacityProvidersDefaultCapacityProviderStrategy(
+                    capacity_provider="FARGATE", weight=1
+                )
+            ],
         )
 
         self.repository = EcrRepository(

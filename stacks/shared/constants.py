@@ -46,6 +46,8 @@ FINAL_MESSAGE_MAX_BYTES = 64 * 1024  # result.final_message
 TASK_CPU_UNITS = 16384
 TASK_MEMORY_MIB = 122880
 TASK_EPHEMERAL_STORAGE_GIB = 200
+# Both are associated with the cluster; the setting `capacity` picks which RunTask asks for.
+FARGATE_CAPACITY_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
 
 # --- The edge: CloudFront sends this header with a secret value; the control API refuses any
 # request without it, so the API cannot be reached around CloudFront and its WAF. ---

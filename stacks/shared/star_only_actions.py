@@ -49,6 +49,9 @@ STAR_ONLY_ACTIONS: dict[str, str] = {
     "logs:DescribeResourcePolicies": "account-level listing; no resource type",
     # The api stack's aws_secretsmanager_random_password data source; generates, stores nothing.
     "secretsmanager:GetRandomPassword": "no resource type",
+    # The admin function's preflight reads the Fargate vCPU quotas; the Service Authorization
+    # Reference lists a `quota` resource for Service Quotas but none for this action.
+    "servicequotas:GetServiceQuota": "no resource type",
     # STS identity lookups made by every Terraform run.
     "sts:GetCallerIdentity": "no resource type",
 }

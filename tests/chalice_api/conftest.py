@@ -187,7 +187,12 @@ def api_env(monkeypatch: pytest.MonkeyPatch, jwks: Jwks) -> Iterator[Env]:
         subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
         sg = ec2.create_security_group(GroupName="agent", Description="agent", VpcId=vpc)["GroupId"]
         ecs = boto.client("ecs", region_name=REGION)
-        cluster = ecs.create_cluster(clusterName="cloudagent-test")["cluster"]["clusterArn"]
+        # As foundation associates them: both Fargate capacity providers, on-demand by default.
+        cluster = ecs.create_cluster(
+            clusterName="cloudagent-test",
+            capacityProviders=["FARGATE", "FARGATE_SPOT"],
+            defaultCapacityProviderStrategy=[{"capacityProvider": "FARGATE", "weight": 1}],
+        )["cluster"]["clusterArn"]
         taskdefs = {
             # As the agent stack registers them: one family per provider; the API gets each
             # family's ARN without the revision (RunTask takes the latest ACTIVE one).
@@ -234,7 +239,7 @@ def api_env(monkeypatch: pytest.MonkeyPatch, jwks: Jwks) -> Iterator[Env]:
             "OIDC_ALLOWED_SUBJECTS": f"{SUBJECT},repo:acme/agents:environment:staging",
             "APP_STAGE": "test",
             "APP_VERSION": "1.2.3",
-            "TASK_HOURLY_COST_USD": "1.08",
+            "TASK_HOURLY_COST_USD": json.dumps({"on-demand": 1.08, "spot": 0.43}),
             "PROVIDER_SECRET_ARNS": json.dumps(secrets),
             "AGENT_STOP_GRACE_SECONDS": "30",
             "ORIGIN_VERIFY": "off",

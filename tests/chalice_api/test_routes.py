@@ -73,7 +73,10 @@ def test_create_get_list_run(client: Any, headers: dict[str, str], run_task_call
     assert resp.json_body["status"] == "STARTING"
 
     [call] = run_task_calls
-    assert call["launchType"] == "FARGATE"
+    # capacity on-demand (the default): the FARGATE provider, no launch type.
+    assert "launchType" not in call
+    assert call["capacityProviderStrategy"] == [{"capacityProvider": "FARGATE", "weight": 1}]
+    assert call["clientToken"] == run_id
     assert call["startedBy"] == run_id
     assert call["enableExecuteCommand"] is False
     vpc = call["networkConfiguration"]["awsvpcConfiguration"]

@@ -58,6 +58,7 @@ def task_event(
     started_at: str | None = "2025-01-01T10:00:10.000Z",
     pull_started_at: str | None = "2025-01-01T10:00:00.000Z",
     stopped_at: str | None = None,
+    stop_code: str = "EssentialContainerExited",
 ) -> dict[str, Any]:
     """An EventBridge "ECS Task State Change" event as AWS delivers it."""
     detail: dict[str, Any] = {
@@ -75,7 +76,7 @@ def task_event(
     if last_status == "STOPPED":
         detail["stoppedAt"] = stopped_at or "2025-01-01T10:10:10.000Z"
         detail["stoppedReason"] = stopped_reason or "Essential container in task exited"
-        detail["stopCode"] = "EssentialContainerExited"
+        detail["stopCode"] = stop_code
         if exit_code is not None:
             detail["containers"][0]["exitCode"] = exit_code
     return {

@@ -9,6 +9,7 @@ administrator, not by the deploy workflow.
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Iterable
 
 from stacks.foundation.github.image import image_statements
@@ -71,7 +72,8 @@ def runtime_statements(arns: Arns) -> list[Statement]:
     return [
         Statement(
             sid="RuntimeWithoutResourceType",
-            actions=[*ECR_LOGIN, *ECS_EXEC_CHANNELS],
+            # GetServiceQuota: the admin function's preflight (star_only_actions.py).
+            actions=[*ECR_LOGIN, *ECS_EXEC_CHANNELS, "servicequotas:GetServiceQuota"],
             resources=["*"],
         ),
         Statement(
@@ -132,7 +134,17 @@ def _merged(statements: Iterable[Statement]) -> list[Statement]:
         resources.extend(r for r in statement.resources if r not in resources)
     return [
         Statement(sid="WithoutResourceType", actions=sorted(star), resources=["*"]),
-        Statement(sid="ProjectResources", actions=sorted(actions), resources=resources),
+        Statement(sid="ProjectResources", actions=sorted(actions), resources=_uncovered(resources)),
+    ]
+
+
+def _uncovered(resources: list[str]) -> list[str]:
+    """Leave out a resource another one of the same statement already matches (a ceiling
+    means the same with or without it; the characters count against the size limit)."""
+    return [
+        r
+        for r in resources
+        if not any(o != r and "*" in o and fnmatch.fnmatchcase(r, o) for o in resources)
     ]
 
 

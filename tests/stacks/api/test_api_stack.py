@@ -7,6 +7,7 @@ import json
 import pytest
 
 from stacks.shared.constants import GITHUB_OIDC_ISSUER
+from stacks.shared.prices import task_hourly_cost_usd
 from tests.support.synthesized import one, policy_of, resources
 
 ENVIRONMENT = {
@@ -18,6 +19,8 @@ ENVIRONMENT = {
     "SECURITY_GROUP_IDS",
     "LOG_GROUP_NAME",
     "MAX_CONCURRENT_RUNS",
+    "CAPACITY",
+    "TASK_HOURLY_COST_USD",
     "ALLOWED_REPOS",
     "OIDC_ISSUER",
     "OIDC_JWKS_URL",
@@ -61,7 +64,10 @@ def test_control_lambda_environment_pins_githubs_issuer(functions: dict[str, dic
     assert variables["OIDC_ALLOWED_SUBJECTS"] == "repo:org/cloudagent:environment:dev"
     assert variables["OIDC_AUDIENCE"] == "cloudagent-dev"
     assert variables["CONTAINER_NAME"] == "agent"
-    assert float(variables["TASK_HOURLY_COST_USD"]) > 1
+    costs = json.loads(variables["TASK_HOURLY_COST_USD"])
+    assert set(costs) == {"on-demand", "spot"} and costs["spot"] < costs["on-demand"]
+    assert costs["on-demand"] == task_hourly_cost_usd("X86_64", "on-demand") > 1
+    assert variables["CAPACITY"] == "on-demand"
     assert set(json.loads(variables["PROVIDER_SECRET_ARNS"])) == {
         "anthropic",
         "openai",
@@ -112,6 +118,18 @@ def test_api_role_is_scoped(api: dict) -> None:
     }
     assert any(r.endswith("/index/by_time") for r in statements["RunTable"]["Resource"])
     assert statements["ReadAgentLogs"]["Action"] == "logs:GetLogEvents"
+
+
+def test_admin_role_counts_and_stops_cluster_tasks_and_reads_only_quotas(api: dict) -> None:
+    statements = {s["Sid"]: s for s in policy_of(api, "dev-admin")}
+    tasks = statements["StopAgentTasks"]
+    assert set(tasks["Action"]) == {"ecs:DescribeTasks", "ecs:StopTask"}
+    assert "ecs:cluster" in tasks["Condition"]["ArnEquals"]
+    quotas = statements["ReadFargateQuotas"]
+    # The only "*" of the admin role, for an action that has no resource type.
+    assert quotas["Action"] == "servicequotas:GetServiceQuota" and quotas["Resource"] == "*"
+    stars = [s["Sid"] for s in statements.values() if s["Resource"] in ("*", ["*"])]
+    assert stars == ["ReadFargateQuotas"]
 
 
 def test_admin_invoke_role_trusts_one_subject_and_invokes_one_function(api: dict) -> None:

@@ -113,6 +113,18 @@ def test_cluster_has_enhanced_insights_and_exec_logging(foundation: dict) -> Non
     )
 
 
+def test_cluster_has_both_fargate_capacity_providers_on_demand_by_default(
+    foundation: dict,
+) -> None:
+    """Spot is associated whatever `capacity` says, so changing it never touches the cluster."""
+    providers = one(foundation, "aws_ecs_cluster_capacity_providers")
+    assert providers["cluster_name"].startswith("${aws_ecs_cluster.")
+    assert sorted(providers["capacity_providers"]) == ["FARGATE", "FARGATE_SPOT"]
+    assert providers["default_capacity_provider_strategy"] == [
+        {"capacity_provider": "FARGATE", "weight": 1}
+    ]
+
+
 def test_repository_is_immutable_scanned_encrypted_and_keeps_ten(foundation: dict) -> None:
     repository = one(foundation, "aws_ecr_repository")
     assert repository["image_tag_mutability"] == "IMMUTABLE"
