@@ -7,7 +7,8 @@ Steps, each printed with its time:
 2. synth with that bucket, so each stack gets the production S3 backend and its own state;
 3. `terraform init` + `apply` of foundation, agent, api in order - later stacks read earlier
    ones through `terraform_remote_state`, exactly as in AWS. A resource moto cannot create
-   would be listed in `PLAN_ONLY` and planned instead of applied (today: none);
+   is planned instead of applied (`devtools/local/plan_only.py`: the DNS Firewall and the
+   Resolver query log, each listed with its reason);
 4. the API (`devtools.local.serve`) with the deployed Lambda's environment read back from moto,
    the development OIDC issuer and the CloudFront stand-in;
 5. the local task runner (`devtools.local.runner`, Fargate's part: `devtools.local.agents`),
@@ -41,6 +42,7 @@ from devtools.local.lambdas import Aws, function_environment
 from devtools.local.oidc import DEV_SUBJECT, DevIssuer
 from devtools.local.overrides import write_local_overrides
 from devtools.local.paths import LocalPaths
+from devtools.local.plan_only import plan_only
 from devtools.local.session import MOTO_MARKER, SERVE_MARKER, UpError, locked
 from devtools.synth import synthesize
 from devtools.terraform import TerraformError, write_cli_config
@@ -50,10 +52,6 @@ from toolchain.paths import PROJECT_ROOT
 DEFAULT_BUCKET = "cloudagent-tfstate-local"
 ORIGIN_HEADER = "X-Origin-Verify"
 API_LAMBDA_HANDLER = "app.app"  # the Chalice handler of the HTTP routes
-# stack -> {resource address: why moto cannot create it}. Such resources are planned, not
-# applied; everything else in the stack is applied with -target. Verified empty: every resource
-# of the three stacks applies on moto 5.2 (tests/e2e/test_embedded_aws.py applies them all).
-PLAN_ONLY: dict[str, dict[str, str]] = {}
 # The local server replaces only these; everything else is the deployed Lambda's environment.
 # OIDC_REPOSITORY_ID is emptied because development tokens carry no GitHub repository id (it
 # differs from the deployed value only when the setting github_repository_id is set).
@@ -179,15 +177,15 @@ def _changes(apply_output: str) -> str:
 
 
 def apply_stack(deployment: LocalDeployment, stack: str, out: Callable[[str], None]) -> StackReport:
-    """init + apply one stack (planning its PLAN_ONLY resources instead), timed."""
+    """init + apply one stack (planning what moto cannot create instead, plan_only.py), timed."""
     out(f"  {stack:<11} init + apply ...")
     started = time.monotonic()
     write_local_overrides(deployment, stack)
     tf = deployment.prepare(stack)
     init_done = time.monotonic()
-    skipped = PLAN_ONLY.get(stack, {})
+    doc = json.loads((deployment.synth_dir / "stacks" / stack / "cdk.tf.json").read_text())
+    skipped = plan_only(stack, doc)
     if skipped:
-        doc = json.loads((deployment.synth_dir / "stacks" / stack / "cdk.tf.json").read_text())
         targets = [f"-target={a}" for a in resource_addresses(doc) if a not in skipped]
         output = tf.apply(*targets)
         tf.run("plan", "-input=false", "-lock=false", *[f"-target={a}" for a in skipped])
@@ -425,7 +423,11 @@ def summarize(result: UpResult, out: Callable[[str], None]) -> None:
         if Path(sys.executable).is_relative_to(PROJECT_ROOT)
         else "python"
     )
-    plan_only = [f"{s.stack}: {a}" for s in result.stacks for a in s.planned_only]
+    planned = [
+        f"{s.stack}: {len(s.planned_only)} ({'; '.join(sorted(set(s.planned_only.values())))})"
+        for s in result.stacks
+        if s.planned_only
+    ]
     resources = ", ".join(f"{s.stack} {s.resources}" for s in result.stacks)
     token = result.token()
     body = '{"prompt":"Say hello.","provider":"openai","model":"gpt-4o-mini"}'
@@ -437,7 +439,7 @@ def summarize(result: UpResult, out: Callable[[str], None]) -> None:
         f"  moto server   {result.aws.url}  pid {result.moto_pid}  log "
         f"{_show(paths.log_file('moto'))}",
         f"  stacks        {resources} resources (state: s3://{result.deployment.bucket} on moto)",
-        "  plan-only     " + (", ".join(plan_only) or "none - every resource applied on moto"),
+        "  plan-only     " + (", ".join(planned) or "none - every resource applied on moto"),
         f"  control API   {result.api_url}  (CloudFront stand-in: adds {ORIGIN_HEADER})",
         f"                {result.direct_url}  (the app itself: 403 without that header)",
         f"  OIDC issuer   {result.issuer_url}  (development only; the stacks trust GitHub's)",

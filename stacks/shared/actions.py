@@ -103,7 +103,6 @@ DNS_FIREWALL_READ = (
     "route53resolver:GetFirewallRuleGroup",
     "route53resolver:GetFirewallRuleGroupAssociation",
     "route53resolver:GetResolverQueryLogConfig",
-    "route53resolver:GetResolverQueryLogConfigAssociation",
     "route53resolver:ListFirewallDomains",
     "route53resolver:ListFirewallRules",
     "route53resolver:ListTagsForResource",
@@ -113,7 +112,6 @@ DNS_FIREWALL_CREATE = (
     "route53resolver:AssociateFirewallRuleGroup",
     "route53resolver:CreateFirewallDomainList",
     "route53resolver:CreateFirewallRuleGroup",
-    "route53resolver:CreateResolverQueryLogConfig",
     "route53resolver:TagResource",
 )
 # ...and changes or deletes on resources that already carry the project's tags.

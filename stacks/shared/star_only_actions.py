@@ -52,6 +52,10 @@ STAR_ONLY_ACTIONS: dict[str, str] = {
     # The admin function's preflight reads the Fargate vCPU quotas; the Service Authorization
     # Reference lists a `quota` resource for Service Quotas but none for this action.
     "servicequotas:GetServiceQuota": "no resource type",
+    # Route 53 Resolver query logging: creating a config, and reading a VPC's association,
+    # have no resource type (the deploy role's create still requires the project's tags).
+    "route53resolver:CreateResolverQueryLogConfig": "no resource type; no ARN before creation",
+    "route53resolver:GetResolverQueryLogConfigAssociation": "no resource type",
     # STS identity lookups made by every Terraform run.
     "sts:GetCallerIdentity": "no resource type",
 }

@@ -34,6 +34,7 @@ from devtools.local.down import DownResult, destroy_stack, down
 from devtools.local.lambdas import deliver, invoke
 from devtools.local.oidc import DEV_SUBJECT
 from devtools.local.paths import LocalPaths
+from devtools.local.plan_only import PLAN_ONLY_TYPES
 from devtools.local.runner import MARKER as RUNNER_MARKER
 from devtools.local.session import MOTO_MARKER, SERVE_MARKER
 from devtools.local.up import (
@@ -86,9 +87,19 @@ def test_up_applies_foundation_agent_api_in_order_each_with_its_own_s3_state(
     for stack in ("foundation", "agent", "api"):
         assert f"cloudagent/dev/{stack}.tfstate" in keys
         assert deployment.state(stack)["serial"] >= 1
-    # Nothing had to be planned instead of applied: every resource exists on moto.
-    assert all(not s.planned_only for s in local.stacks)
-    assert any("plan-only     none" in line for line in local.lines)
+    # Only the DNS Firewall and the Resolver query log are planned instead of applied (moto
+    # has no firewall API and cannot delete a query-log config); everything else exists.
+    foundation, agent, api = local.stacks
+    assert not agent.planned_only and not api.planned_only
+    kinds = sorted({address.split(".")[0] for address in foundation.planned_only})
+    assert kinds == sorted(PLAN_ONLY_TYPES["foundation"])
+    assert all(why.startswith("moto 5.2 ") for why in foundation.planned_only.values())
+    assert any(
+        line.startswith(f"  plan-only     foundation: {len(foundation.planned_only)} (moto 5.2")
+        for line in local.lines
+    )
+    applied = {r["type"] for r in deployment.state("foundation")["resources"]}
+    assert not applied & set(kinds)
 
 
 def test_foundation_resources_exist(deployment: LocalDeployment) -> None:
@@ -105,7 +116,14 @@ def test_foundation_resources_exist(deployment: LocalDeployment) -> None:
     assert len(vpcs["Vpcs"]) == 1
     outputs = deployment.terraform("foundation").output()
     assert outputs["table_name"]["value"] == "cloudagent-dev"
-    assert len(outputs["private_subnet_ids"]["value"]) == 2
+    # network_mode public (the default): tasks run in the public subnets.
+    assert outputs["task_subnet_ids"]["value"] == outputs["public_subnet_ids"]["value"]
+    assert len(outputs["task_subnet_ids"]["value"]) == 2
+    # The DNS Firewall's query log group is applied (only the firewall itself is plan-only).
+    groups = deployment.client("logs").describe_log_groups(
+        logGroupNamePrefix=outputs["dns_query_log_group_name"]["value"]
+    )["logGroups"]
+    assert [g["retentionInDays"] for g in groups] == [14]
 
 
 def test_agent_applied_reading_foundation_through_remote_state(
@@ -127,7 +145,7 @@ def test_agent_applied_reading_foundation_through_remote_state(
 
 
 def test_agent_task_definition_runs_on_the_cluster(deployment: LocalDeployment) -> None:
-    """What the control API will do: RunTask in the private subnets with the tasks group."""
+    """What the control API will do: RunTask in the task subnets with the tasks group."""
     foundation = deployment.terraform("foundation").output()
     agent = deployment.terraform("agent").output()
     response = deployment.client("ecs").run_task(
@@ -137,9 +155,9 @@ def test_agent_task_definition_runs_on_the_cluster(deployment: LocalDeployment) 
         startedBy="test-run",
         networkConfiguration={
             "awsvpcConfiguration": {
-                "subnets": foundation["private_subnet_ids"]["value"],
+                "subnets": foundation["task_subnet_ids"]["value"],
                 "securityGroups": [agent["security_group_id"]["value"]],
-                "assignPublicIp": "DISABLED",
+                "assignPublicIp": "ENABLED",
             }
         },
         overrides={

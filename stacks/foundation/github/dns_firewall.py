@@ -21,12 +21,20 @@ from stacks.shared.iam import Statement
 def dns_firewall_deploy_statements(arns: Arns) -> list[Statement]:
     """Create tagged, change only what carries the tags, set the VPC's fail mode."""
     tags = {"Project": PROJECT, "Environment": arns.settings.env_name}
+    request_tags = {"StringEquals": {f"aws:RequestTag/{k}": v for k, v in tags.items()}}
     return [
         Statement(
             sid="DnsFirewallCreate",
             actions=DNS_FIREWALL_CREATE,
             resources=arns.dns_firewall,
-            conditions={"StringEquals": {f"aws:RequestTag/{k}": v for k, v in tags.items()}},
+            conditions=request_tags,
+        ),
+        Statement(
+            # No resource type (stacks/shared/star_only_actions.py); the tags still bind it.
+            sid="DnsQueryLogCreate",
+            actions=["route53resolver:CreateResolverQueryLogConfig"],
+            resources=["*"],
+            conditions=request_tags,
         ),
         Statement(
             sid="DnsFirewallChange",

@@ -42,6 +42,8 @@ STAR_READ = [
     "kms:ListAliases",
     # The api stack's origin-verify value comes from a data source that calls this.
     "secretsmanager:GetRandomPassword",
+    # The VPC's query-log association (stacks/foundation/egress.py).
+    "route53resolver:GetResolverQueryLogConfigAssociation",
 ]
 
 

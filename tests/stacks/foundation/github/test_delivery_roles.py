@@ -359,6 +359,8 @@ def test_deploy_writes_the_dns_firewall_only_on_project_tagged_resources(stacks)
     assert change["Condition"] == {
         "StringEquals": {f"aws:ResourceTag/{k}": v for k, v in tags.items()}
     }
+    query_log = by_sid.pop("DnsQueryLogCreate")
+    assert query_log["Resource"] == "*" and query_log["Condition"] == create["Condition"]
     config = by_sid.pop("DnsFirewallConfig")
     assert config["Action"] == "route53resolver:UpdateFirewallConfig"
     assert by_sid == {}
