@@ -60,12 +60,17 @@ class AgentHour:
     configured: bool
 
 
-def _instances(address: str, resource: dict[str, Any]) -> int:
-    """How many real resources one block makes: `count`/`for_each` when literal, else 1."""
+def _instances(address: str, resource: dict[str, Any], priced: bool) -> int:
+    """How many real resources one block makes: `count`/`for_each` when literal, else 1.
+
+    An expression cannot be counted before apply: refused for a priced type, 1 for a free one.
+    """
     for meta in ("count", "for_each"):
         if meta in resource:
             value = resource[meta]
             if isinstance(value, bool) or not isinstance(value, int | list | dict):
+                if not priced:
+                    return 1
                 raise UnpricedError(f"{address}: `{meta}` is {value!r}, not a literal to count")
             return value if isinstance(value, int) else len(value)
     return 1
@@ -149,11 +154,12 @@ def idle_lines(stacks: dict[str, dict]) -> list[IdleLine]:
     for stack, doc in stacks.items():
         for kind, blocks in sorted(doc.get("resource", {}).items()):
             price = RESOURCE_PRICES[kind]
+            priced = bool(price.monthly_usd or price.fixed_usd or price.later_monthly_usd)
             resources, units = 0, 0.0
             for name, resource in blocks.items():
                 address = f"{stack}: {kind}.{name}"
                 _check_conditions(address, price, resource)
-                instances = _instances(address, resource)
+                instances = _instances(address, resource, priced)
                 resources += instances
                 units += instances * _units(address, price, resource)
             fixed = resources * price.fixed_usd

@@ -95,6 +95,8 @@ def test_what_the_table_does_not_price_is_refused(stacks: dict[str, dict]) -> No
     computed = {"name": "s", "count": "${var.n}"}
     with pytest.raises(UnpricedError, match="`count` is"):
         idle_lines(_with(stacks, "foundation", "aws_secretsmanager_secret", "s", computed))
+    free = idle_total(idle_lines(_with(stacks, "foundation", "aws_iam_role", "r", computed)))
+    assert free == idle_total(idle_lines(stacks))  # a free type's expression counts as one
     cron = {"schedule_expression": "cron(0 * * * ? *)"}
     with pytest.raises(UnpricedError, match="cannot count invocations"):
         idle_lines(_with(stacks, "api", "aws_cloudwatch_event_rule", "c", cron))
