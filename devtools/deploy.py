@@ -16,6 +16,7 @@ from pathlib import Path
 
 import boto3
 
+from devtools.local.plan_only import plan_only
 from devtools.moto_server import MotoServer
 from devtools.terraform import Terraform, moto_backend_config
 
@@ -105,12 +106,26 @@ class LocalDeployment:
         return tf
 
     def apply(self, stack: str) -> Terraform:
+        """init + apply; what moto cannot create (plan_only.py) is left out with `-target`."""
         self.ensure_state_bucket()
         self.progress(f"{stack}: init")
         tf = self.prepare(stack)
         self.progress(f"{stack}: apply")
-        tf.apply()
+        tf.apply(*self.apply_targets(stack))
         return tf
+
+    def apply_targets(self, stack: str) -> list[str]:
+        """`-target` for every resource but the plan-only ones; none when all apply."""
+        doc = json.loads((self.synth_dir / "stacks" / stack / "cdk.tf.json").read_text())
+        skipped = plan_only(stack, doc)
+        if not skipped:
+            return []
+        return [
+            f"-target={kind}.{name}"
+            for kind, entries in doc.get("resource", {}).items()
+            for name in entries
+            if f"{kind}.{name}" not in skipped
+        ]
 
     def state(self, stack: str) -> dict:
         body = self.client("s3").get_object(Bucket=self.bucket, Key=self._state_key(stack))["Body"]

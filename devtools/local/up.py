@@ -162,15 +162,6 @@ def region_of(synth_dir: Path) -> str:
     return next((p["region"] for p in providers if "alias" not in p and "region" in p), "us-east-1")
 
 
-def resource_addresses(stack_json: dict[str, Any]) -> list[str]:
-    """Every `type.name` a synthesized stack declares."""
-    return [
-        f"{kind}.{name}"
-        for kind, entries in stack_json.get("resource", {}).items()
-        for name in entries
-    ]
-
-
 def _changes(apply_output: str) -> str:
     found = re.search(r"(Apply complete! Resources: [^\n]*|No changes\.[^\n]*)", apply_output)
     return found.group(1).rstrip(".") if found else "applied"
@@ -185,12 +176,9 @@ def apply_stack(deployment: LocalDeployment, stack: str, out: Callable[[str], No
     init_done = time.monotonic()
     doc = json.loads((deployment.synth_dir / "stacks" / stack / "cdk.tf.json").read_text())
     skipped = plan_only(stack, doc)
+    output = tf.apply(*deployment.apply_targets(stack))
     if skipped:
-        targets = [f"-target={a}" for a in resource_addresses(doc) if a not in skipped]
-        output = tf.apply(*targets)
         tf.run("plan", "-input=false", "-lock=false", *[f"-target={a}" for a in skipped])
-    else:
-        output = tf.apply()
     done = time.monotonic()
     # Terraform's own account (per-resource times) for when a stack is slow or fails later.
     (deployment.workdir(stack) / "apply.log").write_text(output)

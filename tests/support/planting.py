@@ -221,7 +221,10 @@ OIDC_PROVIDER_TEMPLATE: Body = {
 
 
 def _add_block(key: str, block: Body) -> Callable[[Body], None]:
-    return lambda body: body.setdefault(key, []).append(block)
+    """Append a rule block; in JSON every attribute of a security group rule is required."""
+    full = {"description": "planted", "ipv6_cidr_blocks": [], "prefix_list_ids": [],
+            "security_groups": [], "self": False, **block}  # fmt: skip
+    return lambda body: body.setdefault(key, []).append(full)
 
 
 def _widen_dns(body: Body) -> None:
