@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed-$(LOCK_HASH)
 PIP_TOOLS := pip-tools==7.6.2
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: help synth test scan lint bench image lock clean
+.PHONY: help synth test scan cost lint bench image lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -29,6 +29,9 @@ synth: $(STAMP) ## the main job: synthesize the three stacks on local defaults a
 
 scan: $(STAMP) ## Checkov on the synth and on Terraform plans made against moto; SARIF in cdktf.out/scan
 	@$(PY) -m devtools.scan
+
+cost: $(STAMP) ## idle monthly cost line by line and an agent-hour per option, current settings
+	@$(PY) -m devtools.cost
 
 test: $(STAMP) ## the whole test suite (two workers: the embedded-AWS module runs beside the rest)
 	@$(PY) -m pytest -n 2 --dist loadfile
