@@ -65,8 +65,8 @@ VARIANTS = {
         "CLOUDAGENT_EGRESS_MODE": "observe",
         "CLOUDAGENT_EGRESS_RUN_DOMAINS_ALLOWED": "example.com,*.example.org",
     },
-    # No DNS Firewall at all.
-    "egress_off": {"CLOUDAGENT_EGRESS_MODE": "off"},
+    # No DNS Firewall at all, in a region other than the edge's (us-east-1).
+    "egress_off": {"CLOUDAGENT_EGRESS_MODE": "off", "CLOUDAGENT_REGION": "eu-west-1"},
 }
 
 

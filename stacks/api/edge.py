@@ -114,6 +114,7 @@ class Edge(Construct):
         api_domain: str,
         api_stage: str,
         origin_verify_value: str,
+        kms_key_arn: str,
     ) -> None:
         super().__init__(scope, id)
         name = settings.prefix
@@ -166,28 +167,32 @@ class Edge(Construct):
             ],
         )
 
-        # WAF logs must go to a group named aws-waf-logs-* in us-east-1; its key lives there too.
+        # WAF logs must go to a group named aws-waf-logs-* in us-east-1, encrypted with a key of
+        # that region: the project key when the stacks are there (its policy names the group),
+        # else a key of its own (a key is $1-3 a month: make cost).
         arns = Arns.in_scope(self, settings)
-        waf_log_group_name = f"aws-waf-logs-{name}"
-        waf_logs_key = KmsKey(
-            self,
-            "waf_logs_key",
-            provider=us_east_1,
-            description=f"{name}: WAF logs (us-east-1)",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            policy=key_policy_json(
-                account_root=arns.account_root,
-                logs_region=EDGE_REGION,
-                log_groups_arn=arns.log_group(waf_log_group_name, region=EDGE_REGION),
-            ),
-        )
+        waf_log_group_name = settings.waf_log_group_name
+        waf_logs_key_arn = kms_key_arn
+        if settings.region != EDGE_REGION:
+            waf_logs_key_arn = KmsKey(
+                self,
+                "waf_logs_key",
+                provider=us_east_1,
+                description=f"{name}: WAF logs (us-east-1)",
+                enable_key_rotation=True,
+                deletion_window_in_days=30,
+                policy=key_policy_json(
+                    account_root=arns.account_root,
+                    logs_region=EDGE_REGION,
+                    log_group_arns=[arns.log_group(waf_log_group_name, region=EDGE_REGION)],
+                ),
+            ).arn
         waf_logs = project_log_group(
             self,
             "waf_logs",
             provider=us_east_1,
             name=waf_log_group_name,
-            kms_key_arn=waf_logs_key.arn,
+            kms_key_arn=waf_logs_key_arn,
         )
         Wafv2WebAclLoggingConfiguration(
             self,

@@ -263,6 +263,7 @@ class ApiStack(CloudAgentStack):
             api_domain=self.control_plane.api_domain,
             api_stage=API_STAGE,
             origin_verify_value=origin_verify.version.secret_string,
+            kms_key_arn=key_arn,
         )
 
         # --- GitHub OIDC: the one principal that may invoke the admin function. ---

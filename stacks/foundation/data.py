@@ -21,6 +21,7 @@ from constructs import Construct
 
 from stacks.shared.arns import Arns
 from stacks.shared.constants import (
+    EDGE_REGION,
     PROVIDERS,
     TABLE_PARTITION_KEY,
     TABLE_SORT_KEY,
@@ -53,7 +54,15 @@ class DataPlane(Construct):
             policy=key_policy_json(
                 account_root=arns.account_root,
                 logs_region=settings.region,
-                log_groups_arn=arns.log_group(f"{settings.log_group_prefix}/*"),
+                log_group_arns=[
+                    arns.log_group(f"{settings.log_group_prefix}/*"),
+                    # In us-east-1 the WAF log group (api stack) shares this key: one key less.
+                    *(
+                        [arns.log_group(settings.waf_log_group_name, region=EDGE_REGION)]
+                        if settings.region == EDGE_REGION
+                        else []
+                    ),
+                ],
             ),
         )
         KmsAlias(self, "key_alias", name=f"alias/{settings.prefix}", target_key_id=self.key.key_id)

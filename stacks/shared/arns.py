@@ -144,7 +144,7 @@ class Arns:
         """The project's log groups, and WAF's (named `aws-waf-logs-*`, beside the web ACL)."""
         return [
             self.log_group(f"{self.settings.log_group_prefix}/*"),
-            self.log_group(f"aws-waf-logs-{self.prefix}", region=EDGE_REGION),
+            self.log_group(self.settings.waf_log_group_name, region=EDGE_REGION),
         ]
 
     @property
@@ -152,7 +152,7 @@ class Arns:
         """`log_groups`, plus the `:*` form some log actions authorize against (the WAF's)."""
         return [
             *self.log_groups,
-            self.log_group(f"aws-waf-logs-{self.prefix}:*", region=EDGE_REGION),
+            self.log_group(f"{self.settings.waf_log_group_name}:*", region=EDGE_REGION),
         ]
 
     @property

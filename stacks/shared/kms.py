@@ -8,6 +8,7 @@ nothing it does not name; CloudWatch Logs may use the key only for the log group
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 # Key administration and use by the account root (IAM policies then decide who may).
 ROOT_KEY_ACTIONS = (
@@ -50,8 +51,9 @@ LOGS_KEY_ACTIONS = (
 )
 
 
-def key_policy_json(*, account_root: str, logs_region: str, log_groups_arn: str) -> str:
-    """The account administers the key; Logs in `logs_region` may use it for `log_groups_arn`."""
+def key_policy_json(*, account_root: str, logs_region: str, log_group_arns: Sequence[str]) -> str:
+    """The account administers the key; Logs in `logs_region` may use it for `log_group_arns`
+    (ARN patterns) only."""
     return json.dumps(
         {
             "Version": "2012-10-17",
@@ -70,7 +72,7 @@ def key_policy_json(*, account_root: str, logs_region: str, log_groups_arn: str)
                     "Action": list(LOGS_KEY_ACTIONS),
                     "Resource": "*",
                     "Condition": {
-                        "ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_groups_arn}
+                        "ArnLike": {"kms:EncryptionContext:aws:logs:arn": list(log_group_arns)}
                     },
                 },
             ],

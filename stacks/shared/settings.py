@@ -214,6 +214,11 @@ class Settings:
         """Every project log group lives under it; the KMS key policy for logs is scoped by it."""
         return f"/{PROJECT}/{self.env_name}"
 
+    @property
+    def waf_log_group_name(self) -> str:
+        """WAF logs only to groups named `aws-waf-logs-*`, in the web ACL's region (us-east-1)."""
+        return f"aws-waf-logs-{self.prefix}"
+
     def log_group_name(self, purpose: str) -> str:
         return f"{self.log_group_prefix}/{purpose}"
 

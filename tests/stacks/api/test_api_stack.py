@@ -235,6 +235,38 @@ def test_waf_acl_in_us_east_1_with_managed_groups_rate_rule_and_logging(api: dic
     assert waf_group["provider"] == "aws.us_east_1"
 
 
+def test_waf_logs_share_the_project_key_in_us_east_1(stacks) -> None:
+    """One key less in the default region (a key costs $1-3 a month): the foundation key's
+    policy lets Logs use it for the WAF log group too."""
+    api = stacks["api"]
+    assert resources(api, "aws_kms_key") == []
+    waf_group = next(
+        g for g in resources(api, "aws_cloudwatch_log_group") if g["name"].startswith("aws-waf")
+    )
+    assert waf_group["kms_key_id"].startswith("${data.terraform_remote_state.")
+    [key] = resources(stacks["foundation"], "aws_kms_key")
+    [logs] = [s for s in json.loads(key["policy"])["Statement"] if s["Sid"].startswith("Logs")]
+    patterns = logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
+    assert [p.rsplit(":", 1)[-1] for p in patterns] == [
+        "/cloudagent/dev/*",
+        "aws-waf-logs-cloudagent-dev",
+    ]
+
+
+def test_waf_logs_get_a_us_east_1_key_elsewhere(variant_stacks) -> None:
+    """The log group must be in us-east-1 beside the web ACL, and its key in the same region."""
+    stacks = variant_stacks("egress_off")  # region eu-west-1
+    [key] = resources(stacks["api"], "aws_kms_key")
+    assert key["provider"] == "aws.us_east_1" and key["enable_key_rotation"] is True
+    [logs] = [s for s in json.loads(key["policy"])["Statement"] if s["Sid"].startswith("Logs")]
+    assert logs["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}
+    [pattern] = logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
+    assert ":logs:us-east-1:" in pattern
+    assert pattern.endswith(":log-group:aws-waf-logs-cloudagent-dev")
+    [foundation_key] = resources(stacks["foundation"], "aws_kms_key")
+    assert "aws-waf-logs" not in foundation_key["policy"]
+
+
 def test_deployment_zip_holds_sources_and_dependencies_only(synth_local, functions) -> None:
     """Built from a clean copy: no bytecode or caches from the working tree, no boto3."""
     import zipfile
