@@ -47,6 +47,21 @@ def client(service: str) -> Any:
     return found
 
 
+class LazyClient:
+    """A class attribute of the thin adapters: the client a test injected (``self._client``),
+    else the shared one for ``service``, created on first use so an import stays cheap."""
+
+    def __init__(self, service: str):
+        self.service = service
+
+    def __get__(self, adapter: Any, owner: type | None = None) -> Any:
+        if adapter is None:
+            return self
+        if adapter._client is None:
+            adapter._client = client(self.service)
+        return adapter._client
+
+
 def error_code(exc: BaseException) -> str:
     """The AWS error code of a botocore ClientError, or '' for anything else."""
     response = getattr(exc, "response", None)

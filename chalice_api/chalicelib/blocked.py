@@ -84,12 +84,7 @@ class BlockedDomains:
         self.settings = settings
         self._client = client
 
-    @property
-    def api(self) -> Any:
-        """The CloudWatch Logs client (created on first use)."""
-        if self._client is None:
-            self._client = aws.client("logs")
-        return self._client
+    api = aws.LazyClient("logs")
 
     def fields(self, record: dict[str, Any]) -> dict[str, Any]:
         """The run's ``blocked_domains`` fields from its stored address and times; never

@@ -45,12 +45,7 @@ class Ecs:
         self.settings = settings
         self._client = client
 
-    @property
-    def api(self) -> Any:
-        """The ECS client (created on first use)."""
-        if self._client is None:
-            self._client = aws.client("ecs")
-        return self._client
+    api = aws.LazyClient("ecs")
 
     def run_task(
         self,

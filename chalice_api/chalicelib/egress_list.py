@@ -54,12 +54,7 @@ class RunDomainList:
         self.store = store
         self._client = client
 
-    @property
-    def api(self) -> Any:
-        """The Route 53 Resolver client (created on first use)."""
-        if self._client is None:
-            self._client = aws.client("route53resolver")
-        return self._client
+    api = aws.LazyClient("route53resolver")
 
     @property
     def list_id(self) -> str | None:

@@ -25,12 +25,7 @@ class LogReader:
         self.log_group = log_group
         self._client = client
 
-    @property
-    def api(self) -> Any:
-        """The CloudWatch Logs client (created on first use)."""
-        if self._client is None:
-            self._client = aws.client("logs")
-        return self._client
+    api = aws.LazyClient("logs")
 
     def page(self, stream: str, token: str | None, limit: int) -> dict[str, Any]:
         """One page of events; ``next_token`` resumes after it (also once more are written)."""

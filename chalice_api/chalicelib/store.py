@@ -66,12 +66,7 @@ class Store:
         self.table = table_name
         self._client = client
 
-    @property
-    def db(self) -> Any:
-        """The DynamoDB client (created on first use)."""
-        if self._client is None:
-            self._client = aws.client("dynamodb")
-        return self._client
+    db = aws.LazyClient("dynamodb")
 
     # -- reads -----------------------------------------------------------------------------
 
