@@ -18,7 +18,7 @@ from devtools import moto_server
 from devtools.synth import synthesize
 from devtools.terraform import Terraform, write_cli_config
 from stacks.shared.constants import STACK_NAMES
-from tests.support.synthesized import STATE_BUCKET
+from tests.support.synthesized import STATE_BUCKET, VARIANTS
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
@@ -56,20 +56,7 @@ def s3_stacks(synth_s3: Path) -> dict[str, dict]:
     return load_stacks(synth_s3)
 
 
-# Non-default configurations some tests need, by name: synthesized on first use, once a session.
-VARIANTS = {
-    # Behind NAT (one gateway per AZ), the firewall only observing, runs may add a domain.
-    "nat_observe": {
-        "CLOUDAGENT_NETWORK_MODE": "nat",
-        "CLOUDAGENT_NAT_GATEWAY_COUNT": "2",
-        "CLOUDAGENT_EGRESS_MODE": "observe",
-        "CLOUDAGENT_EGRESS_RUN_DOMAINS_ALLOWED": "example.com,*.example.org",
-    },
-    # No DNS Firewall at all, in a region other than the edge's (us-east-1).
-    "egress_off": {"CLOUDAGENT_EGRESS_MODE": "off", "CLOUDAGENT_REGION": "eu-west-1"},
-}
-
-
+# Non-default configurations some tests need (VARIANTS): synthesized on first use, once a session.
 @pytest.fixture(scope="session")
 def variant_stacks(tmp_path_factory: pytest.TempPathFactory):
     """`variant_stacks(name)`: the three stacks of a VARIANTS configuration (local state)."""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from devtools.cost import BEGIN, END, README, load_stacks, main, readme_block, render
+from devtools.cost import BEGIN, END, README, main, readme_block, render
 from devtools.costing import (
     UnpricedError,
     agent_hours,
@@ -17,7 +17,6 @@ from devtools.costing import (
     missing_prices,
     report,
 )
-from devtools.synth import synthesize
 from stacks.shared.prices import task_hourly_cost_usd
 from stacks.shared.resource_prices import (
     HOURS_PER_MONTH,
@@ -26,16 +25,16 @@ from stacks.shared.resource_prices import (
     RESOURCE_PRICES,
 )
 from stacks.shared.setting_loader import load_settings
+from tests.support.synthesized import VARIANTS
 
 IDLE_BUDGET_USD = 15.0  # docs/ARCHITECTURE.md §9
 
 
 @pytest.fixture(scope="module")
-def nat_stacks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
-    """The stacks with `network_mode=nat` (one NAT gateway), synthesized once for this module."""
-    outdir = tmp_path_factory.mktemp("synth-nat")
-    synthesize(outdir, {"CLOUDAGENT_STATE_BUCKET": "", "CLOUDAGENT_NETWORK_MODE": "nat"})
-    return load_stacks(outdir)
+def nat_stacks(variant_stacks) -> dict[str, dict]:
+    """The session's `nat` configuration (two NAT gateways; tests/conftest.py VARIANTS), so the
+    suite synthesizes it once."""
+    return variant_stacks("nat_observe")
 
 
 def _monthly(lines, resource_type: str) -> float:
@@ -128,7 +127,7 @@ def test_nat_mode_costs_the_gateway_and_its_address_more(
     stacks: dict[str, dict], nat_stacks: dict[str, dict]
 ) -> None:
     public, nat = idle_lines(stacks), idle_lines(nat_stacks)
-    gateways = load_settings(environ={"CLOUDAGENT_NETWORK_MODE": "nat"}).nat_gateway_count
+    gateways = int(VARIANTS["nat_observe"]["CLOUDAGENT_NAT_GATEWAY_COUNT"])
     assert _monthly(public, "aws_nat_gateway") == 0 and _monthly(public, "aws_eip") == 0
     assert _monthly(nat, "aws_nat_gateway") == pytest.approx(
         gateways * NAT_GATEWAY_HOURLY_USD * HOURS_PER_MONTH

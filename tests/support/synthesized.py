@@ -48,3 +48,17 @@ def role_policies(stacks: dict[str, dict], stack: str, role_key: str) -> list[di
     ref = f"${{aws_iam_role.{role_key}.id}}"
     docs = stacks[stack].get("resource", {}).get("aws_iam_role_policy", {}).values()
     return [json.loads(p["policy"]) for p in docs if p["role"] == ref]
+
+
+# Non-default configurations the suite synthesizes once each (the `variant_stacks` fixture).
+VARIANTS = {
+    # Behind NAT (one gateway per AZ), the firewall only observing, runs may add a domain.
+    "nat_observe": {
+        "CLOUDAGENT_NETWORK_MODE": "nat",
+        "CLOUDAGENT_NAT_GATEWAY_COUNT": "2",
+        "CLOUDAGENT_EGRESS_MODE": "observe",
+        "CLOUDAGENT_EGRESS_RUN_DOMAINS_ALLOWED": "example.com,*.example.org",
+    },
+    # No DNS Firewall at all, in a region other than the edge's (us-east-1).
+    "egress_off": {"CLOUDAGENT_EGRESS_MODE": "off", "CLOUDAGENT_REGION": "eu-west-1"},
+}
