@@ -37,6 +37,7 @@ from stacks.foundation.github.tagged import network_statements, tagged_statement
 from stacks.shared.arns import Arns, boundary_name
 from stacks.shared.constants import GITHUB_OIDC_ISSUER, STS_AUDIENCE
 from stacks.shared.iam import (
+    Statement,
     github_oidc_trust_json,
     policy_json,
     role_with_policy,
@@ -127,18 +128,11 @@ class GithubOidc(Construct):
             policy_arn=self.read_policy.arn,
         )
         # The DNS Firewall writes, beside the inline policy (see dns_firewall.py).
-        self.dns_firewall_policy = IamPolicy(
-            self,
-            "dns_firewall_policy",
+        self._attach_to_deploy(
+            ("dns_firewall_policy", "deploy_dns_firewall"),
             name=f"{settings.prefix}-github-dns-firewall",
             description="What terraform apply writes to the DNS Firewall and its query log",
-            policy=policy_json(dns_firewall_deploy_statements(arns)),
-        )
-        IamRolePolicyAttachment(
-            self,
-            "deploy_dns_firewall",
-            role=self.roles[DEPLOY].name,
-            policy_arn=self.dns_firewall_policy.arn,
+            statements=dns_firewall_deploy_statements(arns),
         )
 
     def scope_writes_by_tag(self, *, default_security_group_id: str) -> None:
@@ -159,19 +153,22 @@ class GithubOidc(Construct):
             ),
         }
         for part, (description, statements) in policies.items():
-            policy = IamPolicy(
-                self,
-                f"deploy_{part}",
+            self._attach_to_deploy(
+                (f"deploy_{part}", f"deploy_{part}_attachment"),
                 name=f"{prefix}-github-deploy-{part}",
                 description=description,
-                policy=policy_json(statements),
+                statements=statements,
             )
-            IamRolePolicyAttachment(
-                self,
-                f"deploy_{part}_attachment",
-                role=self.roles[DEPLOY].name,
-                policy_arn=policy.arn,
-            )
+
+    def _attach_to_deploy(
+        self, ids: tuple[str, str], *, name: str, description: str, statements: list[Statement]
+    ) -> None:
+        """One more managed policy on the deploy role: its inline policy is near IAM's 10,240
+        characters. `ids` are the policy's and the attachment's construct ids."""
+        policy = IamPolicy(
+            self, ids[0], name=name, description=description, policy=policy_json(statements)
+        )
+        IamRolePolicyAttachment(self, ids[1], role=self.roles[DEPLOY].name, policy_arn=policy.arn)
 
     def outputs(self, scope: Construct) -> None:
         """Role, provider and boundary ARNs as stack outputs (copied into GitHub variables)."""
