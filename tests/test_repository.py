@@ -6,8 +6,10 @@ showing the architecture as it grows.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -129,3 +131,72 @@ def test_files_named_in_code_and_docs_exist(tracked: list[str]) -> None:
             if not (PROJECT_ROOT / candidate).exists():
                 missing.append(f"{name}: {candidate}")
     assert missing == []
+
+
+# --- a clone on another machine -------------------------------------------------------------
+
+
+def _tracked_links() -> dict[str, str]:
+    """Tracked symbolic links (mode 120000) and their targets, as git stores them."""
+    out = subprocess.run(
+        ["git", "ls-files", "-s"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    links = {}
+    for line in out.splitlines():
+        meta, name = line.split("\t", 1)
+        if meta.startswith("120000 "):
+            blob = meta.split()[1]
+            links[name] = subprocess.run(
+                ["git", "cat-file", "blob", blob], cwd=PROJECT_ROOT, capture_output=True, text=True
+            ).stdout
+    return links
+
+
+def links_leaving(links: dict[str, str], root: Path) -> list[str]:
+    """The links whose target is absolute or resolves outside `root` (they break other clones)."""
+    leaving = []
+    for name, target in links.items():
+        resolved = os.path.normpath(root / Path(name).parent / target)
+        if os.path.isabs(target) or not resolved.startswith(f"{root}{os.sep}"):
+            leaving.append(f"{name} -> {target}")
+    return leaving
+
+
+def build_machine_roots(root: Path = PROJECT_ROOT) -> list[str]:
+    """Absolute paths only this machine has: the checkout, the folder it sits in, the home's
+    tool caches. (Paths inside the image, such as /home/node or /opt/pi, are not these.)"""
+    home = Path.home()
+    roots = [str(root), f"{root.parent}/" if root.parent != Path("/") else None]
+    roots += [f"{home}/{hidden}" for hidden in (".pyenv", ".cache", ".local")]
+    return [r for r in roots if r]
+
+
+def naming_build_paths(texts: dict[str, str], roots: list[str]) -> list[str]:
+    return [f"{name}: {root}" for name, text in texts.items() for root in roots if root in text]
+
+
+def test_no_tracked_link_leaves_the_repository() -> None:
+    assert links_leaving(_tracked_links(), PROJECT_ROOT) == []
+
+
+def test_a_link_into_another_checkout_is_caught(tmp_path: Path) -> None:
+    links = {".venv": "/work/other-checkout/.venv", "a/b": "../../outside", "doc": "docs/x.md"}
+    assert links_leaving(links, tmp_path) == [
+        ".venv -> /work/other-checkout/.venv",
+        "a/b -> ../../outside",
+    ]
+
+
+def test_no_tracked_file_names_a_path_of_this_machine(tracked: list[str]) -> None:
+    texts = {
+        name: (PROJECT_ROOT / name).read_text(errors="replace")
+        for name in tracked
+        if name != "tests/test_repository.py"  # its own examples below
+    }
+    assert naming_build_paths(texts, build_machine_roots()) == []
+
+
+def test_a_path_of_this_machine_is_caught() -> None:
+    roots = build_machine_roots(Path("/work/main"))
+    texts = {"Makefile": "VENV := /work/wt-redesign/.venv", "Dockerfile": "WORKDIR /opt/pi"}
+    assert naming_build_paths(texts, roots) == ["Makefile: /work/"]
