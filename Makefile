@@ -1,26 +1,30 @@
 # Every target sets up what it needs: a virtual environment with the pinned tree from
-# requirements.lock, installed once and reused until the lock file changes.
+# requirements.lock, installed once and reused until a lock file changes.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-LOCK_HASH := $(shell sha256sum requirements.lock | cut -c1-16)
+LOCKS := requirements.lock requirements-bootstrap.lock
+LOCK_HASH := $(shell cat $(LOCKS) | sha256sum | cut -c1-16)
 STAMP := $(VENV)/.installed-$(LOCK_HASH)
 # `make lock` resolves with pip-compile, which writes the sha256 of every file each configured
-# index serves for a pin (PyPI's and a machine's local mirrors alike); the install runs with
-# --require-hashes, so pip refuses any file the lock does not name.
+# index serves for a pin (PyPI's and a machine's local mirrors alike); both installs run with
+# --require-hashes, so neither pip nor uv takes a file the locks do not name.
 PIP_TOOLS := pip-tools==7.6.2
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# uv trusts the machine's certificate store, as pip does (a TLS-intercepting proxy's CA).
+export UV_NATIVE_TLS := 1
 
 .PHONY: help synth test scan cost lint bench image lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
 
-$(STAMP): requirements.lock
+$(STAMP): $(LOCKS)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@echo "Installing the pinned Python dependencies into $(VENV) (once per requirements.lock)..."
-	@$(PY) -m pip install -qq --disable-pip-version-check --require-hashes -r requirements.lock
+	@echo "Installing the pinned Python dependencies into $(VENV) (once per lock file change)..."
+	@$(VENV)/bin/pip install -qq --disable-pip-version-check --require-hashes --no-deps -r requirements-bootstrap.lock
+	@$(VENV)/bin/uv pip install --quiet --python $(PY) --require-hashes -r requirements.lock
 	@rm -f $(VENV)/.installed-* && touch $@
 
 synth: $(STAMP) ## the main job: synthesize the three stacks on local defaults and scan them
@@ -33,7 +37,8 @@ scan: $(STAMP) ## Checkov on the synth and on Terraform plans made against moto;
 cost: $(STAMP) ## idle monthly cost line by line and an agent-hour per option, current settings
 	@$(PY) -m devtools.cost
 
-test: $(STAMP) ## the whole test suite (two workers: the embedded-AWS module runs beside the rest)
+test: $(STAMP) ## the whole test suite, after installing the Debian packages the image tests need
+	@bash devtools/system_packages.sh
 	@$(PY) -m pytest -n 2 --dist loadfile
 
 lint: $(STAMP) ## ruff format check and lint, actionlint on the workflows, hadolint on the image
@@ -55,13 +60,15 @@ up: $(STAMP) ## the three stacks on an embedded AWS (moto) and the API on 127.0.
 down: $(STAMP) ## destroy what `make up` deployed and stop every process it started
 	@$(PY) -m devtools.local.down
 
-lock: ## re-resolve requirements.in into requirements.lock with the sha256 of every file; UPGRADE=1 moves pins
+lock: ## re-resolve requirements*.in into the lock files with the sha256 of every file; UPGRADE=1 moves pins
 	@rm -rf .build/lock-venv && $(PYTHON) -m venv .build/lock-venv
 	@.build/lock-venv/bin/pip install --quiet $(PIP_TOOLS)
-	@CUSTOM_COMPILE_COMMAND="make lock" .build/lock-venv/bin/pip-compile --quiet $(if $(UPGRADE),--upgrade) \
-	  --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
-	  --output-file requirements.lock requirements.in
-	@echo "requirements.lock updated"
+	@for name in requirements requirements-bootstrap; do \
+	  CUSTOM_COMPILE_COMMAND="make lock" .build/lock-venv/bin/pip-compile --quiet $(if $(UPGRADE),--upgrade) \
+	    --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
+	    --output-file $$name.lock $$name.in || exit 1; \
+	done
+	@echo "requirements.lock and requirements-bootstrap.lock updated"
 
 clean: ## remove generated output (keeps the virtual environment)
 	rm -rf cdktf.out .build .cache

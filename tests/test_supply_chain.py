@@ -1,8 +1,10 @@
-"""Supply chain (issue 14, item 7): the Python tree installs only files whose sha256 is locked.
+"""Supply chain: the Python tree installs only files whose sha256 is locked.
 
 `requirements.lock` pins every package with `--hash=sha256:` lines (pip-compile
---generate-hashes, `make lock`) and the Makefile installs it with `--require-hashes`, so pip
-refuses a file whose hash the lock does not list, whichever index or mirror serves it.
+--generate-hashes, `make lock`); so does `requirements-bootstrap.lock`, which holds the
+installer (uv). The Makefile installs uv from its lock with pip and then the tree with uv, both
+with `--require-hashes`, so neither takes a file whose hash a lock does not list, whichever
+index or mirror serves it.
 """
 
 from __future__ import annotations
@@ -40,13 +42,34 @@ def lock() -> dict[str, list[str]]:
     return entries((ROOT / "requirements.lock").read_text())
 
 
-def test_every_lock_entry_is_pinned_and_hashed(lock: dict[str, list[str]]) -> None:
-    assert len(lock) > 100, "the lock holds the whole tree, not just the top level"
+@pytest.fixture(scope="module")
+def bootstrap_lock() -> dict[str, list[str]]:
+    return entries((ROOT / "requirements-bootstrap.lock").read_text())
+
+
+def assert_pinned_and_hashed(lock: dict[str, list[str]]) -> None:
     for name, (spec, *options) in lock.items():
         assert re.fullmatch(r"[A-Za-z0-9._-]+==[^=,;\s]+", spec), f"{name}: not pinned ({spec})"
         hashes = [o for o in options if HASH.match(o)]
         assert hashes, f"{name}: no --hash=sha256: in requirements.lock"
         assert len(hashes) == len(options), f"{name}: unexpected options {options}"
+
+
+def test_every_lock_entry_is_pinned_and_hashed(lock: dict[str, list[str]]) -> None:
+    assert len(lock) > 100, "the lock holds the whole tree, not just the top level"
+    assert_pinned_and_hashed(lock)
+
+
+def test_the_installer_is_pinned_and_hashed(bootstrap_lock: dict[str, list[str]]) -> None:
+    assert set(bootstrap_lock) == {"uv"}
+    assert_pinned_and_hashed(bootstrap_lock)
+    wanted = entries((ROOT / "requirements-bootstrap.in").read_text())
+    assert wanted["uv"][0] == bootstrap_lock["uv"][0], "make lock after changing the .in"
+
+
+def test_an_unhashed_entry_is_caught() -> None:
+    with pytest.raises(AssertionError, match="no --hash"):
+        assert_pinned_and_hashed(entries("uv==0.9.30\n"))
 
 
 def test_lock_pins_every_top_level_requirement(lock: dict[str, list[str]]) -> None:
@@ -77,15 +100,19 @@ def make_recipe(target: str) -> str:
     return "\n".join(body)
 
 
-def test_make_installs_the_lock_with_require_hashes() -> None:
+def test_make_installs_the_locks_with_require_hashes() -> None:
+    """uv from its own lock (pip, --no-deps), then the tree with uv; nothing else installs."""
     installs = [line for line in make_recipe("$(STAMP)").splitlines() if "pip install" in line]
-    assert installs, "the $(STAMP) recipe installs nothing"
+    assert len(installs) == 2, installs
+    bootstrap, tree = installs
+    assert "-r requirements-bootstrap.lock" in bootstrap and "--no-deps" in bootstrap
+    assert "uv pip install" in tree and "-r requirements.lock" in tree
     for line in installs:
-        assert "-r requirements.lock" in line, line
         assert "--require-hashes" in line, line
 
 
 def test_make_lock_writes_hashes() -> None:
     recipe = make_recipe("lock")
     assert "pip-compile" in recipe and "--generate-hashes" in recipe
+    assert "requirements-bootstrap" in recipe
     assert "--no-emit-index-url" in recipe and "--no-emit-find-links" in recipe
