@@ -92,13 +92,16 @@ path-exclude /usr/share/locale/*
 """
 
 
-def buildah(*args: str, capture: bool = True) -> str:
-    """Run buildah with the ``vfs`` driver (the one that works here: no overlay in a sandbox).
+# Every buildah call names the ``vfs`` driver (the one that works here: no overlay in a
+# sandbox), so storage set up by any earlier call is read the same way: on a machine whose
+# default driver is overlay, a call without it does not see the image `make image` built.
+BUILDAH = ("buildah", "--storage-driver", "vfs")
 
-    Every call names the driver, so storage set up by any earlier call is read the same way.
-    """
+
+def buildah(*args: str, capture: bool = True) -> str:
+    """Run buildah on the project's storage (``BUILDAH``); stdout, or RuntimeError."""
     proc = subprocess.run(
-        ["buildah", "--storage-driver", "vfs", *args],
+        [*BUILDAH, *args],
         capture_output=capture,
         text=True,
     )
@@ -287,7 +290,7 @@ def replacing(reference: str) -> Iterator[None]:
     old = image_id(reference)
     yield
     if old and old != image_id(reference):
-        subprocess.run(["buildah", "--storage-driver", "vfs", "rmi", old], capture_output=True)
+        subprocess.run([*BUILDAH, "rmi", old], capture_output=True)
 
 
 def image_rootfs(reference: str) -> Path:
@@ -353,7 +356,7 @@ def build_base(base: Base, key: str) -> None:
         configure_base(rootfs, container, base, key)
         buildah("commit", "--quiet", "--rm", container, base.reference)
     except BaseException:
-        subprocess.run(["buildah", "--storage-driver", "vfs", "rm", container], capture_output=True)
+        subprocess.run([*BUILDAH, "rm", container], capture_output=True)
         raise
 
 

@@ -2,7 +2,8 @@
 
 The same API calls as `.github/workflows/run-agent.yml`: POST /v1/runs, page through
 GET /v1/runs/{id}/events while polling GET /v1/runs/{id} until it is STOPPED (or
-FAILED_TO_START), wait briefly for the result, print the final message, usage and cost, and
+FAILED_TO_START), wait briefly for the result, print the final message, usage and cost (and,
+for a run on a repository, save its patch under `.local/patches/` to `git apply`), and
 exit with the run's exit code (1 when it has none). The token is a development token for the
 running `make up` (`devtools.dev_token`'s issuer).
 """
@@ -15,6 +16,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 from devtools.local.oidc import DevIssuer
@@ -31,6 +33,10 @@ class Api:
         self.token = token
 
     def call(self, method: str, path: str, body: Any = None, **headers: str) -> Any:
+        return json.loads(self.read(method, path, body, **headers) or b"null")
+
+    def read(self, method: str, path: str, body: Any = None, **headers: str) -> bytes:
+        """The response body as bytes; an HTTP error ends the program with its JSON error."""
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(self.url + path, data=data, method=method)
         request.add_header("Authorization", f"Bearer {self.token}")
@@ -40,7 +46,7 @@ class Api:
             request.add_header(name.replace("_", "-"), value)
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
-                return json.loads(response.read() or b"null")
+                return response.read()
         except urllib.error.HTTPError as error:
             raise SystemExit(
                 f"{method} {path}: {error.code} {error.read().decode()[:500]}"
@@ -106,8 +112,18 @@ def main(argv: list[str] | None = None) -> int:
         f"tool calls {result.get('tool_calls')}, estimated cost {run.get('estimated_cost_usd')}",
         file=sys.stderr,
     )
-    if (result.get("patch") or {}).get("chunks"):
-        print(f"  patch: GET /v1/runs/{run_id}/patch", file=sys.stderr)
+    patch = result.get("patch") or {}
+    if patch.get("chunks"):
+        saved = LocalPaths.from_env().root / "patches" / f"{run_id}.diff"
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        saved.write_bytes(api.read("GET", f"/v1/runs/{run_id}/patch"))
+        shown = saved.relative_to(Path.cwd()) if saved.is_relative_to(Path.cwd()) else saved
+        print(
+            f"  patch: {patch.get('files_changed')} file(s), +{patch.get('insertions')} "
+            f"-{patch.get('deletions')} on {str(patch.get('base_commit'))[:12]}, saved to "
+            f"{shown} (apply with git apply)",
+            file=sys.stderr,
+        )
     print(result.get("final_message") or "(no final message)")
     code = run.get("exit_code")
     return code if run["status"] == "STOPPED" and isinstance(code, int) else 1

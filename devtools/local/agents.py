@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from devtools.local import processes
-from devtools.local.container import image_available
+from devtools.local.container import image_choice
 from devtools.local.lambdas import Aws, invoke
 from devtools.local.paths import LocalPaths
 from devtools.local.runner import MARKER
@@ -44,6 +44,7 @@ class RunnerInfo:
     mode: str
     models: str
     model_url: str | None
+    why: str = ""  # why this mode (the image is current, or what is missing)
 
 
 def models_choice() -> str:
@@ -56,7 +57,7 @@ def models_choice() -> str:
 def ensure_runner(paths: LocalPaths, state: dict[str, Any], aws: Aws) -> RunnerInfo:
     """The runner of this `.local/`, started if needed; returns what it runs with."""
     models = models_choice()
-    mode = "image" if image_available() else "host"
+    mode, why = image_choice()
     port = state.get("model_port") or free_port()
     wiring = {"moto": aws.url, "region": aws.region, "mode": mode, "models": models, "port": port}
     digest = hashlib.sha256(json.dumps(wiring, sort_keys=True).encode()).hexdigest()
@@ -64,7 +65,7 @@ def ensure_runner(paths: LocalPaths, state: dict[str, Any], aws: Aws) -> RunnerI
     model_url = f"http://127.0.0.1:{port}/v1" if models == "fake" else None
     if processes.alive(pid, MARKER):
         if state.get("runner_sha256") == digest:
-            return RunnerInfo(pid, False, mode, models, model_url)  # type: ignore[arg-type]
+            return RunnerInfo(pid, False, mode, models, model_url, why)  # type: ignore[arg-type]
         processes.stop(pid, MARKER, timeout=140)
     if models == "fake" and not processes.port_free(port):
         port = free_port()
@@ -94,7 +95,7 @@ def ensure_runner(paths: LocalPaths, state: dict[str, Any], aws: Aws) -> RunnerI
             raise UpError(f"the local task runner did not come up:\n{tail}")
         time.sleep(0.1)
     state.update(runner_sha256=digest, model_port=port)
-    return RunnerInfo(process.pid, True, mode, models, model_url)
+    return RunnerInfo(process.pid, True, mode, models, model_url, why)
 
 
 def set_dummy_keys(aws: Aws, admin_function: str) -> None:

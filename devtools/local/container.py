@@ -1,11 +1,12 @@
 """How one task's container runs on this machine: in the built image, or the entrypoint on host.
 
-* **image** (`localhost/cloudagent-agent:local` exists in buildah's storage, built by
-  `make image`): `buildah run --isolation chroot --network host` in one working container the
-  runner creates once, as uid 1000 in `/workspace`, with a per-task directory bind-mounted
-  there - what Fargate runs, minus the network isolation (host network, so the fake model on
-  127.0.0.1 is reachable).
-* **host** (otherwise): `image/entrypoint` with the project's Node 24 and the locked pi
+* **image** (`make image` built `localhost/cloudagent-agent:local` from today's `image/`: its
+  inputs label matches): `buildah run --isolation chroot --network host` (vfs storage) in one
+  working container the runner creates once, as uid 1000 in `/workspace`, with a per-task
+  directory bind-mounted there - what Fargate runs, minus the network isolation (host network,
+  so the fake model on 127.0.0.1 is reachable).
+* **host** (otherwise - no buildah, no image, or an image older than `image/`; `make up` says
+  which): `image/entrypoint` with the project's Node 24 and the locked pi
   (`devtools.pi_runtime`, the same versions the image pins), in a per-task directory.
 
 Either way the process gets the environment ECS composed (`task_spec`), plus what only this
@@ -24,13 +25,16 @@ import re
 import shlex
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from devtools import image as agent_image
+from devtools.image import BUILDAH
 from devtools.local.task_spec import TaskSpec
 from devtools.pi_runtime import ENTRYPOINT, ensure_runtime
 
-IMAGE = "localhost/cloudagent-agent:local"
+IMAGE = agent_image.IMAGE_TAG
 WORKING_CONTAINER = "cloudagent-local-runner"
 IMAGE_ENTRYPOINT = "/usr/local/bin/entrypoint"
 IMAGE_WORKSPACE = "/workspace"
@@ -47,14 +51,20 @@ PROVIDER_KEYS = {
 }
 
 
-def image_available() -> bool:
-    """`make image` has built the agent image (buildah knows it)."""
+def image_choice() -> tuple[str, str]:
+    """Where tasks run, and why: ("image", ...) only when the image is today's `image/`."""
     if not shutil.which("buildah"):
-        return False
-    probe = subprocess.run(
-        ["buildah", "inspect", "--type", "image", IMAGE], capture_output=True, timeout=60
-    )
-    return probe.returncode == 0
+        return "host", "buildah is not installed"
+    if agent_image.image_id(IMAGE) is None:
+        return "host", f"no image {IMAGE}: make image"
+    if not agent_image.is_current(IMAGE):
+        return "host", f"{IMAGE} was built from an older image/: make image"
+    return "image", f"{IMAGE}, built from today's image/"
+
+
+def image_available() -> bool:
+    """`make image` has built the current agent image (buildah's vfs storage has it)."""
+    return image_choice()[0] == "image"
 
 
 def models_json(provider: str, model: str, base_url: str) -> dict:
@@ -88,6 +98,9 @@ def map_repository(url: str, repos_dir: Path) -> str | None:
     return local.resolve().as_uri() if (local / "HEAD").exists() else None
 
 
+PID_FILE = "pid"  # image mode: the container's entrypoint writes its pid here before exec
+
+
 @dataclass
 class Launch:
     """The process of one task and the directory it works in."""
@@ -95,6 +108,48 @@ class Launch:
     process: subprocess.Popen
     workdir: Path
     mode: str
+
+    def signal(self, signum: int, wait_seconds: float = 2.0) -> None:
+        """Signal the container's entrypoint, as ECS signals a container's PID 1.
+
+        On the host that is the process itself. `buildah run` forwards no signal: a SIGTERM
+        to it kills the container's process outright and exits 1, so the entrypoint never
+        writes its `runtime_end` nor exits 143. In image mode the entrypoint's pid comes from
+        the file it wrote - and since the agent could write any number there, it is used only
+        if that process descends from this launch's `buildah run`.
+        """
+        target = self.process.pid
+        if self.mode == "image":
+            deadline = time.monotonic() + wait_seconds
+            while (found := self._entrypoint_pid()) is None and time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    return
+                time.sleep(0.05)
+            target = found or target
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(target, signum)
+
+    def _entrypoint_pid(self) -> int | None:
+        try:
+            pid = int((self.workdir / PID_FILE).read_text().strip())
+        except (OSError, ValueError):
+            return None
+        return pid if _descends_from(pid, self.process.pid) else None
+
+
+def _descends_from(pid: int, ancestor: int) -> bool:
+    """`pid` is `ancestor` or one of its descendants (walking /proc's parent links)."""
+    for _ in range(64):
+        if pid == ancestor:
+            return True
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return False
+        pid = int(stat.rsplit(")", 1)[1].split()[1])  # the field after the state
+        if pid <= 1:
+            return False
+    return False
 
 
 class Launcher:
@@ -110,16 +165,24 @@ class Launcher:
             self._working_container()
 
     def _working_container(self) -> None:
-        """One working container for every task (a vfs copy of the image costs tens of s)."""
-        exists = subprocess.run(
-            ["buildah", "inspect", "--type", "container", WORKING_CONTAINER], capture_output=True
+        """One working container for every task (a vfs copy of the image costs tens of s).
+
+        Kept across `make up`s while it is a container of today's image; replaced otherwise.
+        """
+        inspected = subprocess.run(
+            [*BUILDAH, "inspect", "--type", "container", WORKING_CONTAINER],
+            capture_output=True,
+            text=True,
         )
-        if exists.returncode != 0:
-            subprocess.run(
-                ["buildah", "from", "--name", WORKING_CONTAINER, IMAGE],
-                check=True,
-                capture_output=True,
-            )
+        if inspected.returncode == 0:
+            if json.loads(inspected.stdout).get("FromImageID") == agent_image.image_id(IMAGE):
+                return
+            remove_working_container()
+        subprocess.run(
+            [*BUILDAH, "from", "--pull-never", "--name", WORKING_CONTAINER, IMAGE],
+            check=True,
+            capture_output=True,
+        )
 
     def environment(self, spec: TaskSpec, task_dir: Path) -> dict[str, str]:
         """ECS's environment for the task plus this machine's (HOME, PATH, pi's directory)."""
@@ -161,6 +224,10 @@ class Launcher:
         """Start the task's container; stdout is a pipe, stderr goes to `log`."""
         task_dir = self._prepare(spec)
         env = self.environment(spec, task_dir)
+        repo = spec.environment.get("AGENT_REPO_URL")
+        mapped = map_repository(repo, self.repos_dir) if repo else None
+        if mapped:
+            self._own_repository(Path(mapped.removeprefix("file://")))
         (task_dir / "run_id").write_text(spec.run_id)
         if self.mode == "image":
             argv = self._image_argv(spec, task_dir, env)
@@ -183,6 +250,20 @@ class Launcher:
         )
         return Launch(process=process, workdir=task_dir, mode=self.mode)
 
+    def _own_repository(self, bare: Path) -> None:
+        """The bare repository's directory belongs to the uid that clones it.
+
+        git refuses a repository another user owns ("dubious ownership"), and the entrypoint
+        runs git without any global config, so `safe.directory` cannot help: in image mode the
+        agent (uid 1000) reads it, on the host this process's user. Only the top directory
+        is git's test; the objects stay as they are (read-only to the agent in image mode).
+        """
+        uid, gid = (
+            map(int, AGENT_UID.split(":")) if self.mode == "image" else (os.geteuid(), os.getegid())
+        )
+        with contextlib.suppress(OSError):
+            os.chown(bare, uid, gid)
+
     def _image_argv(self, spec: TaskSpec, task_dir: Path, env: dict[str, str]) -> list[str]:
         """`buildah run` of the entrypoint; the environment goes in a 0600 file, not argv."""
         env_file = task_dir / "env.sh"
@@ -199,9 +280,10 @@ class Launcher:
         if mapped:
             mounts += ["-v", f"{mapped.removeprefix('file://')}:/run/cloudagent-repo:ro"]
         entry = spec.entry_point or [IMAGE_ENTRYPOINT]
-        script = f'. {IMAGE_RUNTIME_DIR}/env.sh && exec "$@"'
+        runtime = IMAGE_RUNTIME_DIR
+        script = f'. {runtime}/env.sh && echo $$ > {runtime}/{PID_FILE} && exec "$@"'
         return [
-            "buildah",
+            *BUILDAH,
             "run",
             "--isolation",
             "chroot",
@@ -238,4 +320,4 @@ def _die_with_parent() -> None:
 def remove_working_container() -> None:
     """`make down`: the runner's working container goes with everything else."""
     if shutil.which("buildah"):
-        subprocess.run(["buildah", "rm", WORKING_CONTAINER], capture_output=True)
+        subprocess.run([*BUILDAH, "rm", WORKING_CONTAINER], capture_output=True)

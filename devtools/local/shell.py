@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 
+from devtools.image import BUILDAH
 from devtools.local.container import IMAGE_WORKSPACE, WORKING_CONTAINER
 from devtools.local.paths import LocalPaths
 
@@ -29,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     task_dir = found[0].parent
     workspace = task_dir / "workspace"
     if (task_dir / "env.sh").exists():  # image mode
-        argv = ["buildah", "run", "--isolation", "chroot", "--network", "host", "--user", "1000"]
+        argv = [*BUILDAH, "run", "--isolation", "chroot", "--network", "host", "--user", "1000"]
         argv += ["-v", f"{workspace}:{IMAGE_WORKSPACE}", WORKING_CONTAINER, "--", "/bin/bash"]
         os.execvp(argv[0], argv)
     os.chdir(workspace)

@@ -70,8 +70,7 @@ class TaskRun:
         if launch is None or launch.process.poll() is not None:
             return
         self._log(f"{self.arn}: StopTask -> SIGTERM ({self.stop_reason})")
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(launch.process.pid, signal.SIGTERM)
+        launch.signal(signal.SIGTERM)
         timeout = self.spec.stop_timeout if self.spec else 30
         timer = threading.Timer(timeout, self._kill)
         timer.daemon = True
@@ -81,6 +80,7 @@ class TaskRun:
         launch = self.launch
         if launch is not None and launch.process.poll() is None:
             self._log(f"{self.arn}: stopTimeout passed -> SIGKILL")
+            launch.signal(signal.SIGKILL, wait_seconds=0)
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(launch.process.pid, signal.SIGKILL)
 

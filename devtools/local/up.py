@@ -457,9 +457,9 @@ def _agent_lines(result: UpResult, python: str) -> list[str]:
     if runner is None:
         return []
     how = (
-        "in the image localhost/cloudagent-agent:local (buildah run --isolation chroot)"
+        f"in the image: {runner.why} (buildah run --isolation chroot)"
         if runner.mode == "image"
-        else "image/entrypoint on this host with Node 24 and pi from .cache/ (no image: make image)"
+        else f"image/entrypoint on this host with Node 24 and pi from .cache/ ({runner.why})"
     )
     models = (
         f"fake model {runner.model_url} (any provider/model; `run: <command>` runs it)"

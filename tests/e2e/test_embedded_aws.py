@@ -6,8 +6,10 @@ the API served locally with the development issuer and the CloudFront stand-in. 
 file order against it:
 
 1. the embedded-AWS checks: each stack's resources and state, the cross-stack wiring;
-2. end to end, with agents run for real by `make up`'s local task runner (host entrypoint, or
-   the image when built) against the local fake model: health (through the edge; the direct
+2. end to end, with agents run for real by `make up`'s local task runner against the local
+   fake model - in the agent image wherever buildah can build it (the fixture builds it first,
+   as `make image` would; a machine without buildah runs the entrypoint on the host and the
+   image check is skipped, which fails under CI=true): health (through the edge; the direct
    port refused) -> POST /v1/runs -> STARTING -> RUNNING (events readable meanwhile) ->
    STOPPED exit 0 with its result; two runs and three sessions at once, the cap's 429, a stop
    through the API ending 143 within the grace period; idempotency; a run on a local
@@ -28,6 +30,8 @@ from pathlib import Path
 
 import pytest
 
+from devtools import image as image_build
+from devtools import run as run_command
 from devtools.deploy import LocalDeployment
 from devtools.local import agents, ecs_events, processes
 from devtools.local.down import DownResult, destroy_stack, down
@@ -49,11 +53,19 @@ from tests.e2e.flow import MODEL, all_events, bare_repository, call, wait_for
 from tests.support.synthesized import STATE_BUCKET
 
 CONTROL_FUNCTIONS = ("api", "task-state", "reaper", "admin")
+# Why the image cannot be built and run here (no buildah, not root), or None.
+NO_IMAGE = image_build.available()
 
 
 @pytest.fixture(scope="module")
 def local(synth_s3: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpResult]:
-    """`make up` into a temporary `.local/` (a developer's own `make up` is never touched)."""
+    """`make up` into a temporary `.local/` (a developer's own `make up` is never touched).
+
+    Where the image can be built, it is built (or found current) first, so the runner runs
+    every task of this module in it - what `make image && make up` gives a developer.
+    """
+    if NO_IMAGE is None:
+        image_build.ensure_image()
     paths = LocalPaths(tmp_path_factory.mktemp("local"))
     lines: list[str] = []
     result = up(paths, synth_dir=synth_s3, bucket=STATE_BUCKET, out=lines.append)
@@ -394,6 +406,38 @@ def test_a_run_on_a_local_repository_leaves_a_patch(local: UpResult, token: str)
     assert "+++ b/README.md" in text.body and "\n+hi\n" in text.body
 
 
+def test_the_readme_run_command_prints_the_result_and_saves_the_patch(
+    local: UpResult, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The five-minute path's `python -m devtools.run --repo ...`: exit code, answer, patch."""
+    monkeypatch.setenv("CLOUDAGENT_LOCAL_DIR", str(local.paths.root))
+    code = run_command.main(["--repo", "org/cloudagent", "run: echo hi > hello.txt"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "STOPPED, exit code 0" in err and "hello.txt" in out
+    [saved] = (local.paths.root / "patches").glob("run_*.diff")
+    assert f"saved to {saved}" in err
+    assert "+++ b/hello.txt" in saved.read_text() and "\n+hi\n" in saved.read_text()
+
+
+@pytest.mark.skipif(NO_IMAGE is not None, reason=f"image tests skipped: {NO_IMAGE}")
+def test_runs_went_through_the_image(local: UpResult) -> None:
+    """`make up` chose the image `make image` built, said so, and the runs above ran in it.
+
+    (The local repository run above is the image's real run: exit 0, result, patch.)
+    """
+    assert local.runner is not None
+    assert (local.runner.mode, local.runner.why) == (
+        "image",
+        image_build.IMAGE_TAG + ", built from today's image/",
+    )
+    assert any("runs tasks in the image" in line for line in local.lines)  # type: ignore[attr-defined]
+    runner_log = local.paths.log_file("runner").read_text()
+    assert "runner: mode image" in runner_log
+    task_dirs = list((local.paths.root / "tasks").glob("*/run_id"))
+    assert task_dirs and all((d.parent / "env.sh").exists() for d in task_dirs)
+
+
 def test_cold_start_does_not_hang(local: UpResult) -> None:
     """A cold process's first AWS call (boto3 session created on demand) must return."""
     invoke(local.aws, "cloudagent-dev-reaper", {}, timeout=30)
@@ -505,4 +549,4 @@ def test_down_destroys_foundation_and_leaves_nothing_running(local: UpResult) ->
     assert not [p for p in ports if processes.port_open(p)]
     assert not processes.alive(local.runner.pid, RUNNER_MARKER)  # type: ignore[union-attr]
     left = sorted(p.name for p in local.paths.root.iterdir())
-    assert left == ["moto.log", "runner.log", "server.log"]
+    assert left == ["moto.log", "patches", "runner.log", "server.log"]  # logs and saved patches
