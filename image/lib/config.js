@@ -4,8 +4,9 @@
 
 const env = process.env;
 
-// The value every provider secret starts with (stacks/shared/constants.py PROVIDER_KEY_PLACEHOLDER):
-// ECS needs a value in each secret to start a task; this one means "no key configured".
+// The placeholder earlier versions stored in every provider secret (stacks/shared/constants.py
+// PROVIDER_KEY_PLACEHOLDER); secrets are now created with no value, but one that still holds
+// it means "no key configured".
 const KEY_PLACEHOLDER = "cloudagent:not-set";
 const PROVIDER_KEYS = Object.freeze({
   anthropic: "ANTHROPIC_API_KEY",

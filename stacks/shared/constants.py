@@ -19,10 +19,11 @@ PROVIDER_KEY_ENV = {
     "openrouter": "OPENROUTER_API_KEY",
 }
 PROVIDERS = tuple(PROVIDER_KEY_ENV)
-# ECS refuses to start a task when any secret it injects has no value, and operators rarely use
-# all five providers. So each provider secret starts with this placeholder (not a key); the
-# entrypoint treats it as a missing key (exit 2) and the admin function reports the key unset
-# until a real value replaces it. Kept in step with image/lib/config.js by a test.
+# Provider secrets are created with no value at all (stacks/foundation/data.py); the API refuses
+# a run whose key has no value (409), since ECS cannot start a task that injects an empty secret.
+# Earlier versions of the project stored this placeholder in every provider secret instead; a
+# secret that still holds it counts as set, so the entrypoint treats the placeholder as a
+# missing key (exit 2). Kept in step with image/lib/config.js by a test.
 PROVIDER_KEY_PLACEHOLDER = "cloudagent:not-set"
 
 # --- Limits shared by the stacks, the container contract and the checks. ---

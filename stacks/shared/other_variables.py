@@ -1,7 +1,7 @@
 """The project's `CLOUDAGENT_*` variables that are not settings, each with what it is for.
 
 Beside the settings (`settings.py`): synth refuses any other `CLOUDAGENT_*` variable, so a
-misspelt setting cannot be silently ignored, and the README lists these under the settings.
+misspelt setting cannot be silently ignored, and docs/SETTINGS.md lists these under the settings.
 """
 
 from __future__ import annotations

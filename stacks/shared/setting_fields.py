@@ -1,8 +1,8 @@
 """How a setting is declared: `setting(...)` on a field of `Settings`, and the checks it takes.
 
 A declaration carries everything about one setting — default, accepted form, meaning, check and
-where it flows — so the README table, the workflows and the control Lambda's limits can all be
-derived from it (`SettingSpec`).
+where it flows — so the settings table (docs/SETTINGS.md), the workflows and the control
+Lambda's limits can all be derived from it (`SettingSpec`).
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def setting(
 
 @dataclass(frozen=True)
 class SettingSpec:
-    """A setting's declaration as the tooling reads it (README, workflows, Lambda limits)."""
+    """A setting's declaration as the tooling reads it (docs, workflows, Lambda limits)."""
 
     name: str
     type: type

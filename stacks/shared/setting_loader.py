@@ -83,7 +83,7 @@ def check_environment(environ: Mapping[str, str]) -> None:
         if name.startswith(ENV_PREFIX) and name not in known:
             raise SettingsError(
                 f"environment variable {name} is not a setting; did you mean "
-                f"{closest(name, known)}? (settings: README 'Settings')"
+                f"{closest(name, known)}? (settings: docs/SETTINGS.md)"
             )
 
 

@@ -3,9 +3,10 @@
 Operators configure a deployment through `cdktf.json` context (checked into their fork) and
 override any value per shell with a `CLOUDAGENT_<NAME>` environment variable (CI, local runs).
 Every field of `Settings` below is the whole declaration of one setting; from it come the
-parsing and validation at synth, the README's settings table (`python -m devtools.docs`), the
-workflows' pass-through of `CLOUDAGENT_*` variables and the limits the control Lambda checks
-the values it receives against (`chalice_api/chalicelib/setting_limits.json`). Reading and
+parsing and validation at synth, the settings table of docs/SETTINGS.md
+(`python -m devtools.docs`), the workflows' pass-through of `CLOUDAGENT_*` variables and the
+limits the control Lambda checks the values it receives against
+(`chalice_api/chalicelib/setting_limits.json`). Reading and
 checking the values is `setting_loader.py`'s job.
 """
 

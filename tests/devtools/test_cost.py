@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from devtools.cost import BEGIN, END, README, main, readme_block, render
+from devtools.cost import COST_DOC, doc_block, main, render, shown_block
 from devtools.costing import (
     UnpricedError,
     agent_hours,
@@ -191,8 +191,7 @@ def test_make_cost_without_a_synth_says_so(
     assert "run without --no-synth" in capsys.readouterr().err
 
 
-def test_the_readme_shows_the_default_cost(stacks: dict[str, dict]) -> None:
-    readme = README.read_text()
-    shown = BEGIN + readme.split(BEGIN, 1)[1].split(END, 1)[0] + END
-    expected = readme_block(render(report(stacks, load_settings(environ={}))))
-    assert shown == expected, "README cost table is stale: python -m devtools.cost --readme"
+def test_the_operations_doc_shows_the_default_cost(stacks: dict[str, dict]) -> None:
+    shown = shown_block(COST_DOC.read_text())
+    expected = doc_block(render(report(stacks, load_settings(environ={}))))
+    assert shown == expected, "docs/OPERATIONS.md cost table is stale: devtools.cost --write-doc"

@@ -1,4 +1,4 @@
-"""Agent-hour prices by architecture and capacity, and the README's table of them."""
+"""Agent-hour prices by architecture and capacity, and their table (docs/ARCHITECTURE.md §9)."""
 
 from __future__ import annotations
 
@@ -23,10 +23,10 @@ def test_unknown_capacity_is_refused() -> None:
         task_hourly_cost_usd("X86_64", "spot-then-on-demand")
 
 
-def test_readme_table_shows_the_prices() -> None:
-    readme = (PROJECT_ROOT / "README.md").read_text()
+def test_the_architecture_table_shows_the_prices() -> None:
+    doc = (PROJECT_ROOT / "docs" / "ARCHITECTURE.md").read_text()
     for architecture in ARCHITECTURES:
-        row = re.search(rf"^\| `{architecture}` \| \$([\d.]+) \| \$([\d.]+) \|$", readme, re.M)
-        assert row, f"README has no price row for {architecture}"
+        row = re.search(rf"^\| `{architecture}` \| \$([\d.]+) \| \$([\d.]+) \|$", doc, re.M)
+        assert row, f"docs/ARCHITECTURE.md has no price row for {architecture}"
         assert float(row[1]) == round(task_hourly_cost_usd(architecture, "on-demand"), 2)
         assert float(row[2]) == round(task_hourly_cost_usd(architecture, "spot"), 2)
