@@ -162,13 +162,20 @@ def links_leaving(links: dict[str, str], root: Path) -> list[str]:
     return leaving
 
 
+# Folders every machine has: a checkout sitting in one of them says nothing about its neighbours.
+SHARED_FOLDERS = ("/", "/tmp", "/var/tmp", "/home", "/root", "/opt", "/srv", "/usr/src")
+
+
 def build_machine_roots(root: Path = PROJECT_ROOT) -> list[str]:
-    """Absolute paths only this machine has: the checkout, the folder it sits in, the home's
-    tool caches. (Paths inside the image, such as /home/node or /opt/pi, are not these.)"""
+    """Absolute paths only this machine has: the checkout, the folder of checkouts it sits in
+    (e.g. /work/, where another checkout's .venv was linked from), the home's tool caches.
+    (Paths inside the image, such as /home/node or /opt/pi, are not these.)"""
     home = Path.home()
-    roots = [str(root), f"{root.parent}/" if root.parent != Path("/") else None]
+    roots = [str(root)]
+    if str(root.parent) not in (*SHARED_FOLDERS, str(home)):
+        roots.append(f"{root.parent}/")
     roots += [f"{home}/{hidden}" for hidden in (".pyenv", ".cache", ".local")]
-    return [r for r in roots if r]
+    return roots
 
 
 def naming_build_paths(texts: dict[str, str], roots: list[str]) -> list[str]:
@@ -197,6 +204,12 @@ def test_no_tracked_file_names_a_path_of_this_machine(tracked: list[str]) -> Non
 
 
 def test_a_path_of_this_machine_is_caught() -> None:
-    roots = build_machine_roots(Path("/work/main"))
     texts = {"Makefile": "VENV := /work/wt-redesign/.venv", "Dockerfile": "WORKDIR /opt/pi"}
-    assert naming_build_paths(texts, roots) == ["Makefile: /work/"]
+    assert naming_build_paths(texts, build_machine_roots(Path("/work/main"))) == [
+        "Makefile: /work/"
+    ]
+    # A clone in /tmp flags its own path, not every /tmp/ a test or benchmark mentions.
+    texts["BENCHMARKS.md"] = "CLOUDAGENT_OUTDIR=/tmp/a; cd /tmp/ci.x1/stacks"
+    assert naming_build_paths(texts, build_machine_roots(Path("/tmp/ci.x1"))) == [
+        "BENCHMARKS.md: /tmp/ci.x1"
+    ]

@@ -263,7 +263,7 @@ def test_a_run_goes_starting_running_stopped_with_its_result(
     local: UpResult, deployment: LocalDeployment, token: str
 ) -> None:
     """POST /v1/runs -> the runner runs the task ECS recorded -> RUNNING, events, STOPPED 0."""
-    prompt = "run: sleep 2 && echo slept"  # long enough to read events while it runs
+    prompt = "run: sleep 3 && echo slept"  # long enough to read events while it runs
     created = call(
         "POST",
         f"{local.api_url}/v1/runs",
@@ -288,9 +288,15 @@ def test_a_run_goes_starting_running_stopped_with_its_result(
 
     running = wait_for(local.api_url, token, run_id, {"RUNNING", "STOPPED"})
     assert running["status"] == "RUNNING", running  # the sleep keeps it there for 2 s
-    events = call("GET", f"{local.api_url}/v1/runs/{run_id}/events", token=token).body
-    assert events["events"], "events are readable while the run is going"
-    assert events["events"][0]["data"]["type"] == "runtime_start"
+    # RUNNING is reported when the container starts; its first line follows (later in the
+    # image, where buildah sets the container up first), so read until one is there.
+    deadline = time.monotonic() + 10
+    while not (events := _events_page(local, token, run_id)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert events, "events are readable while the run is going"
+    assert events[0]["data"]["type"] == "runtime_start"
+    run_now = call("GET", f"{local.api_url}/v1/runs/{run_id}", token=token).body
+    assert run_now["status"] == "RUNNING", "the events were read before the run ended"
 
     run = wait_for(local.api_url, token, run_id, {"STOPPED"})
     assert run["exit_code"] == 0, run
@@ -313,6 +319,10 @@ def test_a_run_goes_starting_running_stopped_with_its_result(
     address = {d["name"]: d["value"] for d in eni["details"]}["privateIPv4Address"]
     assert stored["private_ip"]["S"] == address
     assert "blocked_domains" in run and "blocked_domains_error" in run
+
+
+def _events_page(local: UpResult, token: str, run_id: str) -> list[dict]:
+    return call("GET", f"{local.api_url}/v1/runs/{run_id}/events", token=token).body["events"]
 
 
 def test_a_redelivered_stopped_event_changes_nothing(local: UpResult) -> None:
