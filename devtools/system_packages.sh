@@ -9,8 +9,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PACKAGES=(buildah debootstrap)
-REPORT=.build/system-packages.missing
-mkdir -p .build
+REPORT=${SYSTEM_PACKAGES_REPORT:-.build/system-packages.missing}
+mkdir -p "$(dirname "$REPORT")"
 rm -f "$REPORT"
 
 missing=()

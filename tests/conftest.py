@@ -19,47 +19,11 @@ from devtools.synth import synthesize
 from devtools.terraform import Terraform, write_cli_config
 from stacks.shared.constants import STACK_NAMES
 from tests.support.synthesized import STATE_BUCKET, VARIANTS
-from toolchain.paths import PROJECT_ROOT
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-# Tests that need buildah skip with a reason starting so; `devtools/system_packages.sh` writes
-# why it could not install buildah here.
-IMAGE_SKIP = "image tests skipped"
-SYSTEM_PACKAGES_REPORT = PROJECT_ROOT / ".build" / "system-packages.missing"
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
-    """Under CI=true a skipped image test is a failure: CI must run the image, not skip it."""
-    outcome = yield
-    report = outcome.get_result()
-    if os.environ.get("CI") != "true" or not report.skipped:
-        return
-    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-    if IMAGE_SKIP in reason:
-        report.outcome = "failed"
-        report.longrepr = f"CI=true, and this image test was skipped: {reason}"
-
-
-@pytest.hookimpl(hookwrapper=True, tryfirst=True)
-def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config):
-    """The last lines say when the image tests did not run, and why (not root, no apt-get).
-
-    Outermost wrapper, so the line comes after the short summary, just above the totals.
-    """
-    yield
-    skipped = [
-        r for r in terminalreporter.stats.get("skipped", []) if IMAGE_SKIP in str(r.longrepr)
-    ]
-    if not skipped:
-        return
-    why = SYSTEM_PACKAGES_REPORT.read_text().strip() if SYSTEM_PACKAGES_REPORT.exists() else ""
-    terminalreporter.write_line(
-        f"NOT RUN: {len(skipped)} image tests (the agent image was not built or run). "
-        f"{why or 'Install buildah and debootstrap (apt-get, as root) and run make test again.'}",
-        red=True,
-    )
+# Image tests skipped -> said in the last lines, and a failure under CI=true; pytester tests it.
+pytest_plugins = ["tests.support.image_skips", "pytester"]
 
 
 def load_stacks(outdir: Path) -> dict[str, dict]:
