@@ -16,8 +16,8 @@ from cdktf_cdktf_provider_aws.iam_role import IamRole
 from constructs import Construct
 
 from stacks.agent import AgentOutputs
-from stacks.api.control_plane import ADMIN_FUNCTION, FunctionRoles, function_log_group_name
 from stacks.api.egress_access import egress_statements
+from stacks.api.functions import ADMIN_FUNCTION, FunctionRoles, function_log_group_name
 from stacks.foundation import FoundationOutputs
 from stacks.foundation.github.names import github_role_name
 from stacks.shared.actions import KEY_USE, KEY_USE_AND_ENCRYPT, LOG_STREAM_WRITE, RUN_TABLE

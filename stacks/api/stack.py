@@ -10,12 +10,14 @@ Terraform).
 from __future__ import annotations
 
 from cdktf import TerraformOutput
+from cdktf_cdktf_provider_aws.iam_role import IamRole
 from constructs import Construct
 
 from stacks.agent import AgentOutputs
-from stacks.api.control_plane import ADMIN_FUNCTION, API_STAGE, ControlPlane
-from stacks.api.edge import Edge, OriginVerifySecret
+from stacks.api.control_plane import ControlPlane
+from stacks.api.edge import Edge
 from stacks.api.lambda_environment import lambda_environment
+from stacks.api.origin_verify import OriginVerifySecret
 from stacks.api.roles import AdminInvokeRole, AdminInvokeRoleProps, ControlRoles, ControlRolesProps
 from stacks.foundation import FoundationOutputs
 from stacks.shared.settings import Settings
@@ -37,13 +39,10 @@ class ApiStack(CloudAgentStack):
     ) -> None:
         super().__init__(scope, id, settings=settings)
         arns = self.arns
-        key_arn = foundation.key_arn
         package = chalice_package.build(settings.region)
         origin_verify = OriginVerifySecret(
-            self, "origin_verify", settings=settings, kms_key_arn=key_arn
+            self, "origin_verify", settings=settings, kms_key_arn=foundation.key_arn
         )
-
-        # --- Roles: what the control functions may do (stacks/api/roles.py). ---
         roles = ControlRoles(
             self,
             "control_roles",
@@ -56,7 +55,6 @@ class ApiStack(CloudAgentStack):
                 origin_verify_secret_arn=origin_verify.secret.arn,
             ),
         )
-
         # --- The functions Chalice built, their triggers and the REST API. ---
         self.control_plane = ControlPlane(
             self,
@@ -67,40 +65,39 @@ class ApiStack(CloudAgentStack):
             environment=lambda_environment(
                 settings, foundation, agent, origin_verify_secret_arn=origin_verify.secret.arn
             ),
-            kms_key_arn=key_arn,
+            kms_key_arn=foundation.key_arn,
             cluster_arn=foundation.cluster_arn,
-            origin_verify_value=origin_verify.version.secret_string,
-            origin_verify_version_id=origin_verify.version.version_id,
+            origin_verify=origin_verify,
         )
-
         # --- The edge: CloudFront + WAF, the only way to the API. ---
         self.edge = Edge(
             self,
             "edge",
             settings=settings,
             api_domain=self.control_plane.api_domain,
-            api_stage=API_STAGE,
-            origin_verify_value=origin_verify.version.secret_string,
-            kms_key_arn=key_arn,
+            origin_verify=origin_verify,
+            kms_key_arn=foundation.key_arn,
         )
-
-        # --- GitHub OIDC: the one principal that may invoke the admin function. ---
-        admin_function = self.control_plane.functions[ADMIN_FUNCTION]
         invoke = AdminInvokeRole(
             self,
             "admin_invoke",
             props=AdminInvokeRoleProps(
-                settings=settings, arns=arns, admin_function_arn=admin_function.arn
+                settings=settings,
+                arns=arns,
+                admin_function_arn=self.control_plane.admin_function.arn,
             ),
         )
+        self._output_values(foundation, invoke.role)
 
+    def _output_values(self, foundation: FoundationOutputs, invoke_role: IamRole) -> None:
+        """What an operator and the workflows read after apply: the URL, the admin handles."""
         for output, value in {
             "api_url": f"https://{self.edge.distribution.domain_name}",
             "execute_api_domain": self.control_plane.api_domain,
             "web_acl_arn": self.edge.web_acl.arn,
-            "admin_function_name": admin_function.function_name,
-            "admin_invoke_role_arn": invoke.role.arn,
-            "api_audience": settings.api_audience,
+            "admin_function_name": self.control_plane.admin_function.function_name,
+            "admin_invoke_role_arn": invoke_role.arn,
+            "api_audience": self.settings.api_audience,
             "table_name": foundation.table_name,
         }.items():
             TerraformOutput(self, output, value=value)
