@@ -17,6 +17,8 @@ from stacks.shared.egress import DNS_PORT, HTTPS_PORT, resolver_cidr
 
 @dataclass(frozen=True)
 class TaskSecurityGroupProps:
+    """The VPC a task runs in; its CIDR locates the resolver, the one DNS server allowed."""
+
     # The agent's name stem (stacks/agent/container.py task_family).
     name: str
     vpc_id: str

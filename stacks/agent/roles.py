@@ -27,6 +27,8 @@ from stacks.shared.iam import Statement, role_with_policy, service_trust_json
 
 @dataclass(frozen=True)
 class AgentRolesProps:
+    """What the roles grant on: the image, the agent's log group, the keys and the exec log."""
+
     # The agent's name stem (stacks/agent/container.py task_family).
     name: str
     arns: Arns

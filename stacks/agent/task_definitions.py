@@ -25,6 +25,8 @@ from stacks.shared.settings import Settings
 
 @dataclass(frozen=True)
 class TaskDefinitionsProps:
+    """The roles and log group the definitions name; the image and keys come from foundation."""
+
     settings: Settings
     foundation: FoundationOutputs
     execution_role_arn: str

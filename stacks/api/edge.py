@@ -71,7 +71,7 @@ def _visibility(metric: str) -> dict:
 
 
 class Edge(Construct):
-    """Origin-verify secret, WAFv2 ACL (us-east-1, CLOUDFRONT scope) with logging, CloudFront."""
+    """WAFv2 ACL (us-east-1, CLOUDFRONT scope) with logging; CloudFront sending the origin value."""
 
     def __init__(
         self,

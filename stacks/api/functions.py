@@ -42,6 +42,8 @@ RESERVED_CONCURRENCY = {TASK_STATE_FUNCTION: 10, REAPER_FUNCTION: 1, ADMIN_FUNCT
 
 @dataclass(frozen=True)
 class FunctionRoles:
+    """Two roles, not one per function: the admin function alone may write provider keys."""
+
     api: IamRole
     admin: IamRole
 
@@ -57,6 +59,8 @@ def function_log_group_name(settings: Settings, chalice_name: str) -> str:
 
 @dataclass(frozen=True)
 class ControlFunctionsProps:
+    """What the functions need from outside the control plane: their roles, variables, key."""
+
     settings: Settings
     package: ChalicePackage
     roles: FunctionRoles

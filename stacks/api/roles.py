@@ -34,6 +34,8 @@ from stacks.shared.settings import Settings
 
 @dataclass(frozen=True)
 class ControlRolesProps:
+    """The resources the roles grant on, as the other workspaces' typed outputs name them."""
+
     settings: Settings
     arns: Arns
     foundation: FoundationOutputs
@@ -214,6 +216,8 @@ class ControlRoles(Construct):
 
 @dataclass(frozen=True)
 class AdminInvokeRoleProps:
+    """The one function the role may invoke, and the GitHub subject that may take the role."""
+
     settings: Settings
     arns: Arns
     admin_function_arn: str
