@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from stacks.shared.constants import (
     AGENT_CONTAINER_NAME,
@@ -67,53 +68,83 @@ def container_definitions(
                 "name": AGENT_CONTAINER_NAME,
                 "image": image,
                 "essential": True,
-                "user": str(AGENT_USER_UID),
-                # moto's RunTask (and ECS sizing reports) want a container-level hard limit.
-                "memory": TASK_MEMORY_MIB,
-                "privileged": False,
-                # ECS Exec needs a writable root filesystem: its agent writes into the container.
-                "readonlyRootFilesystem": False,
-                "stopTimeout": AGENT_STOP_GRACE_SECONDS,
-                "linuxParameters": {
-                    "initProcessEnabled": True,
-                    # No capabilities at all (docs/ARCHITECTURE.md §4): the agent runs as uid
-                    # 1000 and needs none; Fargate could only add SYS_PTRACE anyway.
-                    "capabilities": {"drop": list(AGENT_CAPABILITY_DROP)},
-                },
-                "workingDirectory": AGENT_WORKSPACE,
-                "mountPoints": [
-                    {
-                        "sourceVolume": WORKSPACE_VOLUME,
-                        "containerPath": AGENT_WORKSPACE,
-                        "readOnly": False,
-                    }
-                ],
-                "environment": [
-                    {"name": "AGENT_MAX_RUNTIME_SECONDS", "value": str(AGENT_MAX_RUNTIME_SECONDS)},
-                    {"name": "AGENT_STOP_GRACE_SECONDS", "value": str(AGENT_STOP_GRACE_SECONDS)},
-                    {"name": "AGENT_PROVIDER", "value": provider},
-                    {"name": "PI_OFFLINE", "value": "1"},
-                ],
-                # Provider keys only ever arrive as secrets, resolved by ECS at task start.
-                "secrets": [
-                    {"name": PROVIDER_KEY_ENV[provider], "valueFrom": secret_arn},
-                    # The clone token (private_repos): the entrypoint uses it for the clone only.
-                    *(
-                        [{"name": AGENT_REPO_TOKEN_ENV, "valueFrom": repo_token_secret_arn}]
-                        if repo_token_secret_arn
-                        else []
-                    ),
-                ],
-                "logConfiguration": {
-                    "logDriver": "awslogs",
-                    "options": {
-                        "awslogs-group": log_group,
-                        "awslogs-region": settings.region,
-                        "awslogs-stream-prefix": AWSLOGS_STREAM_PREFIX,
-                        "mode": "non-blocking",
-                        "max-buffer-size": AWSLOGS_MAX_BUFFER,
-                    },
-                },
+                **_process_limits(),
+                **_workspace(),
+                "environment": _environment(provider),
+                "secrets": _secrets(provider, secret_arn, repo_token_secret_arn),
+                "logConfiguration": _log_configuration(settings, log_group),
             }
         ]
     )
+
+
+def _process_limits() -> dict[str, Any]:
+    """Who the agent runs as and what it may do to the host: uid 1000, no capabilities."""
+    return {
+        "user": str(AGENT_USER_UID),
+        # moto's RunTask (and ECS sizing reports) want a container-level hard limit.
+        "memory": TASK_MEMORY_MIB,
+        "privileged": False,
+        # ECS Exec needs a writable root filesystem: its agent writes into the container.
+        "readonlyRootFilesystem": False,
+        "stopTimeout": AGENT_STOP_GRACE_SECONDS,
+        "linuxParameters": {
+            "initProcessEnabled": True,
+            # No capabilities at all (docs/ARCHITECTURE.md §4): the agent runs as uid
+            # 1000 and needs none; Fargate could only add SYS_PTRACE anyway.
+            "capabilities": {"drop": list(AGENT_CAPABILITY_DROP)},
+        },
+    }
+
+
+def _workspace() -> dict[str, Any]:
+    """The run's checkout lives on the task's own volume, not in the image's filesystem."""
+    return {
+        "workingDirectory": AGENT_WORKSPACE,
+        "mountPoints": [
+            {
+                "sourceVolume": WORKSPACE_VOLUME,
+                "containerPath": AGENT_WORKSPACE,
+                "readOnly": False,
+            }
+        ],
+    }
+
+
+def _environment(provider: str) -> list[dict[str, str]]:
+    """The run's limits and provider; nothing secret travels as a plain variable."""
+    return [
+        {"name": "AGENT_MAX_RUNTIME_SECONDS", "value": str(AGENT_MAX_RUNTIME_SECONDS)},
+        {"name": "AGENT_STOP_GRACE_SECONDS", "value": str(AGENT_STOP_GRACE_SECONDS)},
+        {"name": "AGENT_PROVIDER", "value": provider},
+        {"name": "PI_OFFLINE", "value": "1"},
+    ]
+
+
+def _secrets(
+    provider: str, secret_arn: str, repo_token_secret_arn: str | None
+) -> list[dict[str, str]]:
+    """Provider keys only ever arrive as secrets, resolved by ECS at task start."""
+    return [
+        {"name": PROVIDER_KEY_ENV[provider], "valueFrom": secret_arn},
+        # The clone token (private_repos): the entrypoint uses it for the clone only.
+        *(
+            [{"name": AGENT_REPO_TOKEN_ENV, "valueFrom": repo_token_secret_arn}]
+            if repo_token_secret_arn
+            else []
+        ),
+    ]
+
+
+def _log_configuration(settings: Settings, log_group: str) -> dict[str, Any]:
+    """awslogs, non-blocking: a slow CloudWatch drops lines rather than stall the agent."""
+    return {
+        "logDriver": "awslogs",
+        "options": {
+            "awslogs-group": log_group,
+            "awslogs-region": settings.region,
+            "awslogs-stream-prefix": AWSLOGS_STREAM_PREFIX,
+            "mode": "non-blocking",
+            "max-buffer-size": AWSLOGS_MAX_BUFFER,
+        },
+    }

@@ -1,18 +1,17 @@
-"""The control Lambdas built by Chalice, their roles, their triggers and the REST API.
+"""The control plane: the functions Chalice built and the REST API in front of them.
 
-Every function comes from Chalice's package (`toolchain/chalice_package.py`); this module gives
-them least-privilege roles, 14-day log groups under the project prefix, the EventBridge rule for
-this cluster's task state changes, the reaper's schedule and API Gateway from Chalice's own API
-definition.
+Every function comes from Chalice's package (`toolchain/chalice_package.py`);
+`stacks/api/functions.py` gives them their roles, 14-day log groups under the project prefix and
+their triggers; this module adds API Gateway from Chalice's own API definition, with the
+resource policy that admits only requests that came through CloudFront.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 
-from cdktf import AssetType, TerraformAsset, TerraformStack
+from cdktf import TerraformStack
 from cdktf_cdktf_provider_aws.api_gateway_deployment import ApiGatewayDeployment
 from cdktf_cdktf_provider_aws.api_gateway_method_settings import (
     ApiGatewayMethodSettings,
@@ -26,48 +25,23 @@ from cdktf_cdktf_provider_aws.api_gateway_stage import (
     ApiGatewayStage,
     ApiGatewayStageAccessLogSettings,
 )
-from cdktf_cdktf_provider_aws.cloudwatch_event_rule import CloudwatchEventRule
-from cdktf_cdktf_provider_aws.cloudwatch_event_target import CloudwatchEventTarget
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
-from cdktf_cdktf_provider_aws.iam_role import IamRole
-from cdktf_cdktf_provider_aws.lambda_function import (
-    LambdaFunction,
-    LambdaFunctionEnvironment,
-    LambdaFunctionLoggingConfig,
-)
+from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from constructs import Construct
 
+from stacks.api.functions import (
+    ADMIN_FUNCTION,
+    ControlFunctions,
+    ControlFunctionsProps,
+    FunctionRoles,
+)
 from stacks.api.origin_gate import origin_only_policy_json
+from stacks.api.origin_verify import OriginVerifySecret
 from stacks.shared.logs import project_log_group
 from stacks.shared.settings import Settings
 from toolchain.chalice_package import API_HANDLER, ChalicePackage
 
 API_STAGE = "api"
-REAPER_SCHEDULE = "rate(5 minutes)"
-# Which role each Chalice function runs as: the admin function is the only one that can write
-# provider keys, and only the GitHub OIDC admin role can invoke it.
-ADMIN_FUNCTION = "admin"
-TASK_STATE_FUNCTION = "task_state"
-REAPER_FUNCTION = "reaper"
-# Reserved concurrency of the functions other than the API handler (whose own comes from the
-# settings): enough for bursts of task-state events, one reaper at a time, a few admin calls.
-RESERVED_CONCURRENCY = {TASK_STATE_FUNCTION: 10, REAPER_FUNCTION: 1, ADMIN_FUNCTION: 2}
-
-
-@dataclass(frozen=True)
-class FunctionRoles:
-    api: IamRole
-    admin: IamRole
-
-
-def function_name(settings: Settings, chalice_name: str) -> str:
-    suffix = "api" if chalice_name == API_HANDLER else chalice_name.replace("_", "-")
-    return f"{settings.prefix}-{suffix}"
-
-
-def function_log_group_name(settings: Settings, chalice_name: str) -> str:
-    return settings.log_group_name(f"lambda/{function_name(settings, chalice_name)}")
 
 
 class ControlPlane(Construct):
@@ -84,94 +58,39 @@ class ControlPlane(Construct):
         environment: dict[str, str],
         kms_key_arn: str,
         cluster_arn: str,
-        origin_verify_value: str,
-        origin_verify_version_id: str,
+        origin_verify: OriginVerifySecret,
     ) -> None:
         super().__init__(scope, id)
         self._region = settings.region
-        code = TerraformAsset(self, "code", path=str(package.zip_path), type=AssetType.FILE)
-
-        self.functions: dict[str, LambdaFunction] = {}
-        self.log_groups: dict[str, CloudwatchLogGroup] = {}
-        for chalice_name, spec in sorted(package.functions.items()):
-            log_group = project_log_group(
-                self,
-                f"{chalice_name}_logs",
-                name=function_log_group_name(settings, chalice_name),
-                kms_key_arn=kms_key_arn,
-            )
-            role = roles.admin if chalice_name == ADMIN_FUNCTION else roles.api
-            self.log_groups[chalice_name] = log_group
-            self.functions[chalice_name] = LambdaFunction(
-                self,
-                chalice_name,
-                function_name=function_name(settings, chalice_name),
-                description=f"Cloud Agent Studio control plane: {chalice_name}",
-                runtime="python3.11",
-                architectures=["x86_64"],
-                handler=spec.handler,
-                memory_size=spec.memory_size,
-                timeout=spec.timeout,
-                filename=code.path,
-                source_code_hash=code.asset_hash,
-                role=role.arn,
-                reserved_concurrent_executions=(
-                    settings.api_reserved_concurrency
-                    if chalice_name == API_HANDLER
-                    else RESERVED_CONCURRENCY[chalice_name]
-                ),
-                kms_key_arn=kms_key_arn,
-                environment=LambdaFunctionEnvironment(variables=environment),
-                logging_config=LambdaFunctionLoggingConfig(
-                    log_format="JSON", log_group=log_group.name
-                ),
-                depends_on=[log_group],
-            )
-
-        # ECS task state changes of this cluster only -> the run record.
-        task_state_rule = CloudwatchEventRule(
+        functions = ControlFunctions(
             self,
-            "task_state_rule",
-            name=f"{settings.prefix}-task-state",
-            description="ECS Task State Change events of the agent cluster",
-            event_pattern=json.dumps(
-                {
-                    "source": ["aws.ecs"],
-                    "detail-type": ["ECS Task State Change"],
-                    "detail": {"clusterArn": [cluster_arn]},
-                }
+            "control_functions",
+            props=ControlFunctionsProps(
+                settings=settings,
+                package=package,
+                roles=roles,
+                environment=environment,
+                kms_key_arn=kms_key_arn,
+                cluster_arn=cluster_arn,
             ),
         )
-        reaper_rule = CloudwatchEventRule(
-            self,
-            "reaper_rule",
-            name=f"{settings.prefix}-reaper",
-            description="Stops tasks past their hard cap plus grace (backstop)",
-            schedule_expression=REAPER_SCHEDULE,
-        )
-        for rule, target in (
-            (task_state_rule, TASK_STATE_FUNCTION),
-            (reaper_rule, REAPER_FUNCTION),
-        ):
-            function = self.functions[target]
-            CloudwatchEventTarget(self, f"{target}_target", rule=rule.name, arn=function.arn)
-            LambdaPermission(
-                self,
-                f"{target}_invoke",
-                statement_id="AllowEventBridge",
-                action="lambda:InvokeFunction",
-                function_name=function.function_name,
-                principal="events.amazonaws.com",
-                source_arn=rule.arn,
-            )
+        self.functions: dict[str, LambdaFunction] = functions.functions
+        self.log_groups = functions.log_groups
+        self._rest_api(settings, package, origin_verify)
+        self._stage(settings, kms_key_arn)
 
+    def _rest_api(
+        self, settings: Settings, package: ChalicePackage, origin_verify: OriginVerifySecret
+    ) -> None:
+        """Chalice's API definition, reachable only with the origin value CloudFront sends."""
         handler = self.functions[API_HANDLER]
         # On the REST API itself (not aws_api_gateway_rest_api_policy): the provider re-applies
         # it after each import of `body`, which would otherwise drop it. Its own ARN would be a
         # cycle, so the resource is this account's execute-api in the region; the policy is
         # attached to this API only (stacks/api/origin_gate.py).
         policy = origin_only_policy_json(
-            TerraformStack.of(self).arns.arn("execute-api", "*"), origin_verify_value
+            TerraformStack.of(self).arns.arn("execute-api", "*"),
+            origin_verify.version.secret_string,
         )
         self.rest_api = ApiGatewayRestApi(
             self,
@@ -183,7 +102,7 @@ class ControlPlane(Construct):
             policy=policy,
             lifecycle={"create_before_destroy": True},
         )
-        deployment = ApiGatewayDeployment(
+        self._deployment = ApiGatewayDeployment(
             self,
             "deployment",
             rest_api_id=self.rest_api.id,
@@ -193,10 +112,14 @@ class ControlPlane(Construct):
             triggers={
                 "definition": package.swagger_hash,
                 "policy": hashlib.sha256(origin_only_policy_json("", "").encode()).hexdigest(),
-                "origin_value_version": origin_verify_version_id,
+                "origin_value_version": origin_verify.version.version_id,
             },
             lifecycle={"create_before_destroy": True},
         )
+
+    def _stage(self, settings: Settings, kms_key_arn: str) -> None:
+        """The one stage: access-logged, throttled, and the only caller of the API handler."""
+        handler = self.functions[API_HANDLER]
         access_logs = project_log_group(
             self,
             "access_logs",
@@ -207,7 +130,7 @@ class ControlPlane(Construct):
             self,
             "stage",
             rest_api_id=self.rest_api.id,
-            deployment_id=deployment.id,
+            deployment_id=self._deployment.id,
             stage_name=API_STAGE,
             access_log_settings=ApiGatewayStageAccessLogSettings(
                 destination_arn=access_logs.arn,
@@ -242,6 +165,10 @@ class ControlPlane(Construct):
             principal="apigateway.amazonaws.com",
             source_arn=f"{self.rest_api.execution_arn}/*/*",
         )
+
+    @property
+    def admin_function(self) -> LambdaFunction:
+        return self.functions[ADMIN_FUNCTION]
 
     @property
     def api_domain(self) -> str:

@@ -22,13 +22,8 @@ from cdktf_cdktf_provider_aws.cloudfront_distribution import (
     CloudfrontDistributionRestrictionsGeoRestriction,
     CloudfrontDistributionViewerCertificate,
 )
-from cdktf_cdktf_provider_aws.data_aws_secretsmanager_random_password import (
-    DataAwsSecretsmanagerRandomPassword,
-)
 from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from cdktf_cdktf_provider_aws.provider import AwsProvider
-from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
-from cdktf_cdktf_provider_aws.secretsmanager_secret_version import SecretsmanagerSecretVersion
 from cdktf_cdktf_provider_aws.wafv2_web_acl import (
     Wafv2WebAcl,
     Wafv2WebAclDefaultAction,
@@ -43,6 +38,8 @@ from cdktf_cdktf_provider_aws.wafv2_web_acl_logging_configuration import (
 )
 from constructs import Construct
 
+from stacks.api.control_plane import API_STAGE
+from stacks.api.origin_verify import OriginVerifySecret
 from stacks.shared.arns import Arns
 from stacks.shared.constants import EDGE_REGION, ORIGIN_REFERER_HEADER, ORIGIN_VERIFY_HEADER
 from stacks.shared.kms import key_policy_json
@@ -73,37 +70,8 @@ def _visibility(metric: str) -> dict:
     }
 
 
-class OriginVerifySecret(Construct):
-    """The shared value CloudFront sends and the control API checks, kept in Secrets Manager."""
-
-    def __init__(self, scope: Construct, id: str, *, settings: Settings, kms_key_arn: str) -> None:
-        super().__init__(scope, id)
-        name = settings.prefix
-        password = DataAwsSecretsmanagerRandomPassword(
-            self, "origin_password", password_length=48, exclude_punctuation=True
-        )
-        self.secret = SecretsmanagerSecret(
-            self,
-            "origin_secret",
-            name=f"{name}/origin-verify",
-            description="X-Origin-Verify value sent by CloudFront, checked by the control API",
-            kms_key_id=kms_key_arn,
-            # Regenerated on every fresh apply, so nothing to recover: deleting it at once lets
-            # the api stack be destroyed and applied again without a name clash.
-            recovery_window_in_days=0,
-        )
-        self.version = SecretsmanagerSecretVersion(
-            self,
-            "origin_secret_value",
-            secret_id=self.secret.id,
-            secret_string=password.random_password,
-            # The data source draws a new password on every plan; keep the first one.
-            lifecycle={"ignore_changes": ["secret_string"]},
-        )
-
-
 class Edge(Construct):
-    """Origin-verify secret, WAFv2 ACL (us-east-1, CLOUDFRONT scope) with logging, CloudFront."""
+    """WAFv2 ACL (us-east-1, CLOUDFRONT scope) with logging; CloudFront sending the origin value."""
 
     def __init__(
         self,
@@ -112,12 +80,11 @@ class Edge(Construct):
         *,
         settings: Settings,
         api_domain: str,
-        api_stage: str,
-        origin_verify_value: str,
+        origin_verify: OriginVerifySecret,
         kms_key_arn: str,
     ) -> None:
         super().__init__(scope, id)
-        name = settings.prefix
+        self._settings = settings
         # CloudFront-scope WAF resources exist only in us-east-1, whatever the stack's region.
         us_east_1 = AwsProvider(
             self,
@@ -128,8 +95,14 @@ class Edge(Construct):
             # log groups here are scoped by them (stacks/shared/tags.py).
             default_tags=[{"tags": default_tags(settings.env_name, "api")}],
         )
+        self.web_acl = self._web_acl(us_east_1)
+        self._waf_logging(us_east_1, kms_key_arn)
+        self.distribution = self._distribution(api_domain, origin_verify.version.secret_string)
 
-        self.web_acl = Wafv2WebAcl(
+    def _web_acl(self, us_east_1: AwsProvider) -> Wafv2WebAcl:
+        """AWS managed rule groups, then a per-IP rate limit."""
+        name = self._settings.prefix
+        return Wafv2WebAcl(
             self,
             "web_acl",
             provider=us_east_1,
@@ -167,9 +140,12 @@ class Edge(Construct):
             ],
         )
 
+    def _waf_logging(self, us_east_1: AwsProvider, kms_key_arn: str) -> None:
         # WAF logs must go to a group named aws-waf-logs-* in us-east-1, encrypted with a key of
         # that region: the project key when the stacks are there (its policy names the group),
         # else a key of its own (a key is $1-3 a month: make cost).
+        settings = self._settings
+        name = settings.prefix
         arns = Arns.in_scope(self, settings)
         waf_log_group_name = settings.waf_log_group_name
         waf_logs_key_arn = kms_key_arn
@@ -211,11 +187,13 @@ class Edge(Construct):
             ],
         )
 
-        self.distribution = CloudfrontDistribution(
+    def _distribution(self, api_domain: str, origin_verify_value: str) -> CloudfrontDistribution:
+        """HTTPS only, nothing cached, the origin value on every request to the API."""
+        return CloudfrontDistribution(
             self,
             "distribution",
             enabled=True,
-            comment=f"{name} control API",
+            comment=f"{self._settings.prefix} control API",
             price_class="PriceClass_100",
             http_version="http2and3",
             web_acl_id=self.web_acl.arn,
@@ -223,7 +201,7 @@ class Edge(Construct):
                 CloudfrontDistributionOrigin(
                     origin_id="api",
                     domain_name=api_domain,
-                    origin_path=f"/{api_stage}",
+                    origin_path=f"/{API_STAGE}",
                     custom_origin_config=CloudfrontDistributionOriginCustomOriginConfig(
                         http_port=80,
                         https_port=443,

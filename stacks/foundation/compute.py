@@ -57,6 +57,10 @@ class Compute(Construct):
             ),
         )
 
+        self._capacity_providers()
+        self.repository = self._repository(settings, kms_key_arn)
+
+    def _capacity_providers(self) -> None:
         # Both Fargate capacity providers, whatever the setting `capacity` says: associating them
         # costs nothing, and switching `capacity` then changes only the control Lambda's
         # environment, never the cluster. A RunTask without a strategy still gets on-demand.
@@ -72,7 +76,9 @@ class Compute(Construct):
             ],
         )
 
-        self.repository = EcrRepository(
+    def _repository(self, settings: Settings, kms_key_arn: str) -> EcrRepository:
+        """The agent image's repository: immutable tags, scanned on push, the last few kept."""
+        repository = EcrRepository(
             self,
             "repository",
             name=f"{settings.prefix}-agent",
@@ -85,7 +91,7 @@ class Compute(Construct):
         EcrLifecyclePolicy(
             self,
             "repository_lifecycle",
-            repository=self.repository.name,
+            repository=repository.name,
             policy=json.dumps(
                 {
                     "rules": [
@@ -103,3 +109,4 @@ class Compute(Construct):
                 }
             ),
         )
+        return repository

@@ -44,8 +44,13 @@ class DataPlane(Construct):
     def __init__(self, scope: Construct, id: str, *, settings: Settings) -> None:
         super().__init__(scope, id)
         arns = Arns.in_scope(self, settings)
+        self.key = self._key(settings, arns)
+        self.table = self._table(settings)
+        self._secrets(settings)
 
-        self.key = KmsKey(
+    def _key(self, settings: Settings, arns: Arns) -> KmsKey:
+        """The project key, which CloudWatch Logs may use for the project's log groups only."""
+        key = KmsKey(
             self,
             "key",
             description=f"{settings.prefix}: table, secrets, images and logs",
@@ -65,9 +70,12 @@ class DataPlane(Construct):
                 ],
             ),
         )
-        KmsAlias(self, "key_alias", name=f"alias/{settings.prefix}", target_key_id=self.key.key_id)
+        KmsAlias(self, "key_alias", name=f"alias/{settings.prefix}", target_key_id=key.key_id)
+        return key
 
-        self.table = DynamodbTable(
+    def _table(self, settings: Settings) -> DynamodbTable:
+        """The one table of runs, with its time index, TTL and point-in-time recovery."""
+        return DynamodbTable(
             self,
             "table",
             name=settings.prefix,
@@ -96,6 +104,7 @@ class DataPlane(Construct):
             deletion_protection_enabled=True,
         )
 
+    def _secrets(self, settings: Settings) -> None:
         # Keys are set by the admin function and never pass through code or Terraform state. The
         # secrets start with no value at all: each provider has its own task definition that
         # injects only its key, and the control API refuses a run whose key is not set yet (409)

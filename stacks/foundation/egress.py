@@ -74,9 +74,19 @@ class Egress(Construct):
             raise ValueError(
                 f"egress_mode {mode!r}: the firewall exists only to enforce or observe"
             )
-        name = settings.prefix
-        account = TerraformStack.of(self).arns.account
+        self._settings = settings
+        rules, everything = self._allow_rules(TerraformStack.of(self).arns.account)
+        catch_all = self._catch_all(everything)
+        self._attach(vpc_id, depends_on=[*rules, catch_all])
+        self._query_log(vpc_id, kms_key_arn)
 
+    def _allow_rules(
+        self, account: str
+    ) -> tuple[list[Route53ResolverFirewallRule], Route53ResolverFirewallDomainList]:
+        """The rule group with its ALLOW rules (the allow-list, the runs' own domains), and the
+        catch-all domain list for the rule that follows them."""
+        settings = self._settings
+        name = settings.prefix
         allow_list = Route53ResolverFirewallDomainList(
             self,
             "allow_list",
@@ -122,30 +132,42 @@ class Egress(Construct):
                     action="ALLOW",
                 )
             )
+        return rules, everything
+
+    def _catch_all(
+        self, everything: Route53ResolverFirewallDomainList
+    ) -> Route53ResolverFirewallRule:
+        """Last rule: every other name is blocked (enforce) or only alerted on (observe)."""
+        mode = self._settings.egress_mode
         enforce = mode == "enforce"
-        catch_all = Route53ResolverFirewallRule(
+        return Route53ResolverFirewallRule(
             self,
             "deny_all" if enforce else "alert_all",
-            name=f"{name}{CATCH_ALL_SUFFIX[mode]}",
+            name=f"{self._settings.prefix}{CATCH_ALL_SUFFIX[mode]}",
             firewall_rule_group_id=self.rule_group.id,
             firewall_domain_list_id=everything.id,
             priority=CATCH_ALL_PRIORITY,
             action="BLOCK" if enforce else "ALERT",
             block_response="NXDOMAIN" if enforce else None,
         )
+
+    def _attach(self, vpc_id: str, *, depends_on: list[Route53ResolverFirewallRule]) -> None:
+        """The rule group on the VPC, and whether DNS fails closed when the firewall fails."""
+        mode = self._settings.egress_mode
+        enforce = mode == "enforce"
         # Associated only once every rule exists, so the VPC never sees a partial rule group.
         # No mutation protection: `terraform destroy` and the deploy role must be able to
         # replace it; CKV_CA_19 guards what it must contain instead.
         Route53ResolverFirewallRuleGroupAssociation(
             self,
             "association",
-            name=f"{name}-egress",
+            name=f"{self._settings.prefix}-egress",
             firewall_rule_group_id=self.rule_group.id,
             vpc_id=vpc_id,
             priority=ASSOCIATION_PRIORITY,
             mutation_protection="DISABLED",
             tags={EGRESS_MODE_TAG: mode},
-            depends_on=[*rules, catch_all],
+            depends_on=depends_on,
         )
         Route53ResolverFirewallConfig(
             self,
@@ -154,6 +176,8 @@ class Egress(Construct):
             firewall_fail_open="DISABLED" if enforce else "ENABLED",
         )
 
+    def _query_log(self, vpc_id: str, kms_key_arn: str) -> None:
+        settings = self._settings
         # Every query and the firewall's verdict on it; the control API reads the blocked
         # names of a run from here (logs:FilterLogEvents on this group only).
         self.query_log_group = project_log_group(
@@ -167,7 +191,7 @@ class Egress(Construct):
         query_log = Route53ResolverQueryLogConfig(
             self,
             "query_log",
-            name=f"{name}-dns-queries",
+            name=f"{settings.prefix}-dns-queries",
             destination_arn=self.query_log_group.arn,
         )
         Route53ResolverQueryLogConfigAssociation(

@@ -53,8 +53,9 @@ class Network(Construct):
 
     def __init__(self, scope: Construct, id: str, *, settings: Settings, kms_key_arn: str) -> None:
         super().__init__(scope, id)
+        self._settings = settings
         name = settings.prefix
-        zones = DataAwsAvailabilityZones(self, "zones", state="available")
+        self._zones = DataAwsAvailabilityZones(self, "zones", state="available")
         self.vpc = Vpc(
             self,
             "vpc",
@@ -79,23 +80,35 @@ class Network(Construct):
         )
 
         public_cidrs, private_cidrs = subnet_cidrs(settings.vpc_cidr)
+        nats = self._public_subnets(public_cidrs, public_rt, igw)
+        private_route_tables = self._private_subnets(private_cidrs, nats)
+        self._gateway_endpoints([public_rt, *private_route_tables])
+        public_mode = settings.network_mode == "public"
+        self.task_subnets = self.public_subnets if public_mode else self.private_subnets
+        self.assign_public_ip = "ENABLED" if public_mode else "DISABLED"
+        self._flow_logs(kms_key_arn)
+
+    def _public_subnets(
+        self, cidrs: list[str], route_table: RouteTable, igw: InternetGateway
+    ) -> list[NatGateway]:
+        """One public subnet per AZ on the internet gateway; NAT gateways in mode `nat`."""
+        settings = self._settings
+        name = settings.prefix
         self.public_subnets: list[Subnet] = []
-        self.private_subnets: list[Subnet] = []
-        private_route_tables: list[RouteTable] = []
         nats: list[NatGateway] = []
         for index in range(AZ_COUNT):
-            az = Fn.element(zones.names, index)
+            az = Fn.element(self._zones.names, index)
             public = Subnet(
                 self,
                 f"public_{index}",
                 vpc_id=self.vpc.id,
-                cidr_block=public_cidrs[index],
+                cidr_block=cidrs[index],
                 availability_zone=az,
                 map_public_ip_on_launch=False,
                 tags={"Name": f"{name}-public-{index}", "Tier": "public"},
             )
             RouteTableAssociation(
-                self, f"public_{index}_rt", subnet_id=public.id, route_table_id=public_rt.id
+                self, f"public_{index}_rt", subnet_id=public.id, route_table_id=route_table.id
             )
             self.public_subnets.append(public)
             if settings.network_mode == "nat" and index < settings.nat_gateway_count:
@@ -112,14 +125,20 @@ class Network(Construct):
                         depends_on=[igw],
                     )
                 )
+        return nats
 
+    def _private_subnets(self, cidrs: list[str], nats: list[NatGateway]) -> list[RouteTable]:
+        """One private subnet per AZ, routed to a NAT gateway when there is one, else nowhere."""
+        name = self._settings.prefix
+        self.private_subnets: list[Subnet] = []
+        route_tables: list[RouteTable] = []
         for index in range(AZ_COUNT):
             private = Subnet(
                 self,
                 f"private_{index}",
                 vpc_id=self.vpc.id,
-                cidr_block=private_cidrs[index],
-                availability_zone=Fn.element(zones.names, index),
+                cidr_block=cidrs[index],
+                availability_zone=Fn.element(self._zones.names, index),
                 tags={"Name": f"{name}-private-{index}", "Tier": "private"},
             )
             route_table = RouteTable(
@@ -141,10 +160,13 @@ class Network(Construct):
                 self, f"private_{index}_rt", subnet_id=private.id, route_table_id=route_table.id
             )
             self.private_subnets.append(private)
-            private_route_tables.append(route_table)
+            route_tables.append(route_table)
+        return route_tables
 
-        # Gateway endpoints (free) keep table and image-layer traffic off the NAT gateways and
-        # the internet gateway, in whichever subnets tasks run.
+    def _gateway_endpoints(self, route_tables: list[RouteTable]) -> None:
+        """Gateway endpoints (free) keep table and image-layer traffic off the NAT gateways and
+        the internet gateway, in whichever subnets tasks run."""
+        settings = self._settings
         for service in ("s3", "dynamodb"):
             VpcEndpoint(
                 self,
@@ -152,13 +174,14 @@ class Network(Construct):
                 vpc_id=self.vpc.id,
                 service_name=f"com.amazonaws.{settings.region}.{service}",
                 vpc_endpoint_type="Gateway",
-                route_table_ids=[public_rt.id, *(rt.id for rt in private_route_tables)],
-                tags={"Name": f"{name}-{service}"},
+                route_table_ids=[rt.id for rt in route_tables],
+                tags={"Name": f"{settings.prefix}-{service}"},
             )
-        public_mode = settings.network_mode == "public"
-        self.task_subnets = self.public_subnets if public_mode else self.private_subnets
-        self.assign_public_ip = "ENABLED" if public_mode else "DISABLED"
 
+    def _flow_logs(self, kms_key_arn: str) -> None:
+        """Every flow of the VPC, to an encrypted log group, through a role for that alone."""
+        settings = self._settings
+        name = settings.prefix
         self.flow_log_group = project_log_group(
             self,
             "flow_logs",

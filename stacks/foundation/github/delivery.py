@@ -57,18 +57,7 @@ class GithubOidc(Construct):
         super().__init__(scope, id)
         self.settings = settings
         arns = self.arns = Arns.in_scope(self, settings)
-
-        if settings.github_oidc_provider_exists:
-            # IAM allows one provider per URL; an account that has it already is looked up.
-            self.provider_arn: str = DataAwsIamOpenidConnectProvider(
-                self, "provider", url=GITHUB_OIDC_ISSUER
-            ).arn
-        else:
-            # No thumbprint: AWS verifies GitHub's JWKS endpoint through its trusted CAs.
-            self.provider_arn = IamOpenidConnectProvider(
-                self, "provider", url=GITHUB_OIDC_ISSUER, client_id_list=[STS_AUDIENCE]
-            ).arn
-
+        self.provider_arn = self._provider()
         # By name (compute.py names it so), so this construct can come before the repository.
         repository_arn = arns.repository(f"{settings.prefix}-agent")
         self.boundary = IamPolicy(
@@ -79,7 +68,6 @@ class GithubOidc(Construct):
             policy=policy_json(boundary_statements(arns, repository_arn)),
         )
         set_stack_boundary(self, self.boundary.arn)
-
         # Plan's reads, shared with the deploy role as a managed policy (see deploy_statements).
         self.read_policy = IamPolicy(
             self,
@@ -88,6 +76,35 @@ class GithubOidc(Construct):
             description="What terraform plan of the three stacks reads",
             policy=policy_json(plan_statements(arns)),
         )
+        self.roles: dict[str, IamRole] = self._roles(repository_arn)
+        IamRolePolicyAttachment(
+            self,
+            "deploy_reads",
+            role=self.roles[DEPLOY].name,
+            policy_arn=self.read_policy.arn,
+        )
+        # The DNS Firewall writes, beside the inline policy (see dns_firewall.py).
+        self._attach_to_deploy(
+            ("dns_firewall_policy", "deploy_dns_firewall"),
+            name=f"{settings.prefix}-github-dns-firewall",
+            description="What terraform apply writes to the DNS Firewall and its query log",
+            statements=dns_firewall_deploy_statements(arns),
+        )
+
+    def _provider(self) -> str:
+        """GitHub's OIDC provider's ARN, whether this stack creates it or finds it."""
+        if self.settings.github_oidc_provider_exists:
+            # IAM allows one provider per URL; an account that has it already is looked up.
+            return DataAwsIamOpenidConnectProvider(self, "provider", url=GITHUB_OIDC_ISSUER).arn
+        # No thumbprint: AWS verifies GitHub's JWKS endpoint through its trusted CAs.
+        return IamOpenidConnectProvider(
+            self, "provider", url=GITHUB_OIDC_ISSUER, client_id_list=[STS_AUDIENCE]
+        ).arn
+
+    def _roles(self, repository_arn: str) -> dict[str, IamRole]:
+        """Plan, deploy and image roles, each trusting only the GitHub subject it serves."""
+        settings = self.settings
+        arns = self.arns
         # Pull-request code runs in the plan job: its token (subject `...:pull_request`) fits
         # the read-only plan role alone. Everything else trusts only the gated environment.
         trusts = {
@@ -106,9 +123,9 @@ class GithubOidc(Construct):
                 image_statements(repository_arn),
             ),
         }
-        self.roles: dict[str, IamRole] = {}
+        roles: dict[str, IamRole] = {}
         for role, (description, statements) in purposes.items():
-            self.roles[role] = role_with_policy(
+            roles[role] = role_with_policy(
                 self,
                 f"{role}_role",
                 name=github_role_name(settings, role),
@@ -121,19 +138,7 @@ class GithubOidc(Construct):
                 permissions_boundary=None if role == DEPLOY else self.boundary.arn,
                 bounded=role != DEPLOY,
             )
-        IamRolePolicyAttachment(
-            self,
-            "deploy_reads",
-            role=self.roles[DEPLOY].name,
-            policy_arn=self.read_policy.arn,
-        )
-        # The DNS Firewall writes, beside the inline policy (see dns_firewall.py).
-        self._attach_to_deploy(
-            ("dns_firewall_policy", "deploy_dns_firewall"),
-            name=f"{settings.prefix}-github-dns-firewall",
-            description="What terraform apply writes to the DNS Firewall and its query log",
-            statements=dns_firewall_deploy_statements(arns),
-        )
+        return roles
 
     def scope_writes_by_tag(self, *, default_security_group_id: str) -> None:
         """The deploy role's tag-scoped writes (tagged.py), as two managed policies.

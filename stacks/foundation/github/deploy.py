@@ -40,6 +40,11 @@ STAR_WRITE = [
 
 def _foundation_writes(arns: Arns) -> list[Statement]:
     """Table, secrets, log groups, cluster, task definitions and repository."""
+    return [*_data_writes(arns), *_runtime_writes(arns)]
+
+
+def _data_writes(arns: Arns) -> list[Statement]:
+    """The run table, the secrets and the log groups: where runs and keys are kept."""
     return [
         Statement(sid="WithoutResourceType", actions=STAR_WRITE, resources=["*"]),
         Statement(
@@ -81,6 +86,12 @@ def _foundation_writes(arns: Arns) -> list[Statement]:
             ],
             resources=arns.log_groups_and_streams,
         ),
+    ]
+
+
+def _runtime_writes(arns: Arns) -> list[Statement]:
+    """The cluster, its task definitions and the image repository agents run from."""
+    return [
         Statement(
             sid="ProjectEcs",
             actions=[

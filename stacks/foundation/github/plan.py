@@ -49,8 +49,18 @@ STAR_READ = [
 
 def plan_statements(arns: Arns) -> list[Statement]:
     """Read-only: every refresh `terraform plan` makes of the three stacks, and their state."""
-    bucket, objects = arns.state()
-    statements = [
+    return [
+        *_identity_reads(arns),
+        *_origin_verify_reads(arns),
+        *_runtime_reads(arns),
+        *_control_plane_reads(arns),
+        *_state_reads(arns),
+    ]
+
+
+def _identity_reads(arns: Arns) -> list[Statement]:
+    """IAM roles and policies, the project key, the table and the secrets' metadata."""
+    return [
         Statement(sid="ReadWithoutResourceType", actions=STAR_READ, resources=["*"]),
         Statement(
             sid="ReadIam",
@@ -91,6 +101,12 @@ def plan_statements(arns: Arns) -> list[Statement]:
             actions=["secretsmanager:DescribeSecret", "secretsmanager:GetResourcePolicy"],
             resources=arns.secrets,
         ),
+    ]
+
+
+def _origin_verify_reads(arns: Arns) -> list[Statement]:
+    """The one secret value plan reads, and only through Secrets Manager."""
+    return [
         Statement(
             # aws_secretsmanager_secret_version refreshes by reading the value.
             sid="ReadOriginVerifyValue",
@@ -110,6 +126,12 @@ def plan_statements(arns: Arns) -> list[Statement]:
                 "StringLike": {"kms:EncryptionContext:SecretARN": arns.origin_verify_secret},
             },
         ),
+    ]
+
+
+def _runtime_reads(arns: Arns) -> list[Statement]:
+    """Log groups, the cluster and task definitions, the VPC, DNS Firewall, ECR."""
+    return [
         Statement(
             sid="ReadLogGroups",
             actions=["logs:ListTagsForResource"],
@@ -137,6 +159,12 @@ def plan_statements(arns: Arns) -> list[Statement]:
             ],
             resources=arns.repositories,
         ),
+    ]
+
+
+def _control_plane_reads(arns: Arns) -> list[Statement]:
+    """The functions, the REST API, CloudFront, WAF and the EventBridge rules."""
+    return [
         Statement(
             sid="ReadLambda",
             actions=[
@@ -178,9 +206,14 @@ def plan_statements(arns: Arns) -> list[Statement]:
             resources=arns.rules,
         ),
     ]
-    if bucket:
-        statements += [
-            Statement(sid="ListStateBucket", actions=["s3:ListBucket"], resources=bucket),
-            Statement(sid="ReadState", actions=["s3:GetObject"], resources=objects),
-        ]
-    return statements
+
+
+def _state_reads(arns: Arns) -> list[Statement]:
+    """The state bucket and its objects, when the state is in S3 (none with local state)."""
+    bucket, objects = arns.state()
+    if not bucket:
+        return []
+    return [
+        Statement(sid="ListStateBucket", actions=["s3:ListBucket"], resources=bucket),
+        Statement(sid="ReadState", actions=["s3:GetObject"], resources=objects),
+    ]

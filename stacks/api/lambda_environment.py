@@ -1,0 +1,105 @@
+"""The control functions' environment: everything the Chalice app learns about its deployment.
+
+The app reads its cluster, table, task definitions, network and limits from these variables
+and nothing else, so this one mapping is the contract between `chalice_api/` and the stacks; a
+reader checks it here without scrolling through the roles or the functions.
+"""
+
+from __future__ import annotations
+
+import json
+
+from stacks.agent import AgentOutputs
+from stacks.api.egress_access import egress_environment
+from stacks.foundation import FoundationOutputs
+from stacks.shared.constants import (
+    AGENT_STOP_GRACE_SECONDS,
+    GITHUB_OIDC_ISSUER,
+    ORIGIN_VERIFY_ENV,
+)
+from stacks.shared.prices import CAPACITIES, task_hourly_cost_usd
+from stacks.shared.settings import Settings
+
+APP_VERSION = "0.1.0"
+
+
+def lambda_environment(
+    settings: Settings,
+    foundation: FoundationOutputs,
+    agent: AgentOutputs,
+    *,
+    origin_verify_secret_arn: str,
+) -> dict[str, str]:
+    """Every control function gets the same variables; each reads the ones it needs."""
+    return {
+        **_runtime_environment(settings, foundation, agent),
+        **_identity_environment(settings),
+        **_pricing_environment(settings),
+        **_secret_environment(foundation, origin_verify_secret_arn),
+        "AGENT_STOP_GRACE_SECONDS": str(AGENT_STOP_GRACE_SECONDS),
+        **egress_environment(settings, foundation),
+    }
+
+
+def _runtime_environment(
+    settings: Settings, foundation: FoundationOutputs, agent: AgentOutputs
+) -> dict[str, str]:
+    """Where a run goes: the table, the cluster, the task definitions and their network."""
+    return {
+        "TABLE_NAME": foundation.table_name,
+        "CLUSTER_ARN": foundation.cluster_arn,
+        # provider -> task definition (without revision): one per provider's key.
+        "TASK_DEFINITION_ARNS": json.dumps(
+            dict(agent.task_definition_arns_without_revision), sort_keys=True
+        ),
+        "CONTAINER_NAME": agent.container_name,
+        "SUBNET_IDS": ",".join(foundation.task_subnet_ids),
+        "ASSIGN_PUBLIC_IP": foundation.task_assign_public_ip,
+        "SECURITY_GROUP_IDS": agent.security_group_id,
+        "LOG_GROUP_NAME": agent.log_group_name,
+        "MAX_CONCURRENT_RUNS": str(settings.max_concurrent_runs),
+        "ALLOWED_REPOS": ",".join(settings.run_repositories),
+    }
+
+
+def _identity_environment(settings: Settings) -> dict[str, str]:
+    """Who may call the API (GitHub OIDC) and which deployment answers."""
+    return {
+        # GitHub's issuer, always: the development issuer exists only in `make up`.
+        "OIDC_ISSUER": GITHUB_OIDC_ISSUER,
+        "OIDC_JWKS_URL": f"{GITHUB_OIDC_ISSUER}/.well-known/jwks",
+        "OIDC_AUDIENCE": settings.api_audience,
+        "OIDC_ALLOWED_SUBJECTS": settings.github_subject,
+        "OIDC_REPOSITORY_ID": settings.github_repository_id,
+        "APP_STAGE": settings.env_name,
+        "APP_VERSION": APP_VERSION,
+    }
+
+
+def _pricing_environment(settings: Settings) -> dict[str, str]:
+    """The capacity runs ask for and what an hour of it costs."""
+    return {
+        "CAPACITY": settings.capacity,
+        # capacity -> an agent task-hour at the configured architecture; a run stores
+        # the price of the capacity it actually ran on.
+        "TASK_HOURLY_COST_USD": json.dumps(
+            {c: task_hourly_cost_usd(settings.agent_architecture, c) for c in CAPACITIES},
+            sort_keys=True,
+        ),
+    }
+
+
+def _secret_environment(
+    foundation: FoundationOutputs, origin_verify_secret_arn: str
+) -> dict[str, str]:
+    """Which secrets hold the provider keys, the clone token and the origin value."""
+    return {
+        "PROVIDER_SECRET_ARNS": json.dumps(dict(foundation.provider_secret_arns), sort_keys=True),
+        # Set only with private_repos: runs are refused (409) while it has no value.
+        **(
+            {"REPO_TOKEN_SECRET_ARN": foundation.repo_token_secret_arn}
+            if foundation.repo_token_secret_arn
+            else {}
+        ),
+        ORIGIN_VERIFY_ENV: origin_verify_secret_arn,
+    }
