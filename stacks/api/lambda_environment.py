@@ -1,8 +1,9 @@
 """The control functions' environment: everything the Chalice app learns about its deployment.
 
 The app reads its cluster, table, task definitions, network and limits from these variables
-and nothing else, so this one mapping is the contract between `chalice_api/` and the stacks; a
-reader checks it here without scrolling through the roles or the functions.
+and nothing else. Which variables exist, what feeds each and how the app parses it is declared
+once, in `stacks/shared/lambda_contract.py`: what is built here is checked against it at
+synth, and the app parses by the same declaration.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from stacks.shared.constants import (
     GITHUB_OIDC_ISSUER,
     ORIGIN_VERIFY_ENV,
 )
+from stacks.shared.lambda_contract import check_environment
 from stacks.shared.prices import CAPACITIES, task_hourly_cost_usd
 from stacks.shared.settings import Settings
 
@@ -31,14 +33,16 @@ def lambda_environment(
     origin_verify_secret_arn: str,
 ) -> dict[str, str]:
     """Every control function gets the same variables; each reads the ones it needs."""
-    return {
-        **_runtime_environment(settings, foundation, agent),
-        **_identity_environment(settings),
-        **_pricing_environment(settings),
-        **_secret_environment(foundation, origin_verify_secret_arn),
-        "AGENT_STOP_GRACE_SECONDS": str(AGENT_STOP_GRACE_SECONDS),
-        **egress_environment(settings, foundation),
-    }
+    return check_environment(
+        {
+            **_runtime_environment(settings, foundation, agent),
+            **_identity_environment(settings),
+            **_pricing_environment(settings),
+            **_secret_environment(foundation, origin_verify_secret_arn),
+            "AGENT_STOP_GRACE_SECONDS": str(AGENT_STOP_GRACE_SECONDS),
+            **egress_environment(settings, foundation),
+        }
+    )
 
 
 def _runtime_environment(

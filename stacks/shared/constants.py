@@ -31,6 +31,7 @@ LOG_RETENTION_DAYS = 14
 ECR_IMAGES_KEPT = 10
 AGENT_MAX_RUNTIME_SECONDS = 7200  # hard cap, docs/ARCHITECTURE.md §4
 AGENT_STOP_GRACE_SECONDS = 30  # SIGTERM -> SIGKILL; also the ECS stopTimeout
+AGENT_STOP_GRACE_MAX_SECONDS = 120  # ECS caps stopTimeout at 120 s (image/lib/config.js too)
 AGENT_CONTAINER_NAME = "agent"
 AGENT_USER_UID = 1000  # the image's non-root `operator` user (image/Dockerfile)
 AGENT_WORKSPACE = "/workspace"

@@ -32,8 +32,18 @@ def matches(pattern: str) -> Callable[[str], bool]:
     return lambda value: bool(compiled.fullmatch(value))
 
 
-def one_of(*choices: Any) -> Callable[[Any], bool]:
-    return lambda value: value in choices
+@dataclass(frozen=True)
+class OneOf:
+    """One of a few words; the control Lambda's environment contract reads them too."""
+
+    choices: tuple[Any, ...]
+
+    def __call__(self, value: Any) -> bool:
+        return value in self.choices
+
+
+def one_of(*choices: Any) -> OneOf:
+    return OneOf(choices)
 
 
 def ipv4_cidr(lo: int, hi: int) -> Callable[[str], bool]:
