@@ -6,6 +6,7 @@ showing the architecture as it grows.
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import subprocess
@@ -69,6 +70,39 @@ def test_product_modules_stay_small(tracked: list[str]) -> None:
             long[name] = lines
     assert long == {}
     assert "image/entrypoint" in entrypoint and len(entrypoint) > 1, "the rule covers image/"
+
+
+# Functions stay short enough to read at once: a constructor that holds a whole design is split
+# into the constructs or steps it is made of. Dev tooling is held to it too.
+MAX_FUNCTION_LINES = 60
+FUNCTION_RULE_PACKAGES = (*PRODUCT_PACKAGES, "devtools")
+
+
+def long_functions(source: str, limit: int = MAX_FUNCTION_LINES) -> list[tuple[str, int]]:
+    """(name, lines) of every function or method in `source` longer than `limit` lines."""
+    return [
+        (node.name, node.end_lineno - node.lineno + 1)
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.end_lineno - node.lineno + 1 > limit
+    ]
+
+
+def test_no_function_over_60_lines(tracked: list[str]) -> None:
+    long = {
+        name: found
+        for name in tracked
+        if name.endswith(".py") and name.split("/", 1)[0] in FUNCTION_RULE_PACKAGES
+        if (found := long_functions((PROJECT_ROOT / name).read_text()))
+    }
+    assert long == {}
+
+
+def test_a_long_function_is_caught() -> None:
+    body = "".join(f"    x{i} = {i}\n" for i in range(59))
+    assert long_functions(f"def exactly_60():\n{body}") == []
+    method = "".join(f"    {line}\n" for line in f"def long(self):\n{body}    return 1".split("\n"))
+    assert long_functions(f"class C:\n{method}") == [("long", 61)]
 
 
 def _sections() -> set[str]:
