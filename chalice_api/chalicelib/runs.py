@@ -133,9 +133,10 @@ class RunLifecycle:
                 raise refusal from None
             body = {"run_id": run_id, "status": FAILED_TO_START, "reason": exc.reason}
             return body, False
-        self.store.transition(run_id, STARTING, {"task_arn": task_arn}, {"task_arn": task_arn})
-        current = self.store.get_run(run_id) or {}
-        body = {"run_id": run_id, "status": current.get("status", STARTING)}
+        moved = self.store.transition(
+            run_id, STARTING, {"task_arn": task_arn}, {"task_arn": task_arn}, current=record
+        )
+        body = {"run_id": run_id, "status": moved.status or STARTING}
         if interactive:
             body["task_arn"] = task_arn
             body["exec_command"] = exec_command(self.settings, task_arn)
@@ -171,11 +172,13 @@ class RunLifecycle:
         except Exception as exc:
             log.warning("StopTask for %s failed: %s", run_id, type(exc).__name__)
             raise Conflict("the task could not be stopped; it may have finished") from None
-        self.store.transition(
-            run_id, STOPPING, {"stop_requested_at": now_iso(), "stop_requested_by": requested_by}
+        moved = self.store.transition(
+            run_id,
+            STOPPING,
+            {"stop_requested_at": now_iso(), "stop_requested_by": requested_by},
+            current=record,
         )
-        current = self.store.get_run(run_id) or {}
-        return {"run_id": run_id, "status": current.get("status", STOPPING)}
+        return {"run_id": run_id, "status": moved.status or STOPPING}
 
     def stop_all(self, requested_by: str) -> dict[str, Any]:
         """Stop every running task of this cluster that has a run record in the table."""

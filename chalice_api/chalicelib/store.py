@@ -53,10 +53,12 @@ def run_key(run_id: str) -> dict[str, Any]:
 
 @dataclass
 class Transition:
-    """Result of a status transition: whether it applied and whether it released a slot."""
+    """Result of a status transition: whether it applied, whether it released a slot, and the
+    run's status afterwards (None when there is no such run)."""
 
     applied: bool
     released_slot: bool = False
+    status: str | None = None
 
 
 class Store:
@@ -148,75 +150,108 @@ class Store:
             raise
 
     def transition(
-        self, run_id: str, status: str, fields: dict[str, Any], fill: dict[str, Any] | None = None
+        self,
+        run_id: str,
+        status: str,
+        fields: dict[str, Any],
+        fill: dict[str, Any] | None = None,
+        *,
+        current: dict[str, Any] | None = None,
+        late: dict[str, Any] | None = None,
     ) -> Transition:
-        """Move a run forward to ``status`` (never back), setting ``fields``.
+        """Move a run forward to ``status`` (never back), setting ``fields``, in one write.
 
         Reaching a terminal status releases the run's slot exactly once and starts its TTL.
         If the run is already at or past ``status``, only ``fill`` attributes that are still
-        missing are written (late events may carry timestamps an earlier one lacked).
+        missing are written (late events may carry timestamps an earlier one lacked), together
+        with ``late`` (set as given; a ``result`` in it never replaces a stored one).
+        ``current`` is the record as the caller just read it: the first attempt trusts it (the
+        write's condition checks it still holds), only a lost race reads the run again.
         """
         rank = STATUS_RANK[status]
         for _ in range(5):
-            current = self.get_run(run_id)
+            if current is None:
+                current = self.get_run(run_id)
             if current is None:
                 return Transition(applied=False)
             if int(current.get("status_rank", 0)) >= rank:
-                self._fill_missing(run_id, fill or {})
-                return Transition(applied=False)
-            values = dict(fields)
+                self._fill_missing(run_id, fill or {}, late or {})
+                return Transition(applied=False, status=current.get("status"))
+            release = status in TERMINAL and bool(current.get("slot_held"))
+            values = {**fields, **(late or {})}
             # A missing fill value must not be stored as NULL: if_not_exists would keep it.
             values.update({k: v for k, v in (fill or {}).items() if v is not None})
-            values["status"] = status
-            values["status_rank"] = rank
-            values["updated_at"] = now_iso()
-            release = status in TERMINAL and bool(current.get("slot_held"))
-            if status in TERMINAL:
-                values["expires_at"] = int(time.time()) + RUN_RETENTION_SECONDS
-                values["slot_held"] = False
-            expression = set_expression(values)
-            expression["ExpressionAttributeValues"][":rank"] = {"N": str(rank)}
-            condition = "attribute_exists(pk) AND status_rank < :rank"
-            if release:
-                condition += " AND slot_held = :held"
-                expression["ExpressionAttributeValues"][":held"] = {"BOOL": True}
-            run_update = {
-                "TableName": self.table,
-                "Key": run_key(run_id),
-                "ConditionExpression": condition,
-                **expression,
-            }
             try:
-                if release:
-                    self.db.transact_write_items(
-                        TransactItems=[{"Update": run_update}, counter.release_slot(self.table)]
-                    )
-                else:
-                    self.db.update_item(**run_update)
+                self._move(run_id, status, values, release)
             except Exception as exc:
                 if aws.error_code(exc) not in (
                     "ConditionalCheckFailedException",
                     "TransactionCanceledException",
                 ):
                     raise
-                continue  # lost a race: re-read and decide again
-            return Transition(applied=True, released_slot=release)
+                current = None  # lost a race: re-read and decide again
+                continue
+            return Transition(applied=True, released_slot=release, status=status)
         return Transition(applied=False)
 
-    def _fill_missing(self, run_id: str, fill: dict[str, Any]) -> None:
+    def _move(self, run_id: str, status: str, values: dict[str, Any], release: bool) -> None:
+        """The conditional write of a transition (with the slot's release when ``release``)."""
+        rank = STATUS_RANK[status]
+        values = {**values, "status": status, "status_rank": rank, "updated_at": now_iso()}
+        if status in TERMINAL:
+            values["expires_at"] = int(time.time()) + RUN_RETENTION_SECONDS
+            values["slot_held"] = False
+        expression = set_expression(values)
+        expression["ExpressionAttributeValues"][":rank"] = {"N": str(rank)}
+        condition = "attribute_exists(pk) AND status_rank < :rank"
+        if release:
+            condition += " AND slot_held = :held"
+            expression["ExpressionAttributeValues"][":held"] = {"BOOL": True}
+        run_update = {
+            "TableName": self.table,
+            "Key": run_key(run_id),
+            "ConditionExpression": condition,
+            **expression,
+        }
+        if release:
+            self.db.transact_write_items(
+                TransactItems=[{"Update": run_update}, counter.release_slot(self.table)]
+            )
+        else:
+            self.db.update_item(**run_update)
+
+    def _fill_missing(self, run_id: str, fill: dict[str, Any], late: dict[str, Any]) -> None:
+        """One write: ``fill`` values where missing, ``late`` as given (a ``result`` only where
+        none is stored; when one is, the rest is written without it)."""
         values = {k: v for k, v in fill.items() if v is not None}
-        if not values:
+        if not values and not late:
             return
+        expression = set_expression(values, "#a{i} = if_not_exists(#a{i}, :v{i})")
+        for i, (name, value) in enumerate(late.items()):
+            expression["ExpressionAttributeNames"][f"#l{i}"] = name
+            expression["ExpressionAttributeValues"][f":l{i}"] = to_av(value)
+        sets = [f"#l{i} = :l{i}" for i in range(len(late))]
+        if values:
+            sets.insert(0, expression["UpdateExpression"].removeprefix("SET "))
+        expression["UpdateExpression"] = "SET " + ", ".join(sets)
+        condition = "attribute_exists(pk)"
+        if "result" in late:
+            expression["ExpressionAttributeNames"]["#r"] = "result"
+            expression["ExpressionAttributeValues"][":null"] = {"S": "NULL"}
+            condition += " AND (attribute_not_exists(#r) OR attribute_type(#r, :null))"
         try:
             self.db.update_item(
                 TableName=self.table,
                 Key=run_key(run_id),
-                ConditionExpression="attribute_exists(pk)",
-                **set_expression(values, "#a{i} = if_not_exists(#a{i}, :v{i})"),
+                ConditionExpression=condition,
+                **expression,
             )
         except Exception as exc:
             if aws.error_code(exc) != "ConditionalCheckFailedException":
                 raise
+            if "result" in late:  # a result was stored meanwhile: keep it, write the rest
+                rest = {k: v for k, v in late.items() if not k.startswith("result")}
+                self._fill_missing(run_id, fill, rest)
 
     def set_fields(self, run_id: str, fields: dict[str, Any]) -> None:
         """Set informational attributes on an existing run (no status change)."""

@@ -83,33 +83,17 @@ class TaskStateHandler:
             "private_ip": None if record.get("private_ip") else task_private_ip(task),
         }
         fields: dict[str, Any] = {}
+        late: dict[str, Any] = {}
         if status == STOPPED:
-            container = next(
-                (
-                    c
-                    for c in task.get("containers") or []
-                    if isinstance(c, dict) and c.get("name") == self.settings.container_name
-                ),
-                {},
-            )
-            exit_code = container.get("exitCode")
-            fields = {
-                "stopped_at": to_iso(task.get("stoppedAt")) or now_iso(),
-                "exit_code": exit_code if isinstance(exit_code, int) else None,
-                "stopped_reason": str(task.get("stoppedReason") or container.get("reason") or "")[
-                    :1000
-                ]
-                or None,
-                "stop_code": task.get("stopCode"),
-                **stopped_fields(task),
-            }
             restarted = self.capacity.restart(record, task) if self.capacity else None
             if restarted:
                 return restarted
-        result = self.store.transition(run_id, status, fields, fill)
-        if status == STOPPED:
-            self.store_result(run_id, record, arn)
-            self.finish_egress(run_id)
+            fields = self._stopped_fields(task)
+            seen = {**record, **{k: v for k, v in fill.items() if v is not None}, **fields}
+            late = self._stop_bookkeeping(run_id, seen, arn)
+        result = self.store.transition(
+            run_id, status, fields, fill, current=record, late=late or None
+        )
         return {
             "run_id": run_id,
             "status": status,
@@ -117,17 +101,50 @@ class TaskStateHandler:
             "released_slot": result.released_slot,
         }
 
-    def store_result(
+    def _stopped_fields(self, task: dict[str, Any]) -> dict[str, Any]:
+        """What a STOPPED task description says about how the run ended."""
+        container = next(
+            (
+                c
+                for c in task.get("containers") or []
+                if isinstance(c, dict) and c.get("name") == self.settings.container_name
+            ),
+            {},
+        )
+        exit_code = container.get("exitCode")
+        reason = str(task.get("stoppedReason") or container.get("reason") or "")[:1000]
+        return {
+            "stopped_at": to_iso(task.get("stoppedAt")) or now_iso(),
+            "exit_code": exit_code if isinstance(exit_code, int) else None,
+            "stopped_reason": reason or None,
+            "stop_code": task.get("stopCode"),
+            **stopped_fields(task),
+        }
+
+    def _stop_bookkeeping(self, run_id: str, record: dict[str, Any], arn: str) -> dict[str, Any]:
+        """For a stopped run (``record`` as it is about to be written): release its egress
+        domains, and return the result and blocked-name fields it still lacks, to be written
+        with the transition. Never raises."""
+        out: dict[str, Any] = {}
+        if not isinstance(record.get("result"), dict):
+            out.update(self.result_fields(run_id, record, arn))
+        try:
+            if record.get("egress_domains"):
+                self.egress.release(run_id)
+            if not record.get("blocked_domains_read_at"):
+                out.update(self.blocked.fields(record))
+        except Exception as exc:
+            log.warning("egress bookkeeping of %s failed: %r", run_id, exc)
+        return out
+
+    def result_fields(
         self, run_id: str, record: dict[str, Any], task_arn: str | None = None
-    ) -> str | None:
-        """Read the run's ``runtime_end`` from its log stream and store ``result`` on the run.
+    ) -> dict[str, Any]:
+        """The run's ``result`` fields, read from ``runtime_end`` in its log stream.
 
         Never raises (a result must not fail a state transition): anything that goes wrong is
-        stored as ``result: null`` plus a short ``result_error``. A result already stored is
-        kept (idempotent under repeated events); returns the error, or None once stored.
+        ``result: null`` plus a short ``result_error``.
         """
-        if isinstance(record.get("result"), dict):
-            return None
         error: str | None = None
         result: dict[str, Any] | None = None
         try:
@@ -145,19 +162,28 @@ class TaskStateHandler:
             else:
                 log.warning("reading the result of %s failed: %r", run_id, exc)
                 error = f"the log stream could not be read ({code or type(exc).__name__})"
-        fields = {
+        if error:
+            log.info("run %s has no result: %s", run_id, error)
+        return {
             "result": result,
             "result_error": error[: results.REASON_MAX_CHARS] if error else None,
             "result_read_at": now_iso(),
         }
+
+    def store_result(
+        self, run_id: str, record: dict[str, Any], task_arn: str | None = None
+    ) -> str | None:
+        """Read and store the run's result (the reaper's retry). A result already stored is
+        kept (idempotent); returns the error, or None once stored."""
+        if isinstance(record.get("result"), dict):
+            return None
+        fields = self.result_fields(run_id, record, task_arn)
         try:
             self.store.set_result(run_id, fields)
         except Exception as exc:
             log.warning("storing the result of %s failed: %r", run_id, exc)
             return "the result could not be stored"
-        if error:
-            log.info("run %s has no result: %s", run_id, error)
-        return error
+        return fields["result_error"] if fields["result"] is None else None
 
     def finish_egress(self, run_id: str, *, reread: bool = False) -> None:
         """Release the stopped run's egress domains and store what the firewall blocked for
