@@ -13,7 +13,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from chalicelib import aws
+from chalicelib.core import aws
 
 from tests.support.control_api import Env, task_event
 
