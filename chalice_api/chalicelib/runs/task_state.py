@@ -21,7 +21,7 @@ from ..cloud.logs import LogReader, stream_name
 from ..core import aws
 from ..core.config import ApiConfig
 from ..core.ids import RUN_ID_RE
-from ..core.statuses import ECS_STATUS, STOPPED
+from ..core.statuses import ECS_STATUS, STATUS_RANK, STOPPED
 from ..core.times import now_iso, to_iso
 from ..persistence.store import Store
 from . import results
@@ -90,7 +90,13 @@ class TaskStateHandler:
             if restarted:
                 return restarted
             fields = self._stopped_fields(task)
-            seen = {**record, **{k: v for k, v in fill.items() if v is not None}, **fields}
+            given = {k: v for k, v in fill.items() if v is not None}
+            # The record as the write leaves it: a transition sets fill and fields as given; a
+            # run already at or past STOPPED keeps what it has and gains only missing fill.
+            if int(record.get("status_rank", 0)) >= STATUS_RANK[STOPPED]:
+                seen = {**given, **record}
+            else:
+                seen = {**record, **given, **fields}
             late = self._stop_bookkeeping(run_id, seen, arn)
         result = self.store.transition(
             run_id, status, fields, fill, current=record, late=late or None
