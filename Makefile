@@ -41,8 +41,9 @@ test: $(STAMP) ## the whole test suite, after installing the Debian packages the
 	@bash devtools/system_packages.sh
 	@$(PY) -m pytest -n 2 --dist loadfile
 
-lint: $(STAMP) ## ruff format check and lint, actionlint on the workflows, hadolint on the image
+lint: $(STAMP) ## ruff format check and lint, the control API's layers, actionlint, hadolint
 	@$(VENV)/bin/ruff format --check . && $(VENV)/bin/ruff check .
+	@PYTHONPATH=chalice_api $(VENV)/bin/lint-imports --no-cache --no-logo
 	@$(PY) -m devtools.actionlint
 	@$(VENV)/bin/hadolint image/Dockerfile
 

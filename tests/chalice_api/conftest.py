@@ -44,9 +44,12 @@ if str(APP_DIR) not in sys.path:
     sys.path.insert(0, str(APP_DIR))
 
 import app as app_module
-from chalicelib import auth, aws, key_check, origin
-from chalicelib import config as cfg
-from chalicelib.config import PROVIDERS
+from chalicelib.cloud import key_check
+from chalicelib.core import aws
+from chalicelib.core import config as cfg
+from chalicelib.core.config import PROVIDERS
+from chalicelib.http import auth, origin
+from chalicelib.runs import deployment
 
 # -- keys, tokens and the JWKS server ---------------------------------------------------------
 
@@ -152,7 +155,7 @@ def reset_app_caches() -> None:
     auth.reset()
     origin.reset()
     key_check.reset()
-    app_module._service = None
+    deployment.reset()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from chalicelib import aws
+from chalicelib.core import aws
 
 from tests.support.control_api import Env
 
@@ -24,7 +24,7 @@ REPO_TOKEN = (
 @pytest.fixture
 def repo_token_secret(api_env: Env, monkeypatch: pytest.MonkeyPatch) -> str:
     """private_repos on: the clone token's secret exists, with no value yet."""
-    from chalicelib import config as cfg
+    from chalicelib.core import config as cfg
 
     arn = aws.client("secretsmanager").create_secret(Name="cloudagent/test/repo-token")["ARN"]
     monkeypatch.setenv("REPO_TOKEN_SECRET_ARN", arn)
@@ -88,7 +88,7 @@ def test_bad_events_get_an_error_response(client: Any, event: Any) -> None:
 def test_missing_secret_mapping_is_a_configuration_error(
     client: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from chalicelib import config as cfg
+    from chalicelib.core import config as cfg
 
     monkeypatch.delenv("PROVIDER_SECRET_ARNS")
     cfg.reset()

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from chalicelib import auth
-from chalicelib import config as cfg
+from chalicelib.core import config as cfg
+from chalicelib.http import auth
 
 from tests.support.control_api import KID, Env, Jwks
 
@@ -241,7 +241,7 @@ def test_plain_http_jwks_is_refused_off_loopback(
 
 @pytest.fixture
 def origin_secret(api_env: Env, monkeypatch: pytest.MonkeyPatch) -> str:
-    from chalicelib import aws
+    from chalicelib.core import aws
 
     value = "s3cr3t-from-cloudfront"
     arn = aws.client("secretsmanager").create_secret(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from chalicelib import aws
+from chalicelib.core import aws
 
 
 def test_first_client_of_a_cold_container_returns(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -15,7 +15,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from chalicelib import aws, blocked, store
+from chalicelib.cloud import blocked
+from chalicelib.core import aws
+from chalicelib.persistence import store
 
 from tests.chalice_api.conftest import QUERY_LOG_GROUP
 from tests.support.control_api import Env, task_event
@@ -212,7 +214,7 @@ def test_the_reaper_reads_late_records_once(
     firewall: FakeFirewallDomainLists,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from app import service
+    from chalicelib.runs.deployment import current as service
 
     just_now = datetime.now(UTC) - timedelta(seconds=30)
     run_id = run_to_stop(client, headers, api_env)

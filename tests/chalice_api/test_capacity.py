@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from chalicelib import aws, store
-from chalicelib import config as cfg
+from chalicelib.core import aws
+from chalicelib.core import config as cfg
+from chalicelib.persistence import store
 
 from tests.support.control_api import Env, task_event
 

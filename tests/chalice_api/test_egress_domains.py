@@ -12,10 +12,11 @@ import re
 from typing import Any
 
 import pytest
-from chalicelib import aws, store
-from chalicelib import config as cfg
-from chalicelib.domains import DOMAIN_RE, covered
-from chalicelib.egress_list import CLAIMS_KEY
+from chalicelib.core import aws
+from chalicelib.core import config as cfg
+from chalicelib.core.domains import DOMAIN_RE, covered
+from chalicelib.persistence import store
+from chalicelib.persistence.egress_claims import CLAIMS_KEY
 
 from stacks.shared import setting_fields
 from tests.chalice_api.conftest import RUN_DOMAIN_LIST_ID
@@ -163,7 +164,7 @@ def test_a_claim_made_during_a_removal_gets_its_name_back(
     """A run created while another's release is removing the same name (after that release
     read the claims) still ends with the name in the list: the release reads the claims again
     after removing and adds back what they need."""
-    from app import service
+    from chalicelib.runs.deployment import current as service
 
     first = post(client, headers, egress_domains=["pypi.example.com"]).json_body["run_id"]
     store.Store(api_env.table).transition(first, "STOPPED", {"stopped_at": "2025-01-01T10:00Z"})
@@ -236,7 +237,7 @@ def test_sessions_take_names_too(
 def test_the_reaper_drops_names_of_runs_whose_stop_was_missed(
     client: Any, headers: dict[str, str], api_env: Env, firewall: FakeFirewallDomainLists
 ) -> None:
-    from app import service
+    from chalicelib.runs.deployment import current as service
 
     run_id = post(client, headers, egress_domains=["pypi.example.com"]).json_body["run_id"]
     assert service().reap()["reconciled"] == [] and listed(firewall) == {"pypi.example.com"}
@@ -254,7 +255,7 @@ def test_the_reaper_drops_names_of_runs_whose_stop_was_missed(
 def test_the_reaper_restores_a_name_an_active_run_lost(
     client: Any, headers: dict[str, str], firewall: FakeFirewallDomainLists
 ) -> None:
-    from app import service
+    from chalicelib.runs.deployment import current as service
 
     post(client, headers, egress_domains=["pypi.example.com"])
     listed(firewall).clear()  # e.g. an operator emptied the list by hand

@@ -14,8 +14,8 @@ import urllib.parse
 from typing import Any
 
 import pytest
-from chalicelib import config as cfg
-from chalicelib.openapi import document
+from chalicelib.core import config as cfg
+from chalicelib.http.openapi import document
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -15,11 +15,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from chalicelib import aws, store
-from chalicelib import config as cfg
-from chalicelib.errors import ApiError, TooManyRuns
-from chalicelib.service import RunService
-from chalicelib.validation import RunRequest
+from chalicelib.core import aws
+from chalicelib.core import config as cfg
+from chalicelib.core.errors import ApiError, TooManyRuns
+from chalicelib.persistence import store
+from chalicelib.runs.deployment import Runs as RunService
+from chalicelib.runs.request import RunRequest
 
 from tests.support.control_api import Env, task_event
 

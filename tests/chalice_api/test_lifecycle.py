@@ -7,8 +7,9 @@ import time
 from typing import Any
 
 import pytest
-from chalicelib import aws, store, times
-from chalicelib.ecs import RunTaskFailed
+from chalicelib.cloud.ecs import RunTaskFailed
+from chalicelib.core import aws, times
+from chalicelib.persistence import store
 
 from tests.support.control_api import Env, task_event
 
@@ -175,7 +176,7 @@ def test_foreign_events_are_ignored(client: Any, headers: dict[str, str], api_en
 def test_reaper_stops_tasks_past_cap_plus_grace(
     client: Any, headers: dict[str, str], api_env: Env
 ) -> None:
-    from app import service
+    from chalicelib.runs.deployment import current as service
 
     short = client.http.post(
         "/v1/runs",
@@ -205,7 +206,7 @@ def test_reaper_invoked_as_lambda(client: Any, api_env: Env) -> None:
 def test_reaper_fails_stale_pending_runs_and_releases_their_slot(
     client: Any, headers: dict[str, str], api_env: Env
 ) -> None:
-    from app import service
+    from chalicelib.runs.deployment import current as service
 
     svc = service()
     rid = "run_01HZZZZZZZZZZZZZZZZZZZZZZZ"
@@ -233,7 +234,7 @@ def test_reaper_fails_stale_pending_runs_and_releases_their_slot(
 def test_reaper_reconciles_a_lost_stopped_event(
     client: Any, headers: dict[str, str], api_env: Env
 ) -> None:
-    from app import service
+    from chalicelib.runs.deployment import current as service
 
     run = create(client, headers)
     arn = get_run(client, headers, run["run_id"])["task_arn"]

@@ -11,8 +11,8 @@ import json
 from typing import Any
 
 import pytest
-from chalicelib import aws
-from chalicelib import config as cfg
+from chalicelib.core import aws
+from chalicelib.core import config as cfg
 
 from tests.support.control_api import Env
 

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from chalicelib import config as cfg
-from chalicelib import preflight
+from chalicelib.cloud import preflight
+from chalicelib.core import config as cfg
 
 from tests.support.control_api import Env
 
@@ -116,7 +116,7 @@ def test_task_vcpu_is_the_task_shape() -> None:
 
 def test_quota_refusal_names_the_preflight_action(api_env: Env) -> None:
     """The 429 points at an action the admin function accepts."""
-    from chalicelib import admin
+    from chalicelib.runs import admin
 
     assert "preflight" in admin.ACTIONS
 

@@ -11,7 +11,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from chalicelib import aws, results, store, times
+from chalicelib.core import aws, times
+from chalicelib.persistence import store
+from chalicelib.runs import results
 
 from tests.support.control_api import CONTAINER, Env, task_event
 
@@ -78,7 +80,7 @@ def patch_meta(parts: list[str], **over: Any) -> dict[str, Any]:
 @pytest.fixture
 def allowed_repo(monkeypatch: pytest.MonkeyPatch, api_env: Env) -> str:
     """ALLOWED_REPOS as the api stack sets it by default: the configured github_repo."""
-    from chalicelib import config as cfg
+    from chalicelib.core import config as cfg
 
     monkeypatch.setenv("ALLOWED_REPOS", REPO)
     cfg.reset()
@@ -294,7 +296,7 @@ def test_a_result_that_arrives_late_is_stored_by_a_later_delivery(start_run, age
 
 
 def test_reaper_reads_the_result_of_a_run_whose_event_was_lost(start_run, agent_log, get):
-    from app import service
+    from chalicelib.runs.deployment import current as service
 
     run_id, arn = start_run()
     agent_log(arn, [runtime_end(run_id)])
@@ -307,7 +309,7 @@ def test_reaper_reads_the_result_of_a_run_whose_event_was_lost(start_run, agent_
 
 
 def test_reaper_retries_a_result_that_was_not_there_at_stop(start_run, agent_log, stop, get):
-    from app import service
+    from chalicelib.runs.deployment import current as service
 
     run_id, arn = start_run()
     now = times.now_iso()
@@ -322,7 +324,7 @@ def test_reaper_retries_a_result_that_was_not_there_at_stop(start_run, agent_log
 def test_a_result_error_never_fails_the_transition(
     start_run, stop, get, monkeypatch: pytest.MonkeyPatch
 ):
-    from app import service
+    from chalicelib.runs.deployment import current as service
 
     run_id, arn = start_run()
 
@@ -502,8 +504,8 @@ def test_idempotency_covers_repo_and_ref(allowed_repo, client, headers):
 def test_longest_repo_and_ref_stay_within_the_overrides_budget(
     monkeypatch, api_env, client, headers, run_task_calls
 ):
-    from chalicelib import config as cfg
-    from chalicelib.validation import ECS_OVERRIDES_LIMIT, overrides_size
+    from chalicelib.cloud.ecs import ECS_OVERRIDES_LIMIT, overrides_size
+    from chalicelib.core import config as cfg
 
     repo = "o" * 39 + "/" + "n" * 100
     monkeypatch.setenv("ALLOWED_REPOS", repo)
@@ -523,7 +525,7 @@ def test_longest_repo_and_ref_stay_within_the_overrides_budget(
 
 
 def test_allowed_repos_setting_is_checked(api_env):
-    from chalicelib import config as cfg
+    from chalicelib.core import config as cfg
 
     s = cfg.from_env({**api_env.env, "ALLOWED_REPOS": " Acme/Agents , acme/other "})
     assert s.allowed_repos == frozenset({"acme/agents", "acme/other"})
@@ -566,7 +568,7 @@ def test_patch_before_and_after_stop_multi_chunk(
 
 
 def test_patch_assembly_reads_backwards_over_pages(api_env, agent_log):
-    from chalicelib.logs import LogReader
+    from chalicelib.cloud.logs import LogReader
 
     run_id = "run_01HZZZZZZZZZZZZZZZZZZZZZZZ"
     arn = "arn:aws:ecs:us-east-1:123456789012:task/c/abc123"
@@ -622,7 +624,7 @@ def test_a_patch_too_large_for_one_response_points_to_events(
 
 
 def test_reaper_clamps_a_raised_runtime_limit(start_run, api_env, get):
-    from app import service
+    from chalicelib.runs.deployment import current as service
 
     run_id, _ = start_run(max_runtime_seconds=60)
     svc = service()
@@ -634,7 +636,7 @@ def test_reaper_clamps_a_raised_runtime_limit(start_run, api_env, get):
 
 
 def test_reaper_skips_and_logs_a_malformed_record(start_run, api_env, get, caplog):
-    from app import service
+    from chalicelib.runs.deployment import current as service
 
     bad_id, _ = start_run(max_runtime_seconds=60)
     good_id, _ = start_run(max_runtime_seconds=60)

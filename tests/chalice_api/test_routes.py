@@ -7,10 +7,12 @@ import time
 from typing import Any
 
 import pytest
-from chalicelib import aws
-from chalicelib import config as cfg
-from chalicelib.openapi import document
-from chalicelib.validation import ECS_OVERRIDES_LIMIT, MAX_PROMPT_CHARS, RUN_ID_RE
+from chalicelib.cloud.ecs import ECS_OVERRIDES_LIMIT
+from chalicelib.core import aws
+from chalicelib.core import config as cfg
+from chalicelib.core.ids import RUN_ID_RE
+from chalicelib.http.openapi import document
+from chalicelib.http.validation import MAX_PROMPT_CHARS
 
 from tests.support.control_api import CONTAINER, Env
 
@@ -220,7 +222,7 @@ def test_prompt_over_the_ecs_override_limit_is_413(client: Any, headers: dict[st
 
 
 def test_largest_accepted_prompt_fits_ecs(client: Any, headers: dict[str, str], run_task_calls):
-    from chalicelib.validation import overrides_size
+    from chalicelib.cloud.ecs import overrides_size
 
     body = {**VALID, "prompt": "x" * (MAX_PROMPT_CHARS - 400)}
     assert post(client, "/v1/runs", body, headers).status_code == 202

@@ -10,8 +10,10 @@ import json
 from typing import Any
 
 import pytest
-from chalicelib import aws, key_check, store
-from chalicelib import config as cfg
+from chalicelib.cloud import key_check
+from chalicelib.core import aws
+from chalicelib.core import config as cfg
+from chalicelib.persistence import store
 
 from tests.support.control_api import Env
 

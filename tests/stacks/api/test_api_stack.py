@@ -274,7 +274,7 @@ def test_deployment_zip_holds_sources_and_dependencies_only(synth_local, functio
     [path] = {f["filename"] for f in functions.values()}
     zip_path = synth_local / "stacks" / "api" / path
     names = zipfile.ZipFile(zip_path).namelist()
-    assert "app.py" in names and "chalicelib/service.py" in names
+    assert "app.py" in names and "chalicelib/runs/deployment.py" in names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     assert not [n for n in names if n.startswith(("boto3/", "botocore/"))]
     assert zip_path.stat().st_size <= 5 * 1024 * 1024

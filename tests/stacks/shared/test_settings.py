@@ -195,7 +195,7 @@ def test_the_control_lambda_accepts_exactly_the_range_synth_accepts(
 ) -> None:
     """The Lambda cannot import stacks/; it reads the generated limits. Same range, one source."""
     monkeypatch.syspath_prepend(str(PROJECT_ROOT / "chalice_api"))
-    config = importlib.import_module("chalicelib.config")
+    config = importlib.import_module("chalicelib.core.config")
     for env_var, limits in lambda_limits().items():
         setting = next(s for s in specs() if s.name == limits["setting"])
         for value, ok in ((limits["min"], True), (limits["max"], True), (limits["max"] + 1, False)):

@@ -1,0 +1,2 @@
+"""Persistence: the DynamoDB table - run items and their moves, page tokens, the slot counter,
+idempotency keys, the egress claims item."""
