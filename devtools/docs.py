@@ -1,22 +1,20 @@
-"""Regenerate what is derived from the settings declarations: the settings table, Lambda limits.
+"""Regenerate what is derived from declarations: the settings table, the Lambda's contract.
 
-The declarations in `stacks/shared/settings.py` are the one source; this writes the settings
-table of docs/SETTINGS.md (between its markers) and `chalice_api/chalicelib/setting_limits.json`
-(the ranges the control Lambda checks the values it receives against — it cannot import
-`stacks/`).
+The declarations in `stacks/shared/settings.py` and `stacks/shared/lambda_contract.py` are the
+one source; this writes the settings table of docs/SETTINGS.md (between its markers) and
+`chalice_api/chalicelib/core/lambda_contract.json` (every variable of the control Lambda's
+environment with its parse rule and range — the Lambda cannot import `stacks/`).
 `--check` changes nothing and fails when either is stale (the test suite runs it).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
-from typing import Any
 
+from stacks.shared.lambda_contract import contract_json
 from stacks.shared.other_variables import OTHER_VARIABLES
-from stacks.shared.setting_fields import Range
 from stacks.shared.setting_loader import specs
 from toolchain.paths import PROJECT_ROOT
 
@@ -53,21 +51,8 @@ def settings_table() -> str:
     return "\n".join(rows)
 
 
-def lambda_limits() -> dict[str, dict[str, Any]]:
-    """What the control Lambda checks the values it receives against (same ranges, one source)."""
-    limits: dict[str, dict[str, Any]] = {}
-    for spec in specs():
-        if spec.lambda_env and isinstance(spec.check, Range):
-            limits[spec.lambda_env] = {
-                "setting": spec.name,
-                "min": spec.check.lo,
-                "max": spec.check.hi,
-            }
-    return limits
-
-
-def lambda_limits_path() -> Path:
-    return PROJECT_ROOT / "chalice_api" / "chalicelib" / "setting_limits.json"
+def lambda_contract_path() -> Path:
+    return PROJECT_ROOT / "chalice_api" / "chalicelib" / "core" / "lambda_contract.json"
 
 
 def render_settings_doc(text: str) -> str:
@@ -76,18 +61,14 @@ def render_settings_doc(text: str) -> str:
     return f"{text[:start]}{BEGIN}\n{settings_table()}\n{text[end:]}"
 
 
-def render_limits() -> str:
-    return json.dumps(lambda_limits(), indent=2, sort_keys=True) + "\n"
-
-
 def stale() -> list[Path]:
     """The generated files whose content differs from what the declarations give."""
     out = []
     if render_settings_doc(SETTINGS_DOC.read_text()) != SETTINGS_DOC.read_text():
         out.append(SETTINGS_DOC)
-    limits = lambda_limits_path()
-    if not limits.exists() or limits.read_text() != render_limits():
-        out.append(limits)
+    contract = lambda_contract_path()
+    if not contract.exists() or contract.read_text() != contract_json():
+        out.append(contract)
     return out
 
 
@@ -101,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"stale: {path.relative_to(PROJECT_ROOT)} (run python -m devtools.docs)")
         return 1 if files else 0
     SETTINGS_DOC.write_text(render_settings_doc(SETTINGS_DOC.read_text()))
-    lambda_limits_path().write_text(render_limits())
+    lambda_contract_path().write_text(contract_json())
     return 0
 
 

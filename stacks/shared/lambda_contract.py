@@ -16,7 +16,13 @@ import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
-from stacks.shared.constants import AGENT_STOP_GRACE_MAX_SECONDS, AGENT_STOP_GRACE_SECONDS
+from stacks.shared.constants import (
+    AGENT_STOP_GRACE_MAX_SECONDS,
+    AGENT_STOP_GRACE_SECONDS,
+    GITHUB_OIDC_ISSUER,
+    PROVIDERS,
+)
+from stacks.shared.prices import CAPACITIES
 from stacks.shared.setting_fields import OneOf, Range
 from stacks.shared.setting_loader import specs
 
@@ -27,8 +33,8 @@ RULES = {
     "csv": "a comma list of at least one value",
     "int": "a whole number within [min, max]",
     "choice": "one of `choices`",
-    "provider_arns": "a JSON object mapping each provider to an ARN",
-    "hourly_costs": "a JSON object mapping a capacity to USD per task-hour",
+    "provider_arns": "a JSON object mapping each of `keys` (the providers) to an ARN",
+    "hourly_costs": "a JSON object mapping `keys` (capacities) to USD per task-hour",
     "repos": "a comma list of OWNER/NAME",
     "domains": "a comma list of lowercase domains, each example.com or *.example.com",
     "resource_id": "an AWS resource id (letters, digits, '-')",
@@ -48,6 +54,7 @@ class EnvVar:
     min: int | None = None
     max: int | None = None
     choices: tuple[str, ...] = ()
+    keys: tuple[str, ...] = ()  # the keys of a JSON object value
 
 
 def _setting(name: str):
@@ -69,8 +76,20 @@ def _from_setting(env: str, setting: str, rule: str | None = None, **extra: obje
 LAMBDA_ENVIRONMENT: tuple[EnvVar, ...] = (
     EnvVar("TABLE_NAME", "text", "foundation: the run table", required=True),
     EnvVar("CLUSTER_ARN", "arn", "foundation: the ECS cluster", required=True),
-    EnvVar("TASK_DEFINITION_ARNS", "provider_arns", "agent: one per provider", required=True),
-    EnvVar("PROVIDER_SECRET_ARNS", "provider_arns", "foundation: the keys", required=True),
+    EnvVar(
+        "TASK_DEFINITION_ARNS",
+        "provider_arns",
+        "agent: one per provider",
+        required=True,
+        keys=PROVIDERS,
+    ),
+    EnvVar(
+        "PROVIDER_SECRET_ARNS",
+        "provider_arns",
+        "foundation: the keys",
+        required=True,
+        keys=PROVIDERS,
+    ),
     EnvVar("CONTAINER_NAME", "text", "agent: the container to override", required=True),
     EnvVar("SUBNET_IDS", "csv", "foundation: the task subnets", required=True),
     EnvVar("SECURITY_GROUP_IDS", "csv", "agent: the tasks' security group", required=True),
@@ -84,7 +103,12 @@ LAMBDA_ENVIRONMENT: tuple[EnvVar, ...] = (
     ),
     _from_setting("MAX_CONCURRENT_RUNS", "max_concurrent_runs", required=True),
     _from_setting("ALLOWED_REPOS", "allowed_repos", rule="repos"),
-    EnvVar("OIDC_ISSUER", "text", "GitHub's issuer (the stacks never set another)"),
+    EnvVar(
+        "OIDC_ISSUER",
+        "text",
+        "GitHub's issuer (the stacks never set another)",
+        default=GITHUB_OIDC_ISSUER,
+    ),
     EnvVar("OIDC_JWKS_URL", "text", "GitHub's issuer (default: the issuer's JWKS)"),
     _from_setting("OIDC_AUDIENCE", "api_oidc_audience", rule="text", required=True),
     _from_setting("OIDC_ALLOWED_SUBJECTS", "github_environment", rule="csv", required=True),
@@ -92,7 +116,9 @@ LAMBDA_ENVIRONMENT: tuple[EnvVar, ...] = (
     _from_setting("APP_STAGE", "env_name", rule="text", default="dev"),
     EnvVar("APP_VERSION", "text", "the project's version", default="0.0.0"),
     _from_setting("CAPACITY", "capacity", default="on-demand"),
-    _from_setting("TASK_HOURLY_COST_USD", "agent_architecture", rule="hourly_costs"),
+    _from_setting(
+        "TASK_HOURLY_COST_USD", "agent_architecture", rule="hourly_costs", keys=CAPACITIES
+    ),
     _from_setting("REPO_TOKEN_SECRET_ARN", "private_repos", rule="arn"),
     EnvVar("ORIGIN_VERIFY_SECRET_ARN", "arn", "api: the origin-verify secret"),
     # Local tooling only (`make up` before its edge exists, tests); the stacks never set it.
@@ -148,10 +174,9 @@ def check_environment(environment: Mapping[str, str]) -> dict[str, str]:
 
 
 def contract_json() -> str:
-    """What the Lambda parses by: name -> rule, required, default, min, max, choices."""
+    """What the Lambda parses by: name -> rule, required, default, min, max, choices, keys."""
     body = {}
     for var in LAMBDA_ENVIRONMENT:
         entry = {k: v for k, v in asdict(var).items() if k != "name" and v not in (None, ())}
-        entry["choices"] = list(var.choices) if var.choices else None
-        body[var.name] = {k: v for k, v in entry.items() if v is not None}
+        body[var.name] = {k: list(v) if isinstance(v, tuple) else v for k, v in entry.items()}
     return json.dumps(body, indent=2, sort_keys=True) + "\n"

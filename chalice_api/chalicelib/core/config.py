@@ -1,41 +1,28 @@
 """Configuration of the control Lambda, read only from environment variables.
 
-The api stack sets every variable. Reading happens on first use (not at import) so that
-``import app`` stays cheap and ``chalice package`` works without any of them; a missing
-required variable raises :class:`ConfigError` naming it, so a misconfigured deployment fails
-loudly on its first request instead of misbehaving later.
+The api stack sets every variable; which ones, and how each parses, is one declaration shared
+with the stacks (`environment.py`, from `stacks/shared/lambda_contract.py`). Reading happens on
+first use (not at import) so that ``import app`` stays cheap and ``chalice package`` works
+without any of them; a missing required variable raises :class:`ConfigError` naming it, so a
+misconfigured deployment fails loudly on its first request instead of misbehaving later.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 
-from .domains import DOMAIN_RE
-from .gitref import REPO_RE, canonical_repo
+from .environment import CONTRACT, ConfigError, read
 
-DEFAULT_ISSUER = "https://token.actions.githubusercontent.com"
-# The ranges of the deployment settings this function receives, generated from their one
-# declaration (stacks/shared/settings.py) by `python -m devtools.docs`; a test keeps it fresh.
-SETTING_LIMITS: dict[str, dict] = json.loads(
-    (Path(__file__).resolve().parent.parent / "setting_limits.json").read_text()
-)
-PROVIDERS = ("anthropic", "openai", "google", "xai", "openrouter")
-EGRESS_MODES = ("enforce", "observe", "off")
-RESOURCE_ID_RE = re.compile(r"[A-Za-z0-9-]{1,64}")
+__all__ = ["PROVIDERS", "ApiConfig", "ConfigError", "from_env", "get", "reset"]
+
+# What the contract says the deployment may hold: providers, capacities and modes, one list each.
+PROVIDERS = tuple(CONTRACT["TASK_DEFINITION_ARNS"]["keys"])
+CAPACITIES = tuple(CONTRACT["TASK_HOURLY_COST_USD"]["keys"])
+CAPACITY_MODES = tuple(CONTRACT["CAPACITY"]["choices"])
+EGRESS_MODES = tuple(CONTRACT["EGRESS_MODE"]["choices"])
 HARD_MAX_RUNTIME_SECONDS = 7200
-# The setting `capacity` (stacks/shared/settings.py; a test keeps the two lists equal) and the
-# capacities a task can actually run on, which the prices are keyed by.
-CAPACITY_MODES = ("on-demand", "spot", "spot-then-on-demand")
-CAPACITIES = ("on-demand", "spot")
-
-
-class ConfigError(RuntimeError):
-    """A required environment variable is missing or malformed (the message names it)."""
 
 
 @dataclass(frozen=True)
@@ -88,184 +75,53 @@ class ApiConfig:
     assign_public_ip: str = "DISABLED"
 
 
-def _required(env: dict[str, str], name: str) -> str:
-    value = env.get(name, "").strip()
-    if not value:
-        raise ConfigError(f"required environment variable {name} is not set")
-    return value
-
-
-def _csv(env: dict[str, str], name: str) -> tuple[str, ...]:
-    items = tuple(x.strip() for x in _required(env, name).split(",") if x.strip())
-    if not items:
-        raise ConfigError(f"environment variable {name} must list at least one value")
-    return items
-
-
-def _int(env: dict[str, str], name: str, default: int | None, lo: int, hi: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        if default is None:
-            raise ConfigError(f"required environment variable {name} is not set")
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"environment variable {name} must be an integer") from None
-    if not lo <= value <= hi:
-        raise ConfigError(f"environment variable {name} must be between {lo} and {hi}")
-    return value
-
-
-def _setting_int(env: dict[str, str], name: str) -> int:
-    """A deployment setting's value, within the same range synth accepted."""
-    limits = SETTING_LIMITS[name]
-    return _int(env, name, None, limits["min"], limits["max"])
-
-
-def _provider_map(env: dict[str, str], name: str, what: str) -> dict[str, str]:
-    """A required JSON object whose keys are exactly the providers and whose values are ARNs."""
-    message = (
-        f"environment variable {name} must be a JSON object mapping each provider "
-        f"({', '.join(PROVIDERS)}) to its {what} ARN"
-    )
-    raw = _required(env, name)
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        raise ConfigError(message) from None
-    if (
-        not isinstance(data, dict)
-        or set(data) != set(PROVIDERS)
-        or not all(isinstance(v, str) and v.startswith("arn:") for v in data.values())
-    ):
-        raise ConfigError(message)
-    return dict(data)
-
-
-def _origin_verify_off(env: dict[str, str]) -> bool:
-    raw = env.get("ORIGIN_VERIFY", "").strip()
-    if raw and raw != "off":
-        raise ConfigError("environment variable ORIGIN_VERIFY may only be 'off' (or unset)")
-    return raw == "off"
-
-
-def _repository_id(env: dict[str, str]) -> str | None:
-    raw = env.get("OIDC_REPOSITORY_ID", "").strip()
-    if raw and not (raw.isascii() and raw.isdigit() and len(raw) <= 20):
-        raise ConfigError("environment variable OIDC_REPOSITORY_ID must be a numeric id or empty")
-    return raw or None
-
-
-def _costs(env: dict[str, str]) -> dict[str, float] | None:
-    """TASK_HOURLY_COST_USD: a JSON object of capacity -> USD per task-hour (a bare number, the
-    form before Spot existed, is the on-demand price)."""
-    raw = env.get("TASK_HOURLY_COST_USD", "").strip()
-    if not raw:
-        return None
-    message = (
-        "environment variable TASK_HOURLY_COST_USD must be a JSON object mapping "
-        f"{' and '.join(CAPACITIES)} to a price from 0 to 1000 USD per task-hour"
-    )
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        raise ConfigError(message) from None
-    if isinstance(data, (int, float)) and not isinstance(data, bool):
-        data = {"on-demand": data}
-    if (
-        not isinstance(data, dict)
-        or not set(data) <= set(CAPACITIES)
-        or "on-demand" not in data
-        or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < 1000
-            for v in data.values()
-        )
-    ):
-        raise ConfigError(message)
-    return {k: float(v) for k, v in data.items()}
-
-
-def _choice(env: dict[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
-    """One of a setting's words (unset: ``default``); anything else names the variable."""
-    raw = env.get(name, "").strip() or default
-    if raw not in choices:
-        raise ConfigError(
-            f"environment variable {name} must be one of {', '.join(choices)}, not {raw[:40]!r}"
-        )
-    return raw
-
-
-def _allowed_repos(env: dict[str, str]) -> frozenset[str]:
-    raw = env.get("ALLOWED_REPOS", "")
-    repos = [x.strip() for x in raw.split(",") if x.strip()]
-    bad = [r for r in repos if not REPO_RE.fullmatch(r)]
-    if bad:
-        raise ConfigError(
-            "environment variable ALLOWED_REPOS must be a comma list of OWNER/NAME "
-            f"(not {bad[0][:100]!r})"
-        )
-    return frozenset(canonical_repo(r) for r in repos)
-
-
 def _egress(env: dict[str, str]) -> tuple[str, str | None, str | None, tuple[str, ...]]:
     """The EGRESS_* variables; per-run domains with a firewall need the list to put them in."""
-    mode = _choice(env, "EGRESS_MODE", EGRESS_MODES, "off")
-    raw = env.get("EGRESS_RUN_DOMAINS_ALLOWED", "")
-    allowed = tuple(x.strip() for x in raw.split(",") if x.strip())
-    bad = [d for d in allowed if not DOMAIN_RE.fullmatch(d)]
-    if bad:
-        raise ConfigError(
-            "environment variable EGRESS_RUN_DOMAINS_ALLOWED must be a comma list of lowercase "
-            f"domains, each example.com or *.example.com (not {bad[0][:100]!r})"
-        )
-    list_id = env.get("EGRESS_RUN_DOMAIN_LIST_ID", "").strip() or None
-    if list_id is not None and not RESOURCE_ID_RE.fullmatch(list_id):
-        raise ConfigError("environment variable EGRESS_RUN_DOMAIN_LIST_ID is not a resource id")
+    mode = read(env, "EGRESS_MODE")
+    allowed = read(env, "EGRESS_RUN_DOMAINS_ALLOWED") or ()
+    list_id = read(env, "EGRESS_RUN_DOMAIN_LIST_ID")
     if allowed and mode != "off" and list_id is None:
         raise ConfigError(
             "environment variable EGRESS_RUN_DOMAIN_LIST_ID is required when "
             "EGRESS_RUN_DOMAINS_ALLOWED is set and EGRESS_MODE is not off"
         )
-    query_log = env.get("EGRESS_QUERY_LOG_GROUP", "").strip() or None
-    return mode, query_log, list_id, allowed
+    return mode, read(env, "EGRESS_QUERY_LOG_GROUP"), list_id, allowed
 
 
 def from_env(env: dict[str, str] | None = None) -> ApiConfig:
     """Parse settings from ``env`` (default ``os.environ``); raises ConfigError naming the var."""
     env = dict(os.environ if env is None else env)
-    issuer = env.get("OIDC_ISSUER", "").strip() or DEFAULT_ISSUER
-    jwks = env.get("OIDC_JWKS_URL", "").strip() or issuer.rstrip("/") + "/.well-known/jwks"
+    issuer = read(env, "OIDC_ISSUER")
     egress_mode, query_log, list_id, run_domains = _egress(env)
     return ApiConfig(
-        table_name=_required(env, "TABLE_NAME"),
-        cluster_arn=_required(env, "CLUSTER_ARN"),
-        task_definition_arns=_provider_map(env, "TASK_DEFINITION_ARNS", "task definition"),
-        provider_secret_arns=_provider_map(env, "PROVIDER_SECRET_ARNS", "secret"),
-        container_name=_required(env, "CONTAINER_NAME"),
-        subnet_ids=_csv(env, "SUBNET_IDS"),
-        security_group_ids=_csv(env, "SECURITY_GROUP_IDS"),
-        log_group_name=_required(env, "LOG_GROUP_NAME"),
-        max_concurrent_runs=_setting_int(env, "MAX_CONCURRENT_RUNS"),
+        table_name=read(env, "TABLE_NAME"),
+        cluster_arn=read(env, "CLUSTER_ARN"),
+        task_definition_arns=read(env, "TASK_DEFINITION_ARNS"),
+        provider_secret_arns=read(env, "PROVIDER_SECRET_ARNS"),
+        container_name=read(env, "CONTAINER_NAME"),
+        subnet_ids=read(env, "SUBNET_IDS"),
+        security_group_ids=read(env, "SECURITY_GROUP_IDS"),
+        log_group_name=read(env, "LOG_GROUP_NAME"),
+        max_concurrent_runs=read(env, "MAX_CONCURRENT_RUNS"),
         oidc_issuer=issuer,
-        oidc_jwks_url=jwks,
-        oidc_audience=_required(env, "OIDC_AUDIENCE"),
-        oidc_allowed_subjects=frozenset(_csv(env, "OIDC_ALLOWED_SUBJECTS")),
-        app_stage=env.get("APP_STAGE", "").strip() or "dev",
-        app_version=env.get("APP_VERSION", "").strip() or "0.0.0",
-        hourly_costs_usd=_costs(env),
-        capacity=_choice(env, "CAPACITY", CAPACITY_MODES, "on-demand"),
-        origin_verify_secret_arn=env.get("ORIGIN_VERIFY_SECRET_ARN", "").strip() or None,
-        origin_verify_off=_origin_verify_off(env),
-        repo_token_secret_arn=env.get("REPO_TOKEN_SECRET_ARN", "").strip() or None,
-        oidc_repository_id=_repository_id(env),
-        stop_grace_seconds=_int(env, "AGENT_STOP_GRACE_SECONDS", 30, 0, 3600),
-        allowed_repos=_allowed_repos(env),
+        oidc_jwks_url=read(env, "OIDC_JWKS_URL") or issuer.rstrip("/") + "/.well-known/jwks",
+        oidc_audience=read(env, "OIDC_AUDIENCE"),
+        oidc_allowed_subjects=frozenset(read(env, "OIDC_ALLOWED_SUBJECTS")),
+        app_stage=read(env, "APP_STAGE"),
+        app_version=read(env, "APP_VERSION"),
+        hourly_costs_usd=read(env, "TASK_HOURLY_COST_USD"),
+        capacity=read(env, "CAPACITY"),
+        origin_verify_secret_arn=read(env, "ORIGIN_VERIFY_SECRET_ARN"),
+        origin_verify_off=read(env, "ORIGIN_VERIFY") == "off",
+        repo_token_secret_arn=read(env, "REPO_TOKEN_SECRET_ARN"),
+        oidc_repository_id=read(env, "OIDC_REPOSITORY_ID"),
+        stop_grace_seconds=read(env, "AGENT_STOP_GRACE_SECONDS"),
+        allowed_repos=read(env, "ALLOWED_REPOS") or frozenset(),
         egress_mode=egress_mode,
         egress_query_log_group=query_log,
         egress_run_domain_list_id=list_id,
         egress_run_domains_allowed=run_domains,
-        assign_public_ip=_choice(env, "ASSIGN_PUBLIC_IP", ("ENABLED", "DISABLED"), "DISABLED"),
+        assign_public_ip=read(env, "ASSIGN_PUBLIC_IP"),
     )
 
 

@@ -12,7 +12,7 @@ from dataclasses import fields
 import pytest
 
 from devtools import docs
-from devtools.docs import lambda_limits, lambda_limits_path
+from stacks.shared.lambda_contract import DECLARED, contract_json
 from stacks.shared.other_variables import OTHER_VARIABLES
 from stacks.shared.setting_loader import CDKTF_JSON, SettingsError, load_settings, specs
 from stacks.shared.settings import Settings
@@ -185,24 +185,36 @@ def test_every_cloudagent_variable_in_the_repository_is_declared() -> None:
     assert not unknown, unknown
 
 
-def test_readme_table_and_lambda_limits_are_generated_from_the_declarations() -> None:
+def test_settings_table_and_lambda_contract_are_generated_from_the_declarations() -> None:
     assert docs.stale() == [], "run: python -m devtools.docs"
-    assert json.loads(lambda_limits_path().read_text()) == lambda_limits()
+    assert json.loads(docs.lambda_contract_path().read_text()) == json.loads(contract_json())
 
 
-def test_the_control_lambda_accepts_exactly_the_range_synth_accepts(
+def test_the_control_lambda_accepts_exactly_the_values_synth_accepts(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The Lambda cannot import stacks/; it reads the generated limits. Same range, one source."""
+    """The Lambda cannot import stacks/; it reads the generated contract. One range, one source:
+    every variable fed by a setting with a range or words parses exactly what synth accepts."""
     monkeypatch.syspath_prepend(str(PROJECT_ROOT / "chalice_api"))
-    config = importlib.import_module("chalicelib.core.config")
-    for env_var, limits in lambda_limits().items():
-        setting = next(s for s in specs() if s.name == limits["setting"])
-        for value, ok in ((limits["min"], True), (limits["max"], True), (limits["max"] + 1, False)):
-            assert setting.check(value) is ok
+    environment = importlib.import_module("chalicelib.core.environment")
+    checked = 0
+    for var in DECLARED.values():
+        if not var.fed_by.startswith("setting ") or var.rule not in ("int", "choice"):
+            continue
+        setting = next(s for s in specs() if s.name == var.fed_by.removeprefix("setting "))
+        if var.rule == "int":
+            cases = [(var.min, True), (var.max, True), (var.max + 1, False), (var.min - 1, False)]
+        elif var.choices == tuple(str(c) for c in setting.check.choices):
+            cases = [*((c, True) for c in var.choices), ("none-of-these", False)]
+        else:  # words derived from the setting (network_mode -> ENABLED/DISABLED)
+            continue
+        for value, ok in cases:
+            assert setting.check(value) is ok, (setting.name, value)
             try:
-                config._setting_int({env_var: str(value)}, env_var)
+                environment.read({var.name: str(value)}, var.name)
                 accepted = True
-            except config.ConfigError:
+            except environment.ConfigError:
                 accepted = False
-            assert accepted is ok, (env_var, value)
+            assert accepted is ok, (var.name, value)
+            checked += 1
+    assert checked >= 10  # MAX_CONCURRENT_RUNS, CAPACITY and EGRESS_MODE at least
