@@ -129,8 +129,7 @@ def _repos(name: str, raw: str, spec: dict) -> frozenset[str]:
     bad = [r for r in repos if not REPO_RE.fullmatch(r)]
     if bad:
         raise ConfigError(
-            f"environment variable {name} must be a comma list of OWNER/NAME "
-            f"(not {bad[0][:100]!r})"
+            f"environment variable {name} must be a comma list of OWNER/NAME (not {bad[0][:100]!r})"
         )
     return frozenset(canonical_repo(r) for r in repos)
 
