@@ -94,7 +94,7 @@ def resolve(
         entry_point=list(spec.get("entryPoint") or []),
         stop_timeout=int(spec.get("stopTimeout") or default_stop),
         log_group=group,
-        # awslogs names streams prefix/container/task-id (chalice_api/chalicelib/logs.py).
+        # awslogs names streams prefix/container/task-id (chalice_api/chalicelib/cloud/logs.py).
         log_stream=f"{prefix}/{name}/{task_id}" if prefix else task_id,
         interactive=bool(task.get("enableExecuteCommand")),
         image=str(spec.get("image") or ""),

@@ -6,7 +6,7 @@ Every field of `Settings` below is the whole declaration of one setting; from it
 parsing and validation at synth, the settings table of docs/SETTINGS.md
 (`python -m devtools.docs`), the workflows' pass-through of `CLOUDAGENT_*` variables and the
 limits the control Lambda checks the values it receives against
-(`chalice_api/chalicelib/setting_limits.json`). Reading and
+(`chalice_api/chalicelib/core/lambda_contract.json`). Reading and
 checking the values is `setting_loader.py`'s job.
 """
 
