@@ -29,12 +29,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from devtools import image as agent_image
-from devtools.image import BUILDAH
+from devtools.image.build import is_current
+from devtools.image.storage import BUILDAH, IMAGE_TAG, image_id
 from devtools.local.task_spec import TaskSpec
 from devtools.pi_runtime import ENTRYPOINT, ensure_runtime
 
-IMAGE = agent_image.IMAGE_TAG
+IMAGE = IMAGE_TAG
 WORKING_CONTAINER = "cloudagent-local-runner"
 IMAGE_ENTRYPOINT = "/usr/local/bin/entrypoint"
 IMAGE_WORKSPACE = "/workspace"
@@ -55,9 +55,9 @@ def image_choice() -> tuple[str, str]:
     """Where tasks run, and why: ("image", ...) only when the image is today's `image/`."""
     if not shutil.which("buildah"):
         return "host", "buildah is not installed"
-    if agent_image.image_id(IMAGE) is None:
+    if image_id(IMAGE) is None:
         return "host", f"no image {IMAGE}: make image"
-    if not agent_image.is_current(IMAGE):
+    if not is_current(IMAGE):
         return "host", f"{IMAGE} was built from an older image/: make image"
     return "image", f"{IMAGE}, built from today's image/"
 
@@ -175,7 +175,7 @@ class Launcher:
             text=True,
         )
         if inspected.returncode == 0:
-            if json.loads(inspected.stdout).get("FromImageID") == agent_image.image_id(IMAGE):
+            if json.loads(inspected.stdout).get("FromImageID") == image_id(IMAGE):
                 return
             remove_working_container()
         subprocess.run(

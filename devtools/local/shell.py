@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 
-from devtools.image import BUILDAH
+from devtools.image.storage import BUILDAH
 from devtools.local.container import IMAGE_WORKSPACE, WORKING_CONTAINER
 from devtools.local.paths import LocalPaths
 
