@@ -25,11 +25,11 @@ from pathlib import Path
 from devtools import moto_server
 from devtools.deploy import LocalDeployment
 from devtools.local import processes
-from devtools.local.container import remove_working_container
 from devtools.local.overrides import write_local_overrides
 from devtools.local.paths import LocalPaths
-from devtools.local.runner import MARKER as RUNNER_MARKER
-from devtools.local.runner import SHUTDOWN_SECONDS
+from devtools.local.runner.container import remove_working_container
+from devtools.local.runner.loop import MARKER as RUNNER_MARKER
+from devtools.local.runner.loop import SHUTDOWN_SECONDS
 from devtools.local.session import MOTO_MARKER, SERVE_MARKER, UpError, locked
 from devtools.terraform import TerraformError, write_cli_config
 from stacks.shared.constants import STACK_NAMES

@@ -12,8 +12,8 @@ import os
 import sys
 
 from devtools.image.storage import BUILDAH
-from devtools.local.container import IMAGE_WORKSPACE, WORKING_CONTAINER
 from devtools.local.paths import LocalPaths
+from devtools.local.runner.container import IMAGE_WORKSPACE, WORKING_CONTAINER
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,7 +7,7 @@ Steps, each printed with its time:
 2. synth with that bucket, so each stack gets the production S3 backend and its own state;
 3. `terraform init` + `apply` of foundation, agent, api in order - later stacks read earlier
    ones through `terraform_remote_state`, exactly as in AWS. A resource moto cannot create
-   is planned instead of applied (`devtools/local/plan_only.py`: the DNS Firewall and the
+   is planned instead of applied (`devtools/plan_only.py`: the DNS Firewall and the
    Resolver query log, each listed with its reason);
 4. the API (`devtools.local.serve`) with the deployed Lambda's environment read back from moto,
    the development OIDC issuer and the CloudFront stand-in;
@@ -42,8 +42,8 @@ from devtools.local.lambdas import Aws, function_environment
 from devtools.local.oidc import DEV_SUBJECT, DevIssuer
 from devtools.local.overrides import write_local_overrides
 from devtools.local.paths import LocalPaths
-from devtools.local.plan_only import plan_only
 from devtools.local.session import MOTO_MARKER, SERVE_MARKER, UpError, locked
+from devtools.plan_only import plan_only
 from devtools.synth import synthesize
 from devtools.terraform import TerraformError, write_cli_config
 from stacks.shared.constants import STACK_NAMES

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from devtools.image.build import is_current
 from devtools.image.storage import BUILDAH, IMAGE_TAG, image_id
-from devtools.local.task_spec import TaskSpec
+from devtools.local.runner.task_spec import TaskSpec
 from devtools.pi_runtime import ENTRYPOINT, ensure_runtime
 
 IMAGE = IMAGE_TAG
