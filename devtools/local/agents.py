@@ -26,8 +26,8 @@ from typing import Any
 from devtools.local import processes
 from devtools.local.lambdas import Aws, invoke
 from devtools.local.paths import LocalPaths
-from devtools.local.runner.container import image_choice
 from devtools.local.runner.loop import MARKER
+from devtools.local.runner.mode import image_choice
 from devtools.local.session import UpError
 from devtools.moto_server import free_port
 from stacks.shared.constants import PROVIDERS

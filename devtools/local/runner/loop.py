@@ -32,7 +32,8 @@ from typing import Any
 
 from devtools.local.lambdas import Aws, deliver
 from devtools.local.paths import LocalPaths
-from devtools.local.runner.container import Launcher, image_available
+from devtools.local.runner.container import Launcher
+from devtools.local.runner.mode import image_available
 from devtools.local.runner.model import LocalModel
 from devtools.local.runner.schedule import Schedule
 from devtools.local.runner.task_run import TaskRun, wait_all
