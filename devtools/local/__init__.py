@@ -7,5 +7,6 @@ Modules: `paths` (what lives under `.local/`), `processes` (pid files, stopping 
 `oidc` (the development issuer: its key, JWKS and tokens), `serve` (the process that serves the
 API, the issuer and the CloudFront stand-in), `lambdas` (run a deployed function's handler
 locally; the EventBridge stand-in), `agents` (the runner's process, models and repositories),
-`up` and `down`; the package `runner` is the local task runner (Fargate's part).
+`up` (with `moto`: the embedded AWS, `stacks`: synth and apply, `api_server`: the API's wiring,
+`report`: what is up) and `down`; the package `runner` is the local task runner (Fargate's part).
 """
