@@ -16,8 +16,8 @@ from pathlib import Path
 
 import boto3
 
-from devtools.local.plan_only import plan_only
 from devtools.moto_server import MotoServer
+from devtools.plan_only import plan_only
 from devtools.terraform import Terraform, moto_backend_config
 
 OVERRIDE_FILE = "moto_override.tf.json"

@@ -188,51 +188,7 @@ def _events(step: Step) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = [
         {"type": "response.created", "response": {"id": rid, "status": "in_progress"}}
     ]
-    if step.kind == "tool":
-        arguments = json.dumps(step.args)
-        item = {
-            "type": "function_call",
-            "id": "fc_1",
-            "call_id": "call_1",
-            "name": step.name,
-            "arguments": "",
-            "status": "in_progress",
-        }
-        out.append({"type": "response.output_item.added", "output_index": 0, "item": item})
-        out.append(
-            {
-                "type": "response.function_call_arguments.delta",
-                "item_id": "fc_1",
-                "delta": arguments,
-            }
-        )
-        out.append(
-            {
-                "type": "response.function_call_arguments.done",
-                "item_id": "fc_1",
-                "arguments": arguments,
-            }
-        )
-        done = dict(item, arguments=arguments, status="completed")
-        out.append({"type": "response.output_item.done", "output_index": 0, "item": done})
-    else:
-        item = {"type": "message", "id": "msg_1", "role": "assistant", "content": []}
-        out.append({"type": "response.output_item.added", "output_index": 0, "item": item})
-        out.append(
-            {
-                "type": "response.content_part.added",
-                "item_id": "msg_1",
-                "part": {"type": "output_text", "text": "", "annotations": []},
-            }
-        )
-        # Several small deltas, as a real model streams: each one becomes a message_update.
-        words = step.text.split(" ")
-        for i, word in enumerate(words):
-            delta = word if i == 0 else " " + word
-            out.append({"type": "response.output_text.delta", "item_id": "msg_1", "delta": delta})
-        part = {"type": "output_text", "text": step.text, "annotations": []}
-        done = dict(item, content=[part], status="completed")
-        out.append({"type": "response.output_item.done", "output_index": 0, "item": done})
+    out += _tool_call_events(step) if step.kind == "tool" else _message_events(step)
     if step.kind == "partial":
         # the first two words only: no output_item.done, no response.completed
         return out[:5]
@@ -242,4 +198,50 @@ def _events(step: Step) -> list[dict[str, Any]]:
             "response": {"id": rid, "status": "completed", "usage": USAGE},
         }
     )
+    return out
+
+
+def _tool_call_events(step: Step) -> list[dict[str, Any]]:
+    """One function call, its arguments in a single delta."""
+    arguments = json.dumps(step.args)
+    item = {
+        "type": "function_call",
+        "id": "fc_1",
+        "call_id": "call_1",
+        "name": step.name,
+        "arguments": "",
+        "status": "in_progress",
+    }
+    done = dict(item, arguments=arguments, status="completed")
+    return [
+        {"type": "response.output_item.added", "output_index": 0, "item": item},
+        {"type": "response.function_call_arguments.delta", "item_id": "fc_1", "delta": arguments},
+        {
+            "type": "response.function_call_arguments.done",
+            "item_id": "fc_1",
+            "arguments": arguments,
+        },
+        {"type": "response.output_item.done", "output_index": 0, "item": done},
+    ]
+
+
+def _message_events(step: Step) -> list[dict[str, Any]]:
+    """One assistant message, streamed word by word."""
+    item = {"type": "message", "id": "msg_1", "role": "assistant", "content": []}
+    out: list[dict[str, Any]] = [
+        {"type": "response.output_item.added", "output_index": 0, "item": item},
+        {
+            "type": "response.content_part.added",
+            "item_id": "msg_1",
+            "part": {"type": "output_text", "text": "", "annotations": []},
+        },
+    ]
+    # Several small deltas, as a real model streams: each one becomes a message_update.
+    words = step.text.split(" ")
+    for i, word in enumerate(words):
+        delta = word if i == 0 else " " + word
+        out.append({"type": "response.output_text.delta", "item_id": "msg_1", "delta": delta})
+    part = {"type": "output_text", "text": step.text, "annotations": []}
+    done = dict(item, content=[part], status="completed")
+    out.append({"type": "response.output_item.done", "output_index": 0, "item": done})
     return out

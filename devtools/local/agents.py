@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from devtools.local import processes
-from devtools.local.container import image_choice
 from devtools.local.lambdas import Aws, invoke
 from devtools.local.paths import LocalPaths
-from devtools.local.runner import MARKER
+from devtools.local.runner.loop import MARKER
+from devtools.local.runner.mode import image_choice
 from devtools.local.session import UpError
 from devtools.moto_server import free_port
 from stacks.shared.constants import PROVIDERS

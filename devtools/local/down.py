@@ -25,11 +25,11 @@ from pathlib import Path
 from devtools import moto_server
 from devtools.deploy import LocalDeployment
 from devtools.local import processes
-from devtools.local.container import remove_working_container
 from devtools.local.overrides import write_local_overrides
 from devtools.local.paths import LocalPaths
-from devtools.local.runner import MARKER as RUNNER_MARKER
-from devtools.local.runner import SHUTDOWN_SECONDS
+from devtools.local.runner.loop import MARKER as RUNNER_MARKER
+from devtools.local.runner.loop import SHUTDOWN_SECONDS
+from devtools.local.runner.mode import remove_working_container
 from devtools.local.session import MOTO_MARKER, SERVE_MARKER, UpError, locked
 from devtools.terraform import TerraformError, write_cli_config
 from stacks.shared.constants import STACK_NAMES
@@ -147,6 +147,42 @@ def stop_runner(paths: LocalPaths, result: DownResult, out: Callable[[str], None
         out(f"stopped task runner (pid {pid}); its agents ended first")
 
 
+def _stop_servers(
+    server_pid: int | None, moto_pid: int | None, result: DownResult, out: Callable[[str], None]
+) -> None:
+    """Stop the API server, then moto (the embedded AWS and all it held)."""
+    for name, pid, marker in (
+        ("API server", server_pid, SERVE_MARKER),
+        ("moto server", moto_pid, MOTO_MARKER),
+    ):
+        if processes.stop(pid, marker):
+            result.stopped.append(name)
+            out(f"stopped {name} (pid {pid})")
+
+
+def _remove_local_files(paths: LocalPaths) -> None:
+    """What `make up` left under `.local/` but the logs and the runs' patches."""
+    for path in (
+        paths.pid_file("moto"),
+        paths.pid_file("server"),
+        paths.pid_file("runner"),
+        paths.root / "runner-tasks.json",
+        paths.state_file,
+        paths.serve_config,
+        paths.cli_config,
+        paths.key_file,
+    ):
+        path.unlink(missing_ok=True)
+    remove_working_container()
+    for directory in (
+        paths.work_dir,
+        paths.synth_dir,
+        paths.root / "tasks",
+        paths.root / "repos",
+    ):
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 def down(
     paths: LocalPaths | None = None,
     *,
@@ -178,34 +214,10 @@ def down(
             out("nothing is up")
         if "task runner" not in result.stopped:  # moto was gone: nothing to stop first
             stop_runner(paths, result, out)
-        for name, pid, marker in (
-            ("API server", server_pid, SERVE_MARKER),
-            ("moto server", moto_pid, MOTO_MARKER),
-        ):
-            if processes.stop(pid, marker):
-                result.stopped.append(name)
-                out(f"stopped {name} (pid {pid})")
+        _stop_servers(server_pid, moto_pid, result, out)
         ports = [state.get("moto_port"), *state.get("ports", {}).values()]
         result.ports_open = [p for p in ports if p and processes.port_open(p)]
-        for path in (
-            paths.pid_file("moto"),
-            paths.pid_file("server"),
-            paths.pid_file("runner"),
-            paths.root / "runner-tasks.json",
-            paths.state_file,
-            paths.serve_config,
-            paths.cli_config,
-            paths.key_file,
-        ):
-            path.unlink(missing_ok=True)
-        remove_working_container()
-        for directory in (
-            paths.work_dir,
-            paths.synth_dir,
-            paths.root / "tasks",
-            paths.root / "repos",
-        ):
-            shutil.rmtree(directory, ignore_errors=True)
+        _remove_local_files(paths)
     paths.lock_file.unlink(missing_ok=True)
     result.total_seconds = time.monotonic() - begun
     if result.ports_open:

@@ -75,3 +75,8 @@ class LocalPaths:
         tmp = self.state_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, indent=2, sort_keys=True))
         tmp.replace(self.state_file)
+
+
+def shown(path: Path) -> str:
+    """A path as `make up` prints it: relative to the project when it lies inside."""
+    return str(path.relative_to(PROJECT_ROOT)) if path.is_relative_to(PROJECT_ROOT) else str(path)

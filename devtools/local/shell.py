@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 import sys
 
-from devtools.image import BUILDAH
-from devtools.local.container import IMAGE_WORKSPACE, WORKING_CONTAINER
+from devtools.image.storage import BUILDAH
 from devtools.local.paths import LocalPaths
+from devtools.local.runner.container import IMAGE_WORKSPACE
+from devtools.local.runner.mode import WORKING_CONTAINER
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -322,6 +322,15 @@ QUERY_LOG_GROUP = "/cloudagent/test/dns-firewall"
 
 
 @pytest.fixture
+def repo_token_secret(api_env: Env, monkeypatch: pytest.MonkeyPatch) -> str:
+    """private_repos on: the clone token's secret exists, with no value yet."""
+    arn = aws.client("secretsmanager").create_secret(Name="cloudagent/test/repo-token")["ARN"]
+    monkeypatch.setenv("REPO_TOKEN_SECRET_ARN", arn)
+    cfg.reset()
+    return arn
+
+
+@pytest.fixture
 def firewall(api_env: Env, monkeypatch: pytest.MonkeyPatch) -> FakeFirewallDomainLists:
     """A deployment with egress_mode enforce: the query-log group (moto), the per-run domain
     list (the one faked client, see tests/support/fake_resolver.py) and an allow-list of

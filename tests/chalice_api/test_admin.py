@@ -21,17 +21,6 @@ REPO_TOKEN = (
 )
 
 
-@pytest.fixture
-def repo_token_secret(api_env: Env, monkeypatch: pytest.MonkeyPatch) -> str:
-    """private_repos on: the clone token's secret exists, with no value yet."""
-    from chalicelib.core import config as cfg
-
-    arn = aws.client("secretsmanager").create_secret(Name="cloudagent/test/repo-token")["ARN"]
-    monkeypatch.setenv("REPO_TOKEN_SECRET_ARN", arn)
-    cfg.reset()
-    return arn
-
-
 def test_set_key_and_key_status(client_without_keys: Any, api_env: Env) -> None:
     client = client_without_keys
     status = invoke(client, {"action": "key_status"})

@@ -20,6 +20,7 @@ from chalicelib.core import config as cfg
 from chalicelib.persistence import store
 
 from tests.support.control_api import Env, task_event
+from tests.support.runs import active, emit, get_run
 
 VALID = {"prompt": "Write a haiku", "provider": "openai", "model": "gpt-5"}
 NO_CAPACITY = (
@@ -85,18 +86,6 @@ def capacity(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
 
 def create(client: Any, headers: dict[str, str]) -> Any:
     return client.http.post("/v1/runs", headers=headers, body=json.dumps(VALID).encode())
-
-
-def get_run(client: Any, headers: dict[str, str], run_id: str) -> dict[str, Any]:
-    return client.http.get(f"/v1/runs/{run_id}", headers=headers).json_body
-
-
-def active(api_env: Env) -> int:
-    return store.Store(api_env.table).active_count()
-
-
-def emit(client: Any, event: dict[str, Any]) -> dict[str, Any]:
-    return client.lambda_.invoke("task_state", event).payload
 
 
 def moto_task(api_env: Env, arn: str) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from chalicelib.core import aws, times
 from chalicelib.persistence import store
 
 from tests.support.control_api import Env, task_event
+from tests.support.runs import active, emit, get_run
 
 VALID = {"prompt": "Write a haiku", "provider": "openai", "model": "gpt-5"}
 
@@ -20,18 +21,6 @@ def create(client: Any, headers: dict[str, str]) -> dict[str, Any]:
     resp = client.http.post("/v1/runs", headers=headers, body=json.dumps(VALID).encode())
     assert resp.status_code == 202, resp.body
     return resp.json_body
-
-
-def get_run(client: Any, headers: dict[str, str], run_id: str) -> dict[str, Any]:
-    return client.http.get(f"/v1/runs/{run_id}", headers=headers).json_body
-
-
-def active(api_env: Env) -> int:
-    return store.Store(api_env.table).active_count()
-
-
-def emit(client: Any, event: dict[str, Any]) -> dict[str, Any]:
-    return client.lambda_.invoke("task_state", event).payload
 
 
 def test_run_task_client_error_marks_failed_to_start(

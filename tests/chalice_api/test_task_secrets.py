@@ -43,14 +43,6 @@ def task_of(api_env: Env, run: dict[str, Any], client: Any, headers: dict[str, s
     return task
 
 
-@pytest.fixture
-def repo_token_secret(api_env: Env, monkeypatch: pytest.MonkeyPatch) -> str:
-    arn = aws.client("secretsmanager").create_secret(Name="cloudagent/test/repo-token")["ARN"]
-    monkeypatch.setenv("REPO_TOKEN_SECRET_ARN", arn)
-    cfg.reset()
-    return arn
-
-
 # -- one task definition per provider ----------------------------------------------------------
 
 

@@ -33,13 +33,13 @@ import pytest
 from devtools import image as image_build
 from devtools import run as run_command
 from devtools.deploy import LocalDeployment
-from devtools.local import agents, ecs_events, processes
+from devtools.local import agents, processes
 from devtools.local.down import DownResult, destroy_stack, down
 from devtools.local.lambdas import deliver, invoke
 from devtools.local.oidc import DEV_SUBJECT
 from devtools.local.paths import LocalPaths
-from devtools.local.plan_only import PLAN_ONLY_TYPES
-from devtools.local.runner import MARKER as RUNNER_MARKER
+from devtools.local.runner import ecs_events
+from devtools.local.runner.loop import MARKER as RUNNER_MARKER
 from devtools.local.session import MOTO_MARKER, SERVE_MARKER
 from devtools.local.up import (
     UpResult,
@@ -47,6 +47,7 @@ from devtools.local.up import (
     ensure_server,
     up,
 )
+from devtools.plan_only import PLAN_ONLY_TYPES
 from devtools.synth import synthesize
 from stacks.shared.constants import GITHUB_OIDC_ISSUER, PROVIDER_KEY_ENV, PROVIDERS
 from tests.e2e.flow import MODEL, all_events, bare_repository, call, wait_for

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from devtools.local import ecs_events
+from devtools.local.runner import ecs_events
 
 REGION = "us-east-1"
 

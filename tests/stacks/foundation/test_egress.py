@@ -2,7 +2,7 @@
 
 Default synth: enforce, no per-run domains. `nat_observe`: observe with per-run domains.
 `egress_off`: no firewall. Resources moto cannot create are planned, not applied, by `make up`
-(devtools/local/up.py PLAN_ONLY); their JSON is asserted here and scanned by CKV_CA_19.
+(devtools/plan_only.py, PLAN_ONLY_TYPES); their JSON is asserted here and scanned by CKV_CA_19.
 """
 
 from __future__ import annotations

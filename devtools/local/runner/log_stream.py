@@ -2,8 +2,8 @@
 
 The control plane reads a run's events, result and patch from the stream
 `<prefix>/<container>/<task-id>` of the task definition's awslogs group
-(chalice_api/chalicelib/cloud/logs.py), so the runner writes exactly there on moto. Lines are sent in
-small batches as they come (the API shows them while the run is going); `close()` sends the
+(chalice_api/chalicelib/cloud/logs.py), so the runner writes exactly there on moto. Lines are
+sent in small batches as they come (the API shows them while the run is going); `close()` sends the
 rest, and the runner calls it before it reports STOPPED, because the task_state handler reads
 the result from the end of the stream.
 """

@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import shlex
 import shutil
 import subprocess
@@ -29,73 +28,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from devtools import image as agent_image
-from devtools.image import BUILDAH
-from devtools.local.task_spec import TaskSpec
+from devtools.image.storage import BUILDAH, image_id
+from devtools.local.runner.mode import IMAGE, WORKING_CONTAINER, remove_working_container
+from devtools.local.runner.pi_config import PI_SETTINGS, map_repository, models_json
+from devtools.local.runner.task_spec import TaskSpec
 from devtools.pi_runtime import ENTRYPOINT, ensure_runtime
 
-IMAGE = agent_image.IMAGE_TAG
-WORKING_CONTAINER = "cloudagent-local-runner"
 IMAGE_ENTRYPOINT = "/usr/local/bin/entrypoint"
 IMAGE_WORKSPACE = "/workspace"
 IMAGE_RUNTIME_DIR = "/run/cloudagent"  # the per-task pi dir and env file, inside the image
 AGENT_UID = "1000:1000"
-GITHUB_REPO = re.compile(r"^https://github\.com/([A-Za-z0-9._-]+)/([A-Za-z0-9._-]+?)(?:\.git)?$")
-# Provider id -> the environment variable pi reads its key from (image/entrypoint).
-PROVIDER_KEYS = {
-    "anthropic": "ANTHROPIC_API_KEY",
-    "openai": "OPENAI_API_KEY",
-    "google": "GEMINI_API_KEY",
-    "xai": "XAI_API_KEY",
-    "openrouter": "OPENROUTER_API_KEY",
-}
-
-
-def image_choice() -> tuple[str, str]:
-    """Where tasks run, and why: ("image", ...) only when the image is today's `image/`."""
-    if not shutil.which("buildah"):
-        return "host", "buildah is not installed"
-    if agent_image.image_id(IMAGE) is None:
-        return "host", f"no image {IMAGE}: make image"
-    if not agent_image.is_current(IMAGE):
-        return "host", f"{IMAGE} was built from an older image/: make image"
-    return "image", f"{IMAGE}, built from today's image/"
-
-
-def image_available() -> bool:
-    """`make image` has built the current agent image (buildah's vfs storage has it)."""
-    return image_choice()[0] == "image"
-
-
-def models_json(provider: str, model: str, base_url: str) -> dict:
-    """pi's models.json that sends `provider`/`model` to the fake (OpenAI Responses) server.
-
-    A custom model with a built-in id replaces it, so any provider/model pair works; the key
-    is read from the provider's usual variable (the dummy one `make up` set).
-    """
-    return {
-        "providers": {
-            provider: {
-                "baseUrl": base_url,
-                "api": "openai-responses",
-                "apiKey": PROVIDER_KEYS.get(provider, "OPENAI_API_KEY"),
-                "models": [{"id": model, "api": "openai-responses"}],
-            }
-        }
-    }
-
-
-# pi's defaults wait 10 minutes on a hung model and retry; a local fake answers at once.
-PI_SETTINGS = {"retry": {"enabled": False, "provider": {"timeoutMs": 30000, "maxRetries": 0}}}
-
-
-def map_repository(url: str, repos_dir: Path) -> str | None:
-    """`https://github.com/O/N.git` -> `file://<repos_dir>/O/N.git` when that bare repo exists."""
-    found = GITHUB_REPO.match(url.strip())
-    if not found:
-        return None
-    local = repos_dir / found.group(1) / f"{found.group(2)}.git"
-    return local.resolve().as_uri() if (local / "HEAD").exists() else None
 
 
 PID_FILE = "pid"  # image mode: the container's entrypoint writes its pid here before exec
@@ -175,7 +117,7 @@ class Launcher:
             text=True,
         )
         if inspected.returncode == 0:
-            if json.loads(inspected.stdout).get("FromImageID") == agent_image.image_id(IMAGE):
+            if json.loads(inspected.stdout).get("FromImageID") == image_id(IMAGE):
                 return
             remove_working_container()
         subprocess.run(
@@ -315,9 +257,3 @@ def _die_with_parent() -> None:
 
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
     libc.prctl(1, 15)  # PR_SET_PDEATHSIG, SIGTERM
-
-
-def remove_working_container() -> None:
-    """`make down`: the runner's working container goes with everything else."""
-    if shutil.which("buildah"):
-        subprocess.run([*BUILDAH, "rm", WORKING_CONTAINER], capture_output=True)

@@ -24,10 +24,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from devtools.local import ecs_events
-from devtools.local.container import Launch, Launcher
-from devtools.local.log_stream import LogStream
-from devtools.local.task_spec import CannotStart, TaskSpec, resolve
+from devtools.local.runner import ecs_events
+from devtools.local.runner.container import Launch, Launcher
+from devtools.local.runner.log_stream import LogStream
+from devtools.local.runner.task_spec import CannotStart, TaskSpec, resolve
 
 Deliver = Callable[[dict[str, Any]], Any]
 

@@ -30,12 +30,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from devtools.local.container import Launcher, image_available
 from devtools.local.lambdas import Aws, deliver
-from devtools.local.model import LocalModel
 from devtools.local.paths import LocalPaths
-from devtools.local.schedule import Schedule
-from devtools.local.task_run import TaskRun, wait_all
+from devtools.local.runner.container import Launcher
+from devtools.local.runner.mode import image_available
+from devtools.local.runner.model import LocalModel
+from devtools.local.runner.schedule import Schedule
+from devtools.local.runner.task_run import TaskRun, wait_all
 
 MARKER = "devtools.local.runner"
 POLL_SECONDS = 0.5
@@ -166,7 +167,3 @@ def main(argv: list[str] | None = None) -> int:
         model.stop()
     _log("runner: stopped")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,7 +1,7 @@
 """The local fake model of `make up`: any provider, any model, no key, a predictable agent.
 
 It speaks the OpenAI Responses API (`devtools.fake_model`'s streaming code); the runner points
-every provider of a run at it through pi's `models.json` (`container.models_json`). It is not
+every provider of a run at it through pi's `models.json` (`pi_config.models_json`). It is not
 scripted per test but answers from the conversation itself, so many runs can share it:
 
 * no tool result yet -> one `bash` tool call: `<command>` when the prompt is `run: <command>`,

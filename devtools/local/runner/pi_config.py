@@ -1,0 +1,52 @@
+"""What only this machine adds to a task's pi: the fake model's `models.json`, local repositories.
+
+With the fake model, pi's `models.json` sends the run's provider and model to it; a repository
+URL the API made (`https://github.com/OWNER/NAME.git`) is mapped to a bare repository under
+`.local/repos/` when one exists there.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+GITHUB_REPO = re.compile(r"^https://github\.com/([A-Za-z0-9._-]+)/([A-Za-z0-9._-]+?)(?:\.git)?$")
+# Provider id -> the environment variable pi reads its key from (image/entrypoint).
+PROVIDER_KEYS = {
+    "anthropic": "ANTHROPIC_API_KEY",
+    "openai": "OPENAI_API_KEY",
+    "google": "GEMINI_API_KEY",
+    "xai": "XAI_API_KEY",
+    "openrouter": "OPENROUTER_API_KEY",
+}
+
+
+def models_json(provider: str, model: str, base_url: str) -> dict:
+    """pi's models.json that sends `provider`/`model` to the fake (OpenAI Responses) server.
+
+    A custom model with a built-in id replaces it, so any provider/model pair works; the key
+    is read from the provider's usual variable (the dummy one `make up` set).
+    """
+    return {
+        "providers": {
+            provider: {
+                "baseUrl": base_url,
+                "api": "openai-responses",
+                "apiKey": PROVIDER_KEYS.get(provider, "OPENAI_API_KEY"),
+                "models": [{"id": model, "api": "openai-responses"}],
+            }
+        }
+    }
+
+
+# pi's defaults wait 10 minutes on a hung model and retry; a local fake answers at once.
+PI_SETTINGS = {"retry": {"enabled": False, "provider": {"timeoutMs": 30000, "maxRetries": 0}}}
+
+
+def map_repository(url: str, repos_dir: Path) -> str | None:
+    """`https://github.com/O/N.git` -> `file://<repos_dir>/O/N.git` when that bare repo exists."""
+    found = GITHUB_REPO.match(url.strip())
+    if not found:
+        return None
+    local = repos_dir / found.group(1) / f"{found.group(2)}.git"
+    return local.resolve().as_uri() if (local / "HEAD").exists() else None
