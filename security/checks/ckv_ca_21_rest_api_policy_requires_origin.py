@@ -4,7 +4,7 @@ The Lambda's origin check (CKV_CA_17) refuses a direct execute-api call only aft
 has invoked it: each such call costs an invocation and takes a reserved slot from real callers.
 The REST API's resource policy is evaluated before the integration; it must allow
 `execute-api:Invoke` only when `aws:Referer` equals the origin-verify value CloudFront sends
-(CKV_CA_16), so API Gateway answers 403 itself (issue 14, item 9; stacks/api/origin_gate.py).
+(CKV_CA_16), so API Gateway answers 403 itself (stacks/api/origin_gate.py).
 Private APIs (reachable only through a VPC endpoint) are out of scope.
 """
 

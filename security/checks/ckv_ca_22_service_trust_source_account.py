@@ -4,7 +4,7 @@ A trust that names a service principal alone (`lambda.amazonaws.com`) lets that 
 the role for *any* account's resource that names the role's ARN: the cross-service confused
 deputy. Every service trust therefore pins `aws:SourceAccount` with `StringEquals` to one
 account (ECS tasks and VPC Flow Logs add `aws:SourceArn`; Lambda gets the account only, see
-`stacks/shared/arns.py`, `Arns.source_account_condition`). Issue 14, item 8.
+`stacks/shared/arns.py`, `Arns.source_account_condition`).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ The agent executes arbitrary tool calls; root in the container (or a privileged 
 a prompt injection into control of the task's kernel interface. ECS uses the image's user when
 `user` is absent, so the task definition must say it: any user other than root/uid 0. Docker's
 default capability set still applies to the processes ECS Exec starts as root (and to any setuid
-binary), so the container drops `ALL` and adds none back (issue 14, item 9).
+binary), so the container drops `ALL` and adds none back.
 """
 
 from __future__ import annotations

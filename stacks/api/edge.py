@@ -47,7 +47,7 @@ from stacks.shared.logs import project_log_group
 from stacks.shared.settings import Settings
 from stacks.shared.tags import default_tags
 
-# AWS managed rule groups on the ACL, in evaluation order (docs/ARCHITECTURE.md §1, issue 4 P3).
+# AWS managed rule groups on the ACL, in evaluation order (docs/ARCHITECTURE.md §1).
 MANAGED_RULE_GROUPS = (
     "AWSManagedRulesAmazonIpReputationList",
     "AWSManagedRulesCommonRuleSet",

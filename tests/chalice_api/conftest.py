@@ -315,7 +315,7 @@ def run_task_calls(api_env: Env) -> list[dict[str, Any]]:
     return calls
 
 
-# -- the DNS Firewall (issue 15) ---------------------------------------------------------------
+# -- the DNS Firewall --------------------------------------------------------------------------
 
 RUN_DOMAIN_LIST_ID = "rslvr-fdl-0123456789abcdef"
 QUERY_LOG_GROUP = "/cloudagent/test/dns-firewall"

@@ -620,7 +620,7 @@ def test_a_patch_too_large_for_one_response_points_to_events(
     assert err["code"] == "patch_too_large" and f"/v1/runs/{run_id}/events" in err["message"]
 
 
-# -- reaper hardening (issue 14 item 5) ---------------------------------------------------------
+# -- reaper hardening ---------------------------------------------------------------------------
 
 
 def test_reaper_clamps_a_raised_runtime_limit(start_run, api_env, get):

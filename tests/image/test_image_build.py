@@ -314,7 +314,7 @@ def test_headless_run_executes_the_tool_in_workspace(agent, fake: FakeOpenAI, bo
 
 
 def test_headless_run_needs_no_capability(agent, fake: FakeOpenAI, box: Container) -> None:
-    """pi, bash and git work in a container with every capability dropped (issue 14, item 9)."""
+    """pi, bash and git work in a container with every capability dropped."""
     name = f"caps-{uuid.uuid4().hex[:6]}"
     fake.reset(
         tool(

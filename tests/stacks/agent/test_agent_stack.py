@@ -16,7 +16,7 @@ def agent(stacks: dict[str, dict]) -> dict:
 
 
 def task_definitions(agent: dict) -> dict[str, dict]:
-    """provider -> task definition: one per provider (issue 14)."""
+    """provider -> task definition: one per provider."""
     found = resources(agent, "aws_ecs_task_definition")
     return {t["family"].removeprefix("cloudagent-dev-agent-"): t for t in found}
 

@@ -225,7 +225,7 @@ def test_waf_acl_in_us_east_1_with_managed_groups_rate_rule_and_logging(api: dic
     assert rate["action"] == {"block": {}}
     logging = one(api, "aws_wafv2_web_acl_logging_configuration")
     assert logging["log_destination_configs"][0].startswith("${aws_cloudwatch_log_group.")
-    # The bearer token never reaches the WAF log (issue 14).
+    # The bearer token never reaches the WAF log.
     assert logging["redacted_fields"] == [{"single_header": {"name": "authorization"}}]
     waf_group = next(
         g
@@ -281,7 +281,7 @@ def test_deployment_zip_holds_sources_and_dependencies_only(synth_local, functio
 
 
 def test_runs_may_check_out_only_the_allowed_repositories(functions: dict[str, dict]) -> None:
-    """Default: the trusted repository alone (setting allowed_repos, issue 13)."""
+    """Default: the trusted repository alone (setting allowed_repos)."""
     env = functions["cloudagent-dev-api"]["environment"]["variables"]
     assert env["ALLOWED_REPOS"] == "org/cloudagent"
 

@@ -1,5 +1,5 @@
 """The delivery roles: pinned trust, a plan role that cannot write, a scoped deploy role, and the
-permissions boundary on every role the stacks create (docs/ARCHITECTURE.md §6, issue 7)."""
+permissions boundary on every role the stacks create (docs/ARCHITECTURE.md §6)."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def policy_docs(stacks: dict, role: dict) -> list[dict]:
 
 
 def subject_of(role: str) -> str:
-    """Plan runs pull-request code: it alone trusts the pull_request subject (issue 14)."""
+    """Plan runs pull-request code: it alone trusts the pull_request subject."""
     return SETTINGS.github_pull_request_subject if role == PLAN else SETTINGS.github_subject
 
 

@@ -1,5 +1,5 @@
 """The deploy role's writes on resources named by generated IDs carry this environment's tags
-(stacks/foundation/github/tagged.py, docs/ARCHITECTURE.md §6.3, issue 14 item 2)."""
+(stacks/foundation/github/tagged.py, docs/ARCHITECTURE.md §6.3)."""
 
 from __future__ import annotations
 
