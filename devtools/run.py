@@ -87,11 +87,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ref")
     parser.add_argument("--events", action="store_true", help="print the agent's events")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    state = LocalPaths.from_env().load_state()
+    paths = LocalPaths.from_env()
+    state = paths.load_state()
     if not state.get("api_url"):
         print("nothing is up: run `make up` first", file=sys.stderr)
         return 2
-    issuer = DevIssuer.load(state["issuer_url"], LocalPaths.from_env().key_file)
+    issuer = DevIssuer.load(state["issuer_url"], paths.key_file)
     api = Api(state["api_url"], issuer.token(state["audience"], state["subject"]))
     body: dict[str, Any] = {"prompt": args.prompt, "provider": args.provider, "model": args.model}
     if args.repo:
@@ -114,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     patch = result.get("patch") or {}
     if patch.get("chunks"):
-        saved = LocalPaths.from_env().root / "patches" / f"{run_id}.diff"
+        saved = paths.root / "patches" / f"{run_id}.diff"
         saved.parent.mkdir(parents=True, exist_ok=True)
         saved.write_bytes(api.read("GET", f"/v1/runs/{run_id}/patch"))
         shown = saved.relative_to(Path.cwd()) if saved.is_relative_to(Path.cwd()) else saved

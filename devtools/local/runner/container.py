@@ -30,13 +30,14 @@ from pathlib import Path
 
 from devtools.image.storage import BUILDAH, image_id
 from devtools.local.runner.mode import IMAGE, WORKING_CONTAINER, remove_working_container
-from devtools.local.runner.pi_config import PI_SETTINGS, map_repository, models_json
+from devtools.local.runner.pi_config import PI_SETTINGS, local_repository, models_json
 from devtools.local.runner.task_spec import TaskSpec
 from devtools.pi_runtime import ENTRYPOINT, ensure_runtime
 
 IMAGE_ENTRYPOINT = "/usr/local/bin/entrypoint"
 IMAGE_WORKSPACE = "/workspace"
 IMAGE_RUNTIME_DIR = "/run/cloudagent"  # the per-task pi dir and env file, inside the image
+IMAGE_REPO_MOUNT = "/run/cloudagent-repo"  # the task's local bare repository, read-only
 AGENT_UID = "1000:1000"
 
 
@@ -126,22 +127,26 @@ class Launcher:
             capture_output=True,
         )
 
-    def environment(self, spec: TaskSpec, task_dir: Path) -> dict[str, str]:
-        """ECS's environment for the task plus this machine's (HOME, PATH, pi's directory)."""
+    def environment(self, spec: TaskSpec, task_dir: Path, bare: Path | None) -> dict[str, str]:
+        """ECS's environment for the task plus this machine's (HOME, PATH, pi's directory);
+        `bare` is the local repository the task's AGENT_REPO_URL maps to, if any."""
         env = dict(spec.environment)
         inside = IMAGE_RUNTIME_DIR if self.mode == "image" else str(task_dir)
         env["PI_CODING_AGENT_DIR"] = f"{inside}/pi-agent"
         env["HOME"] = f"{inside}/home"
         if self.mode == "host":
             env.update(PATH=self._path, LANG="C.UTF-8")
-        repo = env.get("AGENT_REPO_URL")
-        mapped = map_repository(repo, self.repos_dir) if repo else None
-        if mapped:
-            if self.mode == "image":  # the bare repository is mounted read-only
-                mapped = "file:///run/cloudagent-repo"
-            env["AGENT_REPO_URL"] = mapped
+        if bare is not None:  # in image mode the bare repository is mounted read-only
+            env["AGENT_REPO_URL"] = (
+                f"file://{IMAGE_REPO_MOUNT}" if self.mode == "image" else bare.as_uri()
+            )
             env["AGENT_ALLOW_LOCAL_REPOS"] = "1"
         return env
+
+    def _local_repository(self, spec: TaskSpec) -> Path | None:
+        """The bare repository under `repos/` that the task's AGENT_REPO_URL maps to, if any."""
+        repo = spec.environment.get("AGENT_REPO_URL")
+        return local_repository(repo, self.repos_dir) if repo else None
 
     def _prepare(self, spec: TaskSpec) -> Path:
         task_dir = self.tasks_dir / spec.task_id
@@ -165,14 +170,13 @@ class Launcher:
     def start(self, spec: TaskSpec, log) -> Launch:
         """Start the task's container; stdout is a pipe, stderr goes to `log`."""
         task_dir = self._prepare(spec)
-        env = self.environment(spec, task_dir)
-        repo = spec.environment.get("AGENT_REPO_URL")
-        mapped = map_repository(repo, self.repos_dir) if repo else None
-        if mapped:
-            self._own_repository(Path(mapped.removeprefix("file://")))
+        bare = self._local_repository(spec)
+        env = self.environment(spec, task_dir, bare)
+        if bare is not None:
+            self._own_repository(bare)
         (task_dir / "run_id").write_text(spec.run_id)
         if self.mode == "image":
-            argv = self._image_argv(spec, task_dir, env)
+            argv = self._image_argv(spec, task_dir, env, bare)
             process_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
             cwd = task_dir
         else:
@@ -206,7 +210,9 @@ class Launcher:
         with contextlib.suppress(OSError):
             os.chown(bare, uid, gid)
 
-    def _image_argv(self, spec: TaskSpec, task_dir: Path, env: dict[str, str]) -> list[str]:
+    def _image_argv(
+        self, spec: TaskSpec, task_dir: Path, env: dict[str, str], bare: Path | None
+    ) -> list[str]:
         """`buildah run` of the entrypoint; the environment goes in a 0600 file, not argv."""
         env_file = task_dir / "env.sh"
         env_file.write_text("".join(f"export {k}={shlex.quote(v)}\n" for k, v in env.items()))
@@ -217,10 +223,8 @@ class Launcher:
             "-v",
             f"{task_dir}:{IMAGE_RUNTIME_DIR}",
         ]
-        repo = spec.environment.get("AGENT_REPO_URL")
-        mapped = map_repository(repo, self.repos_dir) if repo else None
-        if mapped:
-            mounts += ["-v", f"{mapped.removeprefix('file://')}:/run/cloudagent-repo:ro"]
+        if bare is not None:
+            mounts += ["-v", f"{bare}:{IMAGE_REPO_MOUNT}:ro"]
         entry = spec.entry_point or [IMAGE_ENTRYPOINT]
         runtime = IMAGE_RUNTIME_DIR
         script = f'. {runtime}/env.sh && echo $$ > {runtime}/{PID_FILE} && exec "$@"'

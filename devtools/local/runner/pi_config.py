@@ -43,10 +43,10 @@ def models_json(provider: str, model: str, base_url: str) -> dict:
 PI_SETTINGS = {"retry": {"enabled": False, "provider": {"timeoutMs": 30000, "maxRetries": 0}}}
 
 
-def map_repository(url: str, repos_dir: Path) -> str | None:
-    """`https://github.com/O/N.git` -> `file://<repos_dir>/O/N.git` when that bare repo exists."""
+def local_repository(url: str, repos_dir: Path) -> Path | None:
+    """`https://github.com/O/N.git` -> `<repos_dir>/O/N.git` when that bare repo exists."""
     found = GITHUB_REPO.match(url.strip())
     if not found:
         return None
     local = repos_dir / found.group(1) / f"{found.group(2)}.git"
-    return local.resolve().as_uri() if (local / "HEAD").exists() else None
+    return local.resolve() if (local / "HEAD").exists() else None
