@@ -2,26 +2,19 @@
 // before anything runs, so a bad value ends the run with exit 2 and one line that names it.
 "use strict";
 
+const { PROVIDERS, AGENT_HANDOFF_DIR } = require("./constants");
+
 const env = process.env;
 
-// The placeholder earlier versions stored in every provider secret (stacks/shared/constants.py
-// PROVIDER_KEY_PLACEHOLDER); secrets are now created with no value, but one that still holds
-// it means "no key configured".
-const KEY_PLACEHOLDER = "cloudagent:not-set";
-const PROVIDER_KEYS = Object.freeze({
-  anthropic: "ANTHROPIC_API_KEY",
-  openai: "OPENAI_API_KEY",
-  google: "GEMINI_API_KEY",
-  xai: "XAI_API_KEY",
-  openrouter: "OPENROUTER_API_KEY",
-});
 const MAX_RUNTIME_LIMIT = 7200; // seconds; also the default
 const DEFAULT_GRACE = 30; // seconds; matches the task definition's stopTimeout
 const MAX_GRACE = 120; // ECS caps stopTimeout at 120 s: a longer grace could never run
-// Repository in (stacks/shared/constants.py AGENT_REPO_TOKEN_ENV).
-const REPO_TOKEN_VAR = "AGENT_REPO_TOKEN"; // read-only token for private repositories
-const DEFAULT_CLONE_TIMEOUT = 300; // seconds for init + fetch + checkout together
+const DEFAULT_CLONE_TIMEOUT = 300; // seconds for init + fetch + checkout together (repo-init)
 const MAX_CLONE_TIMEOUT = 3600;
+// How long the agent waits for the model proxy's health route: both containers start
+// together and the proxy listens within a second; 30 s is the ceiling (the local runner
+// and tests may shorten it with AGENT_MODEL_PROXY_WAIT_SECONDS).
+const MAX_PROXY_WAIT = 30;
 
 function parseSeconds(name, def, min, max) {
   const raw = env[name];
@@ -47,7 +40,7 @@ function checkRepoUrl(raw) {
   }
   if (url.protocol === "https:") {
     // Credentials in the URL would be logged and written to .git/config.
-    if (url.username || url.password) return { error: `AGENT_REPO_URL must not carry credentials (use ${REPO_TOKEN_VAR})` };
+    if (url.username || url.password) return { error: "AGENT_REPO_URL must not carry credentials (use AGENT_REPO_TOKEN)" };
     if (url.search || url.hash || !url.hostname || url.pathname.length < 2)
       return { error: "AGENT_REPO_URL is not a repository URL (no query, fragment or empty path)" };
     return { url: raw, scheme: "https", origin: url.origin };
@@ -78,7 +71,6 @@ function checkRepoRef(ref) {
 function readRepoConfig(cfg) {
   const raw = (env.AGENT_REPO_URL || "").trim();
   const ref = (env.AGENT_REPO_REF || "").trim();
-  const token = (env[REPO_TOKEN_VAR] || "").trim();
   if (!raw) {
     if (ref) cfg.error = "AGENT_REPO_REF is set but AGENT_REPO_URL is not";
     return;
@@ -98,12 +90,33 @@ function readRepoConfig(cfg) {
     cfg.error = timeout.error;
     return;
   }
-  cfg.repo = {
-    ...checked,
-    ref: ref || null,
-    token: token && token !== KEY_PLACEHOLDER ? token : null,
-    cloneTimeoutMs: timeout.value * 1000,
-  };
+  cfg.repo = { ...checked, ref: ref || null, cloneTimeoutMs: timeout.value * 1000 };
+}
+
+// AGENT_MODEL_PROXY_URL: where pi reaches the model proxy (http://127.0.0.1:8787 in a task).
+// Plain http to this machine's loopback only: the proxy is the task's own sidecar.
+function readProxyUrl(cfg) {
+  const raw = (env.AGENT_MODEL_PROXY_URL || "").trim();
+  cfg.proxyUrl = null;
+  if (!raw) {
+    if (cfg.headless) cfg.error = "AGENT_MODEL_PROXY_URL is not set (the model proxy pi calls instead of the provider)";
+    return;
+  }
+  let url;
+  try {
+    url = new URL(raw);
+  } catch {
+    cfg.error = `AGENT_MODEL_PROXY_URL is not a URL: ${JSON.stringify(raw)}`;
+    return;
+  }
+  if (url.protocol !== "http:" || url.hostname !== "127.0.0.1" || url.username || url.password || url.search || url.hash) {
+    cfg.error = `AGENT_MODEL_PROXY_URL must be http://127.0.0.1:PORT (the task's own proxy), got ${JSON.stringify(raw)}`;
+    return;
+  }
+  cfg.proxyUrl = url.href.replace(/\/+$/, "");
+  const wait = parseSeconds("AGENT_MODEL_PROXY_WAIT_SECONDS", MAX_PROXY_WAIT, 1, MAX_PROXY_WAIT);
+  if (wait.error) cfg.error = wait.error;
+  cfg.proxyWaitMs = (wait.value || MAX_PROXY_WAIT) * 1000;
 }
 
 function readConfig() {
@@ -122,20 +135,18 @@ function readConfig() {
   cfg.error = max.error || grace.error || null;
   // Provider and model matter only when the entrypoint starts pi itself (headless).
   if (!cfg.error && cfg.headless) {
-    const keyVar = PROVIDER_KEYS[cfg.provider];
     // pi trims its stdin: a blank prompt would start a run with nothing to do.
     if (!prompt.trim()) cfg.error = "JOB_PROMPT is blank (unset it for an interactive task)";
     else if (!cfg.provider) cfg.error = "AGENT_PROVIDER is not set";
-    else if (!keyVar)
-      cfg.error = `unknown AGENT_PROVIDER ${JSON.stringify(cfg.provider)} (expected one of ${Object.keys(PROVIDER_KEYS).join(", ")})`;
-    else if (!(env[keyVar] || "").trim()) cfg.error = `${keyVar} is missing or empty for provider ${cfg.provider}`;
-    else if (env[keyVar].trim() === KEY_PLACEHOLDER)
-      cfg.error = `${keyVar} is not set for provider ${cfg.provider} (its secret holds the placeholder; set the key with the admin function)`;
+    else if (!Object.hasOwn(PROVIDERS, cfg.provider))
+      cfg.error = `unknown AGENT_PROVIDER ${JSON.stringify(cfg.provider)} (expected one of ${Object.keys(PROVIDERS).join(", ")})`;
     else if (!cfg.model) cfg.error = "AGENT_MODEL is not set";
   }
+  cfg.handoffDir = (env.AGENT_HANDOFF_DIR || "").trim() || AGENT_HANDOFF_DIR;
   cfg.repo = null;
   if (!cfg.error) readRepoConfig(cfg);
+  if (!cfg.error) readProxyUrl(cfg);
   return cfg;
 }
 
-module.exports = { PROVIDER_KEYS, REPO_TOKEN_VAR, readConfig };
+module.exports = { readConfig, checkRepoUrl, checkRepoRef, readRepoConfig };

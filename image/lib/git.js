@@ -4,7 +4,7 @@
 
 const { spawn } = require("node:child_process");
 const { TAG_VAR, tag, signalGroup } = require("./cleanup");
-const { PROVIDER_KEYS, REPO_TOKEN_VAR } = require("./config");
+const { PROVIDER_KEY_VARS, REPO_TOKEN_VAR } = require("./constants");
 
 const env = process.env;
 let allowedProtocol = "https"; // the repository's scheme once configured (file:// in tests)
@@ -17,7 +17,8 @@ function allowProtocol(scheme) {
 
 function gitEnv(extra) {
   const e = { ...env, [TAG_VAR]: tag };
-  for (const keyVar of Object.values(PROVIDER_KEYS)) delete e[keyVar];
+  // The agent holds none of these; repo-init holds the token and passes it per fetch (extraEnv).
+  for (const keyVar of PROVIDER_KEY_VARS) delete e[keyVar];
   delete e[REPO_TOKEN_VAR];
   for (const name of Object.keys(e)) if (name.startsWith("GIT_")) delete e[name];
   return {

@@ -8,7 +8,7 @@
 const { spawn } = require("node:child_process");
 const readline = require("node:readline");
 const { TAG_VAR, tag } = require("./cleanup");
-const { PROVIDER_KEYS, REPO_TOKEN_VAR } = require("./config");
+const { PROVIDER_KEY_VARS, REPO_TOKEN_VAR } = require("./constants");
 const { forward } = require("./emit");
 const { CLOSE_WAIT_MS, run, finish } = require("./lifecycle");
 const { track, lastAssistant } = require("./result");
@@ -34,12 +34,10 @@ function verdict(code, signal) {
 
 function runHeadless(cfg) {
   const childEnv = { ...process.env, [TAG_VAR]: tag };
-  // pi and its tools see only the chosen provider's key, not all five secrets.
-  for (const keyVar of Object.values(PROVIDER_KEYS)) {
-    if (keyVar !== PROVIDER_KEYS[cfg.provider]) delete childEnv[keyVar];
-  }
-  // The repository token was for the clone only. (The agent can still read it from this
-  // process's /proc environ, as anything the task holds: it must be read-only and narrow.)
+  // The agent's container holds no key and no repository token (the model proxy and
+  // repo-init do); should one be set anyway, e.g. by hand in a local run, pi does not get it.
+  // pi needs no key variable: models.json gives it the proxy's placeholder key (pi-config.js).
+  for (const keyVar of PROVIDER_KEY_VARS) delete childEnv[keyVar];
   delete childEnv[REPO_TOKEN_VAR];
   const args = ["--mode", "json", "--no-session", "--provider", cfg.provider, "--model", cfg.model];
   let child;

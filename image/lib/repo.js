@@ -1,4 +1,4 @@
-// Repository in: `git init` + shallow fetch of the ref + detached checkout into the (empty)
+// Repository in (repo-init): `git init` + shallow fetch of the ref + detached checkout into the (empty)
 // working directory, before pi starts. Unlike `git clone --branch`, a fetch by name takes
 // branches, tags and commit ids alike.
 "use strict";
