@@ -23,6 +23,10 @@ from toolchain.paths import PROJECT_ROOT as REPO
 
 IMAGE = REPO / "image"
 ENTRYPOINT = IMAGE / "entrypoint"
+# The model proxy (holds the provider key) and repo-init (clones before the agent starts):
+# the other two containers' entries, from the same image.
+MODEL_PROXY = IMAGE / "model-proxy"
+REPO_INIT = IMAGE / "repo-init"
 # The modules the entry file requires (next to it here, under /opt/entrypoint/ in the image).
 ENTRYPOINT_LIB = IMAGE / "lib"
 CACHE = REPO / ".cache" / "image-node"

@@ -2,6 +2,8 @@
 
 The entrypoint is exercised with the real pi, installed exactly as the image installs it;
 see ``devtools/pi_runtime.py`` for how and where (``.cache/image-node/``, reused across sessions).
+As in a task, pi reaches the fake model only through ``image/model-proxy`` (one per test,
+holding the key), and a repository is cloned by ``image/repo-init`` before the entrypoint starts.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from proxyrun import Proxy, kill, start_proxy
 
 from devtools.fake_model import FakeOpenAI
-from devtools.pi_runtime import ENTRYPOINT, MODEL, Runtime, ensure_runtime
+from devtools.pi_runtime import ENTRYPOINT, MODEL, REPO_INIT, Runtime, ensure_runtime
 
 
 @pytest.fixture(scope="session")
@@ -47,18 +50,23 @@ def fake(fake_server: FakeOpenAI) -> Iterator[FakeOpenAI]:
 
 
 @pytest.fixture
-def agent_env(tmp_path: Path, runtime: Runtime, fake: FakeOpenAI) -> dict[str, str]:
-    """A clean environment for one entrypoint run, pi configured for the fake server.
+def proxy(runtime: Runtime, fake: FakeOpenAI) -> Iterator[Proxy]:
+    """The model proxy for one test: the ``openai`` provider's key, upstream the fake server."""
+    p = start_proxy(runtime, fake.base_url, run_id="run-under-test").wait_started()
+    yield p
+    kill(p)
 
-    ``models.json`` only moves the built-in ``openai`` provider's ``baseUrl``; the key is a
-    dummy ``OPENAI_API_KEY``. ``settings.json`` shortens pi's retries and the SDK timeout so
-    failures surface in seconds, not after the 10-minute SDK default.
+
+@pytest.fixture
+def agent_env(tmp_path: Path, runtime: Runtime, proxy: Proxy) -> dict[str, str]:
+    """A clean environment for one entrypoint run: no key, pi pointed at the proxy.
+
+    The entrypoint writes ``models.json`` itself (the ``openai`` provider's ``baseUrl`` moved
+    to the proxy, the placeholder key). ``settings.json`` shortens pi's retries and the SDK
+    timeout so failures surface in seconds, not after the 10-minute SDK default.
     """
     agent_dir = tmp_path / "pi-agent"
     agent_dir.mkdir()
-    (agent_dir / "models.json").write_text(
-        json.dumps({"providers": {"openai": {"baseUrl": fake.base_url}}})
-    )
     (agent_dir / "settings.json").write_text(
         json.dumps(
             {
@@ -74,6 +82,7 @@ def agent_env(tmp_path: Path, runtime: Runtime, fake: FakeOpenAI) -> dict[str, s
     home = tmp_path / "home"
     home.mkdir()
     (tmp_path / "workspace").mkdir()
+    (tmp_path / "handoff").mkdir()
     return {
         "PATH": runtime.path,
         "HOME": str(home),
@@ -82,11 +91,25 @@ def agent_env(tmp_path: Path, runtime: Runtime, fake: FakeOpenAI) -> dict[str, s
         "PI_CODING_AGENT_DIR": str(agent_dir),
         "AGENT_PROVIDER": "openai",
         "AGENT_MODEL": MODEL,
-        "OPENAI_API_KEY": "sk-test-dummy",
+        "AGENT_MODEL_PROXY_URL": proxy.url,
+        "AGENT_HANDOFF_DIR": str(tmp_path / "handoff"),
         "AGENT_STOP_GRACE_SECONDS": "1",
         "RUN_ID": f"run-{uuid.uuid4().hex[:12]}",
         "JOB_PROMPT": "Say hello.",
     }
+
+
+def repo_init(env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``image/repo-init`` to its end, as the task's repo-init container runs first."""
+    return subprocess.run(
+        [str(REPO_INIT)],
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 @dataclass
@@ -182,18 +205,24 @@ def start(env: dict[str, str], cwd: Path) -> Run:
 def entrypoint(tmp_path: Path, agent_env: dict[str, str]):
     """``entrypoint(**overrides)`` starts a run in the test's workspace; ``None`` unsets.
 
+    With ``AGENT_REPO_URL`` set, ``repo-init`` runs first with the same environment (and
+    ``AGENT_REPO_TOKEN`` if given, which only repo-init receives), unless ``clone=False``.
     Every run is checked on the way out: each stdout line is JSON, carries the RUN_ID, and
     the entrypoint's own start/end lines are there. Nothing is left running afterwards.
     """
     runs: list[Run] = []
 
-    def _start(**overrides: str | None) -> Run:
+    def _start(clone: bool = True, **overrides: str | None) -> Run:
         env = dict(agent_env)
         for key, value in overrides.items():
             if value is None:
                 env.pop(key, None)
             else:
                 env[key] = value
+        if clone and env.get("AGENT_REPO_URL"):
+            init = repo_init(env, tmp_path / "workspace")
+            assert init.returncode == 0, init.stderr
+        env.pop("AGENT_REPO_TOKEN", None)
         run = start(env, tmp_path / "workspace")
         runs.append(run)
         return run
@@ -209,3 +238,13 @@ def entrypoint(tmp_path: Path, agent_env: dict[str, str]):
         assert events[-1]["type"] == "runtime_end", events[-1]
         for event in events:
             assert event.get("run_id") == run.env.get("RUN_ID", ""), event
+
+
+@pytest.fixture
+def unused_port() -> int:
+    """A port on 127.0.0.1 nothing listens on (bound, then released)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -7,12 +7,14 @@ are shortened through the contract's own variables so no test waits for real def
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
 from pathlib import Path
 
 import pytest
+from proxyrun import KEY
 
 from devtools.fake_model import hang, status, text, tool
 
@@ -84,11 +86,15 @@ def test_bash_tool_run_finishes(entrypoint, fake, tmp_path):
     assert any(i.get("type") == "function_call_output" for i in fake.requests[1]["input"])
     finals = [e for e in run.events if e["type"] == "message_end"]
     assert finals[-1]["message"]["content"][0]["text"] == "I wrote made.txt for you."
-    # Only the chosen provider's key reaches pi and its tools.
+    # pi and its tools hold no key (one set by hand is dropped); the proxy added the real one.
     tool_env = (ws / "env.txt").read_text()
-    assert "OPENAI_API_KEY=sk-test-dummy" in tool_env
-    assert "ANTHROPIC_API_KEY" not in tool_env
-    assert fake.auth_headers[0] == "Bearer sk-test-dummy"
+    assert "API_KEY" not in tool_env and KEY not in tool_env
+    assert fake.auth_headers == [f"Bearer {KEY}"] * 2
+    models = json.loads((Path(run.env["PI_CODING_AGENT_DIR"]) / "models.json").read_text())
+    assert models["providers"]["openai"] == {
+        "baseUrl": run.env["AGENT_MODEL_PROXY_URL"],
+        "apiKey": "cloudagent-model-proxy",
+    }
 
 
 def test_log_deltas_keeps_message_update(entrypoint, fake):
@@ -164,24 +170,65 @@ def test_unknown_provider(entrypoint, fake):
     assert_config_error(run, "unknown AGENT_PROVIDER", fake)
 
 
+def test_proxy_url_is_required_headless(entrypoint, fake):
+    """Without the model proxy pi would have no way to the model: exit 2, naming the variable."""
+    run = entrypoint(AGENT_MODEL_PROXY_URL=None).wait()
+    assert_config_error(run, "AGENT_MODEL_PROXY_URL is not set", fake)
+
+
 @pytest.mark.parametrize(
-    ("provider", "key"),
-    [
-        ("openai", "OPENAI_API_KEY"),
-        ("anthropic", "ANTHROPIC_API_KEY"),
-        ("google", "GEMINI_API_KEY"),
-        ("xai", "XAI_API_KEY"),
-        ("openrouter", "OPENROUTER_API_KEY"),
-    ],
+    "url", ["https://127.0.0.1:8787", "http://10.0.0.5:8787", "http://u:p@127.0.0.1:1", "nope"]
 )
-@pytest.mark.parametrize("value", [None, "", "  ", "cloudagent:not-set"])
-def test_missing_key(entrypoint, fake, provider, key, value):
-    """The chosen provider's key must be present and non-blank (others do not matter)."""
-    overrides = {"AGENT_PROVIDER": provider, key: value}
-    if key != "OPENAI_API_KEY":
-        overrides["OPENAI_API_KEY"] = "sk-present-but-not-chosen"
-    run = entrypoint(**overrides).wait()
-    assert_config_error(run, key, fake)
+def test_proxy_url_must_be_the_tasks_own(entrypoint, fake, url):
+    run = entrypoint(AGENT_MODEL_PROXY_URL=url).wait()
+    assert_config_error(run, "AGENT_MODEL_PROXY_URL", fake)
+
+
+def test_proxy_not_reachable(entrypoint, fake, unused_port):
+    """A proxy that never answers its health route: exit 2 after the wait, pi never started."""
+    run = entrypoint(
+        AGENT_MODEL_PROXY_URL=f"http://127.0.0.1:{unused_port}", AGENT_MODEL_PROXY_WAIT_SECONDS="1"
+    ).wait()
+    assert run.returncode == 2, run.stderr
+    assert "model proxy at" in run.end()["reason"] and "not reachable" in run.end()["reason"]
+    assert fake.requests == []
+    assert children_of(run.proc.pid) == []
+
+
+def test_models_json_is_merged_not_replaced(entrypoint, fake, agent_env):
+    """What is already in models.json (the local runner's fake models, other providers)
+    stays; only the provider's baseUrl and apiKey are set."""
+    models = Path(agent_env["PI_CODING_AGENT_DIR"]) / "models.json"
+    models.write_text(
+        json.dumps(
+            {
+                "providers": {
+                    "openai": {"baseUrl": "https://elsewhere.invalid", "headers": {"x-a": "1"}},
+                    "xai": {"baseUrl": "https://x.invalid"},
+                }
+            }
+        )
+    )
+    run = entrypoint().wait()
+    assert run.returncode == 0, run.stderr
+    doc = json.loads(models.read_text())
+    assert doc["providers"]["openai"] == {
+        "baseUrl": agent_env["AGENT_MODEL_PROXY_URL"],
+        "apiKey": "cloudagent-model-proxy",
+        "headers": {"x-a": "1"},
+    }
+    assert doc["providers"]["xai"] == {"baseUrl": "https://x.invalid"}
+
+
+def test_interactive_points_pi_at_the_proxy(entrypoint, fake, agent_env):
+    """An operator's session uses the proxy too: models.json is written before the idle line."""
+    run = entrypoint(JOB_PROMPT=None)
+    run.wait_for(lambda: "runtime_idle" in "".join(run.stdout_lines))
+    doc = json.loads((Path(agent_env["PI_CODING_AGENT_DIR"]) / "models.json").read_text())
+    assert doc["providers"]["openai"]["baseUrl"] == agent_env["AGENT_MODEL_PROXY_URL"]
+    run.proc.send_signal(signal.SIGTERM)
+    run.wait()
+    assert run.returncode == 0, run.stderr
 
 
 @pytest.mark.parametrize(
@@ -376,9 +423,9 @@ def test_run_id_on_every_line(entrypoint, fake):
 
 
 def test_key_placeholder_matches_the_stacks() -> None:
-    """The entrypoint and the foundation stack agree on what an unset key looks like."""
+    """The model proxy and the foundation stack agree on what an unset key looks like."""
     from devtools.pi_runtime import ENTRYPOINT_LIB
     from stacks.shared.constants import PROVIDER_KEY_PLACEHOLDER
 
-    source = (ENTRYPOINT_LIB / "config.js").read_text()
+    source = (ENTRYPOINT_LIB / "constants.js").read_text()
     assert f'const KEY_PLACEHOLDER = "{PROVIDER_KEY_PLACEHOLDER}";' in source

@@ -1,6 +1,9 @@
 """Repository in, patch out (docs/ARCHITECTURE.md §4), with the real pi and the fake model.
 
-A local repository (``file://`` + ``AGENT_ALLOW_LOCAL_REPOS=1``) stands in for GitHub. The
+``image/repo-init`` clones before the entrypoint starts (the conftest's ``entrypoint`` runs it
+first, as the task's repo-init container with its SUCCESS dependency), and only it receives
+the token; the entrypoint reads its ``clone.json``. A local repository (``file://`` +
+``AGENT_ALLOW_LOCAL_REPOS=1``) stands in for GitHub. The
 model's bash tool changes the checkout; the ``patch`` events the entrypoint writes are
 reassembled and applied with ``git apply`` to a fresh clone of the base commit, as the
 workflow that opens the pull request will do.
@@ -8,6 +11,7 @@ workflow that opens the pull request will do.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -17,6 +21,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import repo_init
 from test_image_entrypoint import children_of
 
 from devtools.fake_model import hang, text, tool
@@ -377,7 +382,7 @@ def test_limits_match_the_settings() -> None:
     from devtools.pi_runtime import ENTRYPOINT_LIB
     from stacks.shared import constants as settings
 
-    config = (ENTRYPOINT_LIB / "config.js").read_text()
+    config = (ENTRYPOINT_LIB / "constants.js").read_text()
     assert f'const REPO_TOKEN_VAR = "{settings.AGENT_REPO_TOKEN_ENV}";' in config
     for module, name in (
         ("patch.js", "PATCH_CHUNK_BYTES"),
@@ -394,7 +399,6 @@ def test_token_goes_to_the_fetch_only(entrypoint, fake, tmp_path, runtime):
     """A `git` wrapper records every call: the token reaches the fetch alone, as a header
     scoped to the repository's origin, in its environment (not argv, not .git/config)."""
     import base64
-    import json
 
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -425,3 +429,71 @@ def test_token_goes_to_the_fetch_only(entrypoint, fake, tmp_path, runtime):
         assert call["env"]["GIT_TERMINAL_PROMPT"] == "0"
         assert call["env"]["GIT_CONFIG_GLOBAL"] == "/dev/null"
     assert TOKEN not in (tmp_path / "workspace" / ".git" / "config").read_text()
+
+
+# --- the handoff from repo-init -------------------------------------------------------------
+
+
+def clone_result(tmp_path: Path) -> dict:
+    return json.loads((tmp_path / "handoff" / "clone.json").read_text())
+
+
+def test_repo_init_lines_and_clone_result(agent_env, origin, tmp_path):
+    """repo-init's own lines (run id on each) and the clone.json the agent reads; exit 0."""
+    env = {**agent_env, **repo_env(origin, AGENT_REPO_REF="feature", AGENT_REPO_TOKEN=TOKEN)}
+    proc = repo_init(env, tmp_path / "workspace")
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [e["type"] for e in lines] == ["repo_init_start", "repo_init_end"]
+    assert {e["run_id"] for e in lines} == {env["RUN_ID"]}
+    assert lines[1]["ok"] is True and lines[1]["base_commit"] == origin["first"]
+    assert clone_result(tmp_path) == {
+        "ok": True,
+        "repo": origin["url"],
+        "ref": "feature",
+        "base_commit": origin["first"],
+    }
+    assert TOKEN not in proc.stdout + proc.stderr
+
+
+def test_failed_clone_is_handed_over_and_exits_0(agent_env, origin, tmp_path):
+    env = {**agent_env, **repo_env(origin, AGENT_REPO_REF="no-such-branch")}
+    proc = repo_init(env, tmp_path / "workspace")
+    assert proc.returncode == 0, proc.stderr
+    result = clone_result(tmp_path)
+    assert result["ok"] is False and result["ref"] == "no-such-branch"
+    assert result["error"].startswith(f"could not clone {origin['url']} at no-such-branch: fetch")
+
+
+def test_repo_init_fails_only_without_a_handoff(agent_env, origin, tmp_path):
+    env = {**agent_env, **repo_env(origin), "AGENT_HANDOFF_DIR": str(tmp_path / "missing")}
+    proc = repo_init(env, tmp_path / "workspace")
+    assert proc.returncode == 1
+    assert "cannot write the clone result" in proc.stderr
+
+
+def test_agent_never_clones(entrypoint, fake, origin, tmp_path):
+    """No clone result (repo-init did not run): exit 2, and the workspace stays empty."""
+    run = entrypoint(clone=False, **repo_env(origin)).wait()
+    assert_repo_refused(run, fake, "the repository was not cloned (no clone result from repo-init")
+    assert list((tmp_path / "workspace").iterdir()) == []
+
+
+def test_clone_result_for_another_repository_is_refused(entrypoint, fake, origin, tmp_path):
+    other = {"ok": True, "repo": "https://github.com/o/other.git", "ref": None}
+    (tmp_path / "handoff" / "clone.json").write_text(json.dumps({**other, "base_commit": "0" * 40}))
+    run = entrypoint(clone=False, **repo_env(origin)).wait()
+    assert_repo_refused(run, fake, "is for https://github.com/o/other.git")
+
+
+def test_workspace_not_at_the_cloned_commit_is_refused(entrypoint, fake, origin, tmp_path):
+    """clone.json says one commit, the workspace holds another: the patch base would lie."""
+    run = entrypoint(JOB_PROMPT=None, **repo_env(origin))  # repo-init clones main's head
+    run.wait_for(lambda: "runtime_idle" in "".join(run.stdout_lines))
+    run.proc.send_signal(signal.SIGTERM)
+    run.wait()
+    result = clone_result(tmp_path)
+    clone_json = tmp_path / "handoff" / "clone.json"
+    clone_json.write_text(json.dumps({**result, "base_commit": origin["first"]}))
+    run = entrypoint(clone=False, **repo_env(origin)).wait()
+    assert_repo_refused(run, fake, f"is not at the cloned commit {origin['first']}")
