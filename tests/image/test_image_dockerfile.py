@@ -15,9 +15,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 IMAGE = REPO / "image"
 DOCKERFILE = (IMAGE / "Dockerfile").read_text()
+ENTRIES = ("entrypoint", "model-proxy", "repo-init")  # one image, three containers
 
 
 def instructions() -> list[tuple[str, str]]:
@@ -93,37 +96,44 @@ def test_install_and_runtime_settings():
     assert not any(re.search(r"npm (install|i) ", r) for r in runs), "only npm ci from the lock"
     copies = [args for word, args in ins if word == "COPY"]
     copied = {p for c in copies for p in c.split()[:-1] if not p.startswith("--")}
-    assert copied == {"package.json", "package-lock.json", "entrypoint", "lib"}, (
-        "nothing else baked in"
-    )
-    # The entry file and its modules side by side; the ENTRYPOINT path links to the entry.
-    assert "entrypoint /opt/entrypoint/entrypoint" in copies[-2]
+    assert copied == {
+        "package.json",
+        "package-lock.json",
+        *ENTRIES,
+        "lib",
+    }, "nothing else baked in"
+    # The entry files and their modules side by side; each /usr/local/bin name links to one.
+    assert "entrypoint model-proxy repo-init /opt/entrypoint/" in copies[-2]
     assert "lib /opt/entrypoint/lib" in copies[-1]
-    assert "ln -s /opt/entrypoint/entrypoint /usr/local/bin/entrypoint" in " ".join(runs)
+    for entry in ENTRIES:
+        assert f"ln -s /opt/entrypoint/{entry} /usr/local/bin/{entry}" in " ".join(runs)
     envs = " ".join(args for word, args in ins if word == "ENV")
     assert "PI_OFFLINE=1" in envs
     assert not re.search(r"API_KEY|SECRET|TOKEN", envs)
     # Runs as operator by uid (the agent stack's container `user`), in /workspace.
     assert [args for word, args in ins if word == "USER"] == ["1000:1000"]
     assert "useradd --uid 1000 --gid 1000" in " ".join(runs)
+    assert "useradd --uid 1001 --gid 1001 --no-create-home" in " ".join(runs)  # model-proxy
     assert "install -d -o operator -g operator" in " ".join(runs)
     assert [args for word, args in ins if word == "WORKDIR"][-1] == "/workspace"
     assert ins[-1] == ("ENTRYPOINT", '["/usr/local/bin/entrypoint"]')
 
 
-def test_entrypoint_is_executable_stdlib_only_node():
-    """The entry file and its lib/ modules require Node's stdlib and each other, nothing else."""
-    path = IMAGE / "entrypoint"
+@pytest.mark.parametrize("entry", ENTRIES)
+def test_entries_are_executable_stdlib_only_node(entry):
+    """Each entry file and the lib/ modules require Node's stdlib and each other, nothing
+    else (the proxy loads pi-ai's price table by a dynamic import of pi's own install)."""
+    path = IMAGE / entry
     assert os.access(path, os.X_OK)
     assert path.read_text().startswith("#!/usr/bin/env node\n")
-    modules = sorted((IMAGE / "lib").glob("*.js"))
+    modules = sorted((IMAGE / "lib").rglob("*.js"))
     assert modules
     for source in (path, *modules):
         for name in re.findall(r"require\(\"([^\"]+)\"\)", source.read_text()):
             if name.startswith("node:"):
                 continue
-            # a sibling module, by a path relative to the requiring file
-            assert re.fullmatch(r"\./(lib/)?[\w-]+", name), (source, name)
-            base = source.parent / f"{name}.js"
-            assert base.is_file() and base.parent == IMAGE / "lib", (source, name)
+            # a module of lib/, by a path relative to the requiring file
+            assert re.fullmatch(r"\.{1,2}/(lib/)?([\w-]+/)?[\w-]+", name), (source, name)
+            target = (source.parent / f"{name}.js").resolve()
+            assert target.is_file() and (IMAGE / "lib") in target.parents, (source, name)
         subprocess.run(["node", "--check", str(source)], check=True)
