@@ -26,6 +26,7 @@ class Proxy:
     """A running proxy, its stdout lines so far, and its URL once it listens."""
 
     proc: subprocess.Popen
+    run_id: str = ""
     lines: list[str] = field(default_factory=list)
     stderr: list[str] = field(default_factory=list)
     readers: list[threading.Thread] = field(default_factory=list)
@@ -107,6 +108,11 @@ def start_proxy(
         text=True,
         start_new_session=True,
     )
+    return watch(proc)
+
+
+def watch(proc: subprocess.Popen) -> Proxy:
+    """Read a started proxy's stdout and stderr lines in the background."""
     proxy = Proxy(proc=proc)
 
     def pump(stream, sink: list[str]) -> None:

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import stat
 import subprocess
 import uuid
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from proxyrun import KEY, Proxy, kill, watch
 
 from devtools import image as image_build
 from devtools.fake_model import FakeOpenAI, hang, status, text, tool
@@ -51,6 +53,7 @@ class Container:
         env: dict[str, str] | None = None,
         volumes: tuple[str, ...] = (),
         timeout: float = 60,
+        user: str | None = None,
     ) -> subprocess.CompletedProcess[str]:
         """``buildah run`` as the image's user, in its working directory, on the host network.
 
@@ -58,20 +61,32 @@ class Container:
         ``CAP_SETUID`` in the bounding set (it switches to the image's user itself); ECS keeps
         nothing.
         """
+        return subprocess.run(
+            self.argv(*cmd, env=env, volumes=volumes, user=user),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
+
+    def argv(
+        self,
+        *cmd: str,
+        env: dict[str, str] | None = None,
+        volumes: tuple[str, ...] = (),
+        user: str | None = None,
+    ) -> list[str]:
+        """The ``buildah run`` command line (``user`` as ECS's container ``user`` sets it)."""
         args = ["run", "--isolation", "chroot", "--network", "host"]
+        if user:
+            args += ["--user", user]
         for capability in AGENT_CAPABILITY_DROP:  # as the task definition runs it
             args += ["--cap-drop", capability]
         for key, value in (env or {}).items():
             args += ["--env", f"{key}={value}"]
         for volume in volumes:
             args += ["--volume", volume]
-        return subprocess.run(
-            ["buildah", "--storage-driver", "vfs", *args, self.name, "--", *cmd],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            stdin=subprocess.DEVNULL,
-        )
+        return ["buildah", "--storage-driver", "vfs", *args, self.name, "--", *cmd]
 
     def out(self, *cmd: str) -> str:
         """Run, require exit 0, return stdout stripped."""
@@ -228,14 +243,11 @@ def test_build_left_nothing_of_the_machine_in_the_image(image: str) -> None:
 def pi_config(tmp_path: Path, fake: FakeOpenAI) -> str:
     """pi's models.json/settings.json for the fake server, as a volume spec (owned by 1000).
 
-    As in the host entrypoint tests: only the built-in ``openai`` provider's ``baseUrl``
-    moves; retries and the SDK timeout are short so failures surface in seconds.
+    As in the host entrypoint tests: the entrypoint writes models.json (the proxy's URL and
+    placeholder key); retries and the SDK timeout are short so failures surface in seconds.
     """
     agent_dir = tmp_path / "pi-agent"
     agent_dir.mkdir()
-    (agent_dir / "models.json").write_text(
-        json.dumps({"providers": {"openai": {"baseUrl": fake.base_url}}})
-    )
     settings = {
         "retry": {
             "enabled": True,
@@ -271,8 +283,57 @@ class AgentRun:
         return last
 
 
+def image_proxy(box: Container, fake: FakeOpenAI, secrets: Path, cap: str = "25") -> Proxy:
+    """/usr/local/bin/model-proxy in the image as uid 1001, as the task's model-proxy runs.
+
+    The key reaches its environment as ECS injects a secret, never on a command line: here
+    from a file only uid 1001 can read (``buildah run --env`` would put it in buildah's argv,
+    which every process of this machine can read). ``timeout`` ends it should the test not.
+    """
+    key_file = secrets / "key"
+    key_file.write_text(KEY)
+    os.chown(key_file, 1001, 1001)
+    key_file.chmod(0o400)
+    env = {
+        "MODEL_PROXY_PROVIDER": "openai",
+        "MODEL_PROXY_MAX_COST_USD": cap,
+        "MODEL_PROXY_PORT": "0",
+        "MODEL_PROXY_UPSTREAM": fake.base_url,
+        "MODEL_PROXY_ALLOW_LOCAL_UPSTREAM": "1",
+        "RUN_ID": f"run-image-proxy-{uuid.uuid4().hex[:8]}",
+    }
+    start = (
+        'export OPENAI_API_KEY="$(cat /run/test-secret/key)"; exec timeout -s TERM 120 model-proxy'
+    )
+    argv = box.argv(
+        "sh", "-c", start, env=env, user="1001:1001", volumes=(f"{secrets}:/run/test-secret:ro",)
+    )
+    proc = subprocess.Popen(
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    proxy = watch(proc).wait_started(timeout=60)
+    proxy.run_id = env["RUN_ID"]
+    return proxy
+
+
 @pytest.fixture
-def agent(box: Container, pi_config: str):
+def proxy(box: Container, fake: FakeOpenAI, tmp_path: Path):
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    p = image_proxy(box, fake, secrets)
+    yield p
+    if p.proc.poll() is None:  # buildah passes no signal on: end the proxy itself
+        os.kill(_proxy_process(p)[0], signal.SIGKILL)
+    kill(p)
+
+
+@pytest.fixture
+def agent(box: Container, pi_config: str, proxy: Proxy):
     """``agent(prompt, **env)`` runs /usr/local/bin/entrypoint in the image, as ECS would."""
 
     def _run(prompt: str, timeout: float = 60, **env: str) -> AgentRun:
@@ -280,7 +341,7 @@ def agent(box: Container, pi_config: str):
             "JOB_PROMPT": prompt,
             "AGENT_PROVIDER": "openai",
             "AGENT_MODEL": MODEL,
-            "OPENAI_API_KEY": "sk-test-dummy",
+            "AGENT_MODEL_PROXY_URL": proxy.url,
             "AGENT_STOP_GRACE_SECONDS": "1",
             "RUN_ID": f"run-{uuid.uuid4().hex[:12]}",
             "PI_CODING_AGENT_DIR": PI_AGENT_DIR,
@@ -310,7 +371,7 @@ def test_headless_run_executes_the_tool_in_workspace(agent, fake: FakeOpenAI, bo
     assert "tool_execution_start" in types and "tool_execution_end" in types
     end = run.end()
     assert end["exit_code"] == 0 and end["stop_reason"] == "stop"
-    assert fake.auth_headers[0] == "Bearer sk-test-dummy"
+    assert fake.auth_headers[0] == f"Bearer {KEY}"
 
 
 def test_headless_run_needs_no_capability(agent, fake: FakeOpenAI, box: Container) -> None:
@@ -350,3 +411,94 @@ def test_hard_cap_exits_124(agent, fake: FakeOpenAI) -> None:
     run = agent("Say hello.", AGENT_MAX_RUNTIME_SECONDS="2")
     assert run.returncode == 124, run.stderr
     assert run.end()["reason"].startswith("hard cap of 2s")
+
+
+# --- the other two containers: model-proxy (uid 1001) and repo-init (uid 1000) -------------
+
+
+def _proxy_process(proxy: Proxy) -> tuple[int, int]:
+    """(pid, uid) on this machine of the node process serving as model-proxy (buildah's
+    chroot isolation shares the process table; buildah does not pass signals on, so the
+    test sends SIGTERM to this process, as ECS's stop does to the container's)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            environ = (entry / "environ").read_bytes()
+            status_text = (entry / "status").read_text()
+        except OSError:
+            continue
+        mine = f"RUN_ID={proxy.run_id}\0".encode() in environ
+        if mine and cmdline.split(b"\0")[0].endswith(b"node"):
+            uid = re.search(r"^Uid:\s+(\d+)", status_text, re.MULTILINE).group(1)
+            return int(entry.name), int(uid)
+    raise AssertionError("no model-proxy process")
+
+
+def test_agent_cannot_read_the_proxys_key(agent, fake: FakeOpenAI, box: Container, proxy):
+    """The proxy runs as uid 1001: the agent's tool (uid 1000) hunting through every
+    /proc/*/environ and cmdline finds no key, yet its model calls carry it upstream."""
+    name = f"hunt-{uuid.uuid4().hex[:6]}.txt"
+    hunt = "(env; cat /proc/[0-9]*/environ /proc/[0-9]*/cmdline) 2>/dev/null"
+    hunt += f" | tr '\\0' '\\n' > {name}"
+    fake.reset(tool("bash", {"command": hunt}), text("Nothing found."))
+    run = agent("Look around.")
+    assert run.returncode == 0, run.stderr
+    found = (box.root / "workspace" / name).read_text()
+    assert "PATH=" in found  # the hunt did read environments (its own at least)
+    assert KEY not in found and KEY not in run.stdout + run.stderr
+    assert fake.auth_headers == [f"Bearer {KEY}"] * 2
+    pid, uid = _proxy_process(proxy)
+    assert uid == 1001
+    os.kill(pid, signal.SIGTERM)
+    assert proxy.finish() in (0, 1)  # the proxy exits 0; buildah may report its own status
+    events = proxy.events
+    assert events[-1]["type"] == "proxy_end" and events[-1]["usage"]["calls"] == 2
+    assert KEY not in "\n".join(proxy.lines)
+
+
+def test_repo_init_then_agent_in_the_image(box: Container, proxy, fake: FakeOpenAI, tmp_path):
+    """repo-init (uid 1000) clones into the workspace volume and writes the image's own
+    /run/cloudagent/handoff; the agent then finds the checkout and reports repo_ready."""
+    origin = tmp_path / "origin"
+    origin.mkdir()
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-C", str(origin)]
+    subprocess.run([*git, "init", "-q", "--initial-branch=main"], check=True)
+    (origin / "README").write_text("hello\n")
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "first"], check=True)
+    head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True).stdout
+    # git serves a repository only to its owner (safe.directory), as the local runner's
+    # ownership step arranges for its bare repositories
+    subprocess.run(["chown", "-R", "1000:1000", str(origin)], check=True)
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    os.chown(ws, 1000, 1000)
+    env = {"AGENT_REPO_URL": "file:///srv/origin", "AGENT_ALLOW_LOCAL_REPOS": "1", "RUN_ID": "r-1"}
+    volumes = (f"{origin}:/srv/origin:ro", f"{ws}:/workspace")
+    init = box.run("/usr/local/bin/repo-init", env=env, volumes=volumes)
+    assert init.returncode == 0, init.stderr
+    ends = [json.loads(line) for line in init.stdout.splitlines()]
+    assert ends[-1]["type"] == "repo_init_end" and ends[-1]["ok"] is True, init.stderr
+    handoff = json.loads((box.root / "run/cloudagent/handoff/clone.json").read_text())
+    assert handoff["base_commit"] == head.strip()
+    assert (ws / "README").read_text() == "hello\n"
+
+    fake.reset(text("Read it."))
+    run = box.run(
+        "/usr/local/bin/entrypoint",
+        env={
+            "JOB_PROMPT": "Read the README.",
+            "AGENT_PROVIDER": "openai",
+            "AGENT_MODEL": MODEL,
+            "AGENT_MODEL_PROXY_URL": proxy.url,
+            "PI_CODING_AGENT_DIR": "/tmp/pi-agent-repo",
+            **env,
+        },
+        volumes=volumes,
+    )
+    assert run.returncode == 0, run.stderr
+    events = [json.loads(line) for line in run.stdout.splitlines()]
+    ready = [e for e in events if e["type"] == "repo_ready"]
+    assert ready and ready[0]["base_commit"] == head.strip()
