@@ -15,6 +15,7 @@ from pathlib import Path
 
 from stacks.shared.lambda_contract import contract_json
 from stacks.shared.other_variables import OTHER_VARIABLES
+from stacks.shared.setting_fields import decimal_text
 from stacks.shared.setting_loader import specs
 from toolchain.paths import PROJECT_ROOT
 
@@ -30,6 +31,8 @@ def _default(value: object) -> str:
         return f"`{str(value).lower()}`"
     if value == "":
         return "empty"
+    if isinstance(value, float):
+        return f"`{decimal_text(value)}`"
     return f"`{value}`"
 
 

@@ -278,23 +278,3 @@ class ProjectCheck(BaseResourceCheck):
         self.entity_type = entity_type
         result = self.scan_resource_conf(conf)
         return result, list(self.details)
-
-
-# --- ECS container definitions -----------------------------------------------------------------
-
-
-def containers(conf: dict[str, Any]) -> list[dict[str, Any]]:
-    """The task definition's containers, parsed from the `container_definitions` JSON string.
-
-    Checkov's own container checks read this attribute as if it were structured and pass on
-    cdktf output (docs/ARCHITECTURE.md §10), so the project checks parse it themselves.
-    """
-    parsed = json_attr(conf, "container_definitions")
-    found = [c for c in as_list(parsed) if isinstance(c, dict)]
-    if not found:
-        raise Unknown("container_definitions holds no container")
-    return found
-
-
-def container_name(container: dict[str, Any]) -> str:
-    return f"container '{container.get('name', '?')}'"

@@ -4,7 +4,9 @@ The agent executes arbitrary tool calls; root in the container (or a privileged 
 a prompt injection into control of the task's kernel interface. ECS uses the image's user when
 `user` is absent, so the task definition must say it: any user other than root/uid 0. Docker's
 default capability set still applies to the processes ECS Exec starts as root (and to any setuid
-binary), so the container drops `ALL` and adds none back.
+binary), so the container drops `ALL` and adds none back. Every container of the task
+definition is judged: a root sidecar (the model proxy, repo-init) would share the task's
+network and volumes with the agent.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ if str(Path(__file__).resolve().parents[2]) not in sys.path:
 
 from checkov.common.models.enums import CheckCategories
 
-from security.checklib import ProjectCheck, as_list, container_name, containers
+from security.checklib import ProjectCheck, as_list
+from security.ecs_containers import container_name, containers
 
 ROOT_USERS = {"", "0", "root"}
 

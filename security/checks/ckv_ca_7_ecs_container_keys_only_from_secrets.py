@@ -4,9 +4,10 @@ Plain `environment` values are stored in the task definition (readable by anyone
 `ecs:DescribeTaskDefinition`) and in Terraform state. So: no provider key variable and no
 key-like name (`*_KEY`, `*SECRET*`, `*TOKEN*`, `*PASSWORD*`, `*CREDENTIAL*`) in `environment`,
 no value that looks like a key, no `environmentFiles`, and every `secrets` entry resolved from
-Secrets Manager. And one provider key per task definition: a tool the agent runs can read the
-environment of every process in its task, so a task holds only the key of the one provider its
-task definition is for (one task definition per provider).
+Secrets Manager. Every container of the task definition is held to this, the sidecars as much
+as the agent. And one provider key per task definition, so a task holds only the key of the one
+provider its task definition is for (one task definition per provider); which container holds it
+is CKV_CA_24's rule.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ if str(Path(__file__).resolve().parents[2]) not in sys.path:
 
 from checkov.common.models.enums import CheckCategories
 
-from security.checklib import ProjectCheck, as_list, container_name, containers
+from security.checklib import ProjectCheck, as_list
+from security.ecs_containers import container_name, containers
 from stacks.shared.constants import PROVIDER_KEY_ENV
 
 KEY_LIKE_NAME = re.compile(r"(^|_)(API_?)?KEY(_|$)|SECRET|TOKEN|PASSW(OR)?D|CREDENTIAL", re.I)

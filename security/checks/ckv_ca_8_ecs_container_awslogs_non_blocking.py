@@ -17,7 +17,8 @@ if str(Path(__file__).resolve().parents[2]) not in sys.path:
 
 from checkov.common.models.enums import CheckCategories
 
-from security.checklib import ProjectCheck, container_name, containers
+from security.checklib import ProjectCheck
+from security.ecs_containers import container_name, containers
 
 
 class EcsContainerAwslogsNonBlocking(ProjectCheck):

@@ -1,8 +1,8 @@
-"""The `agent` stack: the one ECS task definition the control API runs.
+"""The `agent` stack: the ECS task definitions the control API runs, two per provider.
 
 Reads top to bottom like the runtime (docs/ARCHITECTURE.md §1 and §4): where its logs go, the
 network boundary of a task, the role ECS uses to start it, the role the agent runs as, then the
-task definition itself, and the typed `AgentOutputs` the `api` workspace reads. Values from
+task definitions themselves, and the typed `AgentOutputs` the `api` workspace reads. Values from
 `foundation` arrive as `FoundationOutputs` (remote state in Terraform).
 """
 
@@ -19,7 +19,11 @@ from stacks.agent.network import TaskSecurityGroup, TaskSecurityGroupProps
 from stacks.agent.roles import AgentRoles, AgentRolesProps
 from stacks.agent.task_definitions import TaskDefinitions, TaskDefinitionsProps
 from stacks.foundation import FoundationOutputs
-from stacks.shared.constants import AGENT_CONTAINER_NAME
+from stacks.shared.constants import (
+    AGENT_CONTAINER_NAME,
+    MODEL_PROXY_CONTAINER_NAME,
+    REPO_INIT_CONTAINER_NAME,
+)
 from stacks.shared.logs import project_log_group
 from stacks.shared.settings import Settings
 from stacks.shared.stack import CloudAgentStack
@@ -34,16 +38,21 @@ class AgentOutputs:
     # provider -> ARN without the revision: RunTask takes the family's latest ACTIVE revision,
     # so re-applying only `agent` (which retires the old revision) keeps the API working.
     task_definition_arns_without_revision: Mapping[str, str]
+    # The same for the `-repo` families (with repo-init): runs with a repository.
+    repo_task_definition_families: Mapping[str, str]
+    repo_task_definition_arns_without_revision: Mapping[str, str]
     task_role_arn: str
     execution_role_arn: str
     security_group_id: str
     log_group_name: str
     log_group_arn: str
     container_name: str
+    model_proxy_container_name: str
+    repo_init_container_name: str
 
 
 class AgentStack(CloudAgentStack):
-    """Agent log group, task security group, execution and task roles, the task definition."""
+    """Agent log group, task security group, execution and task roles, the task definitions."""
 
     def __init__(
         self, scope: Construct, id: str, *, settings: Settings, foundation: FoundationOutputs
@@ -74,7 +83,7 @@ class AgentStack(CloudAgentStack):
         )
         self.execution_role = roles.execution_role
         self.task_role = roles.task_role
-        self.task_definitions = TaskDefinitions(
+        definitions = TaskDefinitions(
             self,
             "task_definitions",
             props=TaskDefinitionsProps(
@@ -84,12 +93,25 @@ class AgentStack(CloudAgentStack):
                 task_role_arn=self.task_role.arn,
                 log_group_name=self.log_group.name,
             ),
-        ).by_provider
+        )
+        self.task_definitions = definitions.by_provider
+        self.repo_task_definitions = definitions.repo_by_provider
 
-        self.outputs = AgentOutputs(
+        self.outputs = self._typed_outputs()
+        self._output_values()
+
+    def _typed_outputs(self) -> AgentOutputs:
+        """What the `api` workspace reads: both families per provider, roles, network, logs."""
+        return AgentOutputs(
             task_definition_families={p: d.family for p, d in self.task_definitions.items()},
             task_definition_arns_without_revision={
                 p: d.arn_without_revision for p, d in self.task_definitions.items()
+            },
+            repo_task_definition_families={
+                p: d.family for p, d in self.repo_task_definitions.items()
+            },
+            repo_task_definition_arns_without_revision={
+                p: d.arn_without_revision for p, d in self.repo_task_definitions.items()
             },
             task_role_arn=self.task_role.arn,
             execution_role_arn=self.execution_role.arn,
@@ -97,13 +119,15 @@ class AgentStack(CloudAgentStack):
             log_group_name=self.log_group.name,
             log_group_arn=self.log_group.arn,
             container_name=AGENT_CONTAINER_NAME,
+            model_proxy_container_name=MODEL_PROXY_CONTAINER_NAME,
+            repo_init_container_name=REPO_INIT_CONTAINER_NAME,
         )
-        self._output_values()
 
     def _output_values(self) -> None:
         """What an operator reads after apply (the `api` workspace reads `self.outputs`)."""
         for output, value in {
             "task_definition_arns": {p: d.arn for p, d in self.task_definitions.items()},
+            "repo_task_definition_arns": {p: d.arn for p, d in self.repo_task_definitions.items()},
             "task_role_arn": self.task_role.arn,
             "execution_role_arn": self.execution_role.arn,
             "container_name": AGENT_CONTAINER_NAME,

@@ -20,6 +20,7 @@ from stacks.shared.constants import (
 )
 from stacks.shared.lambda_contract import check_environment
 from stacks.shared.prices import CAPACITIES, task_hourly_cost_usd
+from stacks.shared.setting_fields import decimal_text
 from stacks.shared.settings import Settings
 
 APP_VERSION = "0.1.0"
@@ -52,16 +53,24 @@ def _runtime_environment(
     return {
         "TABLE_NAME": foundation.table_name,
         "CLUSTER_ARN": foundation.cluster_arn,
-        # provider -> task definition (without revision): one per provider's key.
+        # provider -> task definition (without revision): one per provider's key; the
+        # `-repo` ones (with repo-init) for runs with a repository.
         "TASK_DEFINITION_ARNS": json.dumps(
             dict(agent.task_definition_arns_without_revision), sort_keys=True
         ),
+        "REPO_TASK_DEFINITION_ARNS": json.dumps(
+            dict(agent.repo_task_definition_arns_without_revision), sort_keys=True
+        ),
         "CONTAINER_NAME": agent.container_name,
+        "MODEL_PROXY_CONTAINER_NAME": agent.model_proxy_container_name,
+        "REPO_INIT_CONTAINER_NAME": agent.repo_init_container_name,
         "SUBNET_IDS": ",".join(foundation.task_subnet_ids),
         "ASSIGN_PUBLIC_IP": foundation.task_assign_public_ip,
         "SECURITY_GROUP_IDS": agent.security_group_id,
         "LOG_GROUP_NAME": agent.log_group_name,
         "MAX_CONCURRENT_RUNS": str(settings.max_concurrent_runs),
+        # The cap a run's `max_cost_usd` may lower, never raise (the proxy enforces it).
+        "MAX_RUN_COST_USD": decimal_text(settings.max_run_cost_usd),
         "ALLOWED_REPOS": ",".join(settings.run_repositories),
     }
 

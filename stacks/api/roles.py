@@ -128,9 +128,15 @@ class ControlRoles(Construct):
             Statement(
                 sid="RunAgentTask",
                 actions=["ecs:RunTask"],
+                # Both families of each provider: without and with repo-init.
                 resources=[
                     self._props.arns.task_definition_family(family)
-                    for _, family in sorted(agent.task_definition_families.items())
+                    for family in sorted(
+                        [
+                            *agent.task_definition_families.values(),
+                            *agent.repo_task_definition_families.values(),
+                        ]
+                    )
                 ],
                 conditions=self._on_cluster,
             ),

@@ -40,6 +40,20 @@ AGENT_WORKSPACE = "/workspace"
 # the limits of the `patch` events the control plane reassembles. Kept in step with
 # image/lib/config.js, patch.js and result.js by a test.
 AGENT_REPO_TOKEN_ENV = "AGENT_REPO_TOKEN"
+# The agent holds no secret (docs/ARCHITECTURE.md §4): beside it in each task run a `model-proxy`
+# sidecar, alone holding the provider's key, and (runs with a repository) a `repo-init`
+# container, alone holding the clone token. The agent reaches the proxy on 127.0.0.1 with a
+# placeholder key and reads repo-init's clone result from the handoff volume. Kept in step with
+# the image's JavaScript by a test.
+MODEL_PROXY_CONTAINER_NAME = "model-proxy"
+REPO_INIT_CONTAINER_NAME = "repo-init"
+MODEL_PROXY_PORT = 8787
+MODEL_PROXY_UID = 1001
+MODEL_PROXY_CPU_UNITS = 256
+MODEL_PROXY_MEMORY_MIB = 512
+HANDOFF_VOLUME = "handoff"
+AGENT_HANDOFF_DIR = "/run/cloudagent/handoff"
+MODEL_PROXY_PLACEHOLDER_KEY = "cloudagent-model-proxy"
 PATCH_CHUNK_BYTES = 200_000  # patch text per `patch` event
 PATCH_MAX_BYTES = 10 * 1024 * 1024  # whole patch; beyond it the patch is cut and flagged
 FINAL_MESSAGE_MAX_BYTES = 64 * 1024  # result.final_message

@@ -13,6 +13,7 @@ ECS agree on each.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
@@ -20,10 +21,12 @@ from stacks.shared.constants import (
     AGENT_STOP_GRACE_MAX_SECONDS,
     AGENT_STOP_GRACE_SECONDS,
     GITHUB_OIDC_ISSUER,
+    MODEL_PROXY_CONTAINER_NAME,
     PROVIDERS,
+    REPO_INIT_CONTAINER_NAME,
 )
 from stacks.shared.prices import CAPACITIES
-from stacks.shared.setting_fields import OneOf, Range
+from stacks.shared.setting_fields import DecimalRange, OneOf, Range, decimal_text
 from stacks.shared.setting_loader import specs
 
 # How the Lambda reads a value (chalicelib's config implements each):
@@ -32,6 +35,7 @@ RULES = {
     "arn": "an ARN",
     "csv": "a comma list of at least one value",
     "int": "a whole number within [min, max]",
+    "usd": "a positive amount of US dollars within [min, max] (at most 2 decimals)",
     "choice": "one of `choices`",
     "provider_arns": "a JSON object mapping each of `keys` (the providers) to an ARN",
     "hourly_costs": "a JSON object mapping `keys` (capacities) to USD per task-hour",
@@ -51,8 +55,8 @@ class EnvVar:
     fed_by: str
     required: bool = False
     default: str | None = None
-    min: int | None = None
-    max: int | None = None
+    min: int | float | None = None
+    max: int | float | None = None
     choices: tuple[str, ...] = ()
     keys: tuple[str, ...] = ()  # the keys of a JSON object value
 
@@ -66,6 +70,8 @@ def _from_setting(env: str, setting: str, rule: str | None = None, **extra: obje
     check = _setting(setting).check
     if rule is None and isinstance(check, Range):
         rule, extra = "int", {**extra, "min": check.lo, "max": check.hi}
+    elif rule is None and isinstance(check, DecimalRange):
+        rule, extra = "usd", {**extra, "min": check.lo, "max": check.hi}
     elif rule is None and isinstance(check, OneOf):
         rule, extra = "choice", {**extra, "choices": tuple(str(c) for c in check.choices)}
     if rule is None:
@@ -90,7 +96,26 @@ LAMBDA_ENVIRONMENT: tuple[EnvVar, ...] = (
         required=True,
         keys=PROVIDERS,
     ),
+    EnvVar(
+        "REPO_TASK_DEFINITION_ARNS",
+        "provider_arns",
+        "agent: one per provider, with repo-init (runs with a repository)",
+        required=True,
+        keys=PROVIDERS,
+    ),
     EnvVar("CONTAINER_NAME", "text", "agent: the container to override", required=True),
+    EnvVar(
+        "MODEL_PROXY_CONTAINER_NAME",
+        "text",
+        "agent: the model proxy sidecar to override",
+        default=MODEL_PROXY_CONTAINER_NAME,
+    ),
+    EnvVar(
+        "REPO_INIT_CONTAINER_NAME",
+        "text",
+        "agent: the clone container to override",
+        default=REPO_INIT_CONTAINER_NAME,
+    ),
     EnvVar("SUBNET_IDS", "csv", "foundation: the task subnets", required=True),
     EnvVar("SECURITY_GROUP_IDS", "csv", "agent: the tasks' security group", required=True),
     EnvVar("LOG_GROUP_NAME", "text", "agent: the task log group", required=True),
@@ -102,6 +127,11 @@ LAMBDA_ENVIRONMENT: tuple[EnvVar, ...] = (
         default="DISABLED",
     ),
     _from_setting("MAX_CONCURRENT_RUNS", "max_concurrent_runs", required=True),
+    _from_setting(
+        "MAX_RUN_COST_USD",
+        "max_run_cost_usd",
+        default=decimal_text(_setting("max_run_cost_usd").default),
+    ),
     _from_setting("ALLOWED_REPOS", "allowed_repos", rule="repos"),
     EnvVar(
         "OIDC_ISSUER",
@@ -149,7 +179,16 @@ def _out_of_bounds(var: EnvVar, value: str) -> bool:
         return False
     if var.rule == "int":
         return not (value.isdigit() and var.min <= int(value) <= var.max)  # type: ignore[operator]
+    if var.rule == "usd":
+        return not _usd_within(value, var.min, var.max)  # type: ignore[arg-type]
     return var.rule == "choice" and value not in var.choices
+
+
+def _usd_within(value: str, lo: float, hi: float) -> bool:
+    """The setting's own check on the text the Lambda will parse (digits, at most 2 decimals)."""
+    if not re.fullmatch(r"[0-9]+(\.[0-9]{1,2})?", value):
+        return False
+    return DecimalRange(lo, hi)(float(value))
 
 
 def check_environment(environment: Mapping[str, str]) -> dict[str, str]:

@@ -8,6 +8,7 @@ Lambda's limits can all be derived from it (`SettingSpec`).
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 from collections.abc import Callable
 from dataclasses import MISSING, dataclass, field, fields
@@ -25,6 +26,33 @@ class Range:
 
     def __call__(self, value: int) -> bool:
         return self.lo <= value <= self.hi
+
+
+@dataclass(frozen=True)
+class DecimalRange:
+    """An inclusive range of amounts in US dollars, to the cent; the control Lambda checks it too.
+
+    A finite number only (NaN compares false with everything and infinity is no amount), with
+    at most `places` decimals, so the text the Lambda and the model proxy parse is exact.
+    """
+
+    lo: float
+    hi: float
+    places: int = 2
+
+    def __call__(self, value: float) -> bool:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return False
+        if not math.isfinite(value):
+            return False
+        _, _, decimals = decimal_text(value).partition(".")
+        return len(decimals) <= self.places and self.lo <= value <= self.hi
+
+
+def decimal_text(value: float) -> str:
+    """A decimal as the environment carries it: exact (repr), without a trailing `.0`."""
+    text = repr(float(value))
+    return text.removesuffix(".0")
 
 
 def matches(pattern: str) -> Callable[[str], bool]:
@@ -110,8 +138,8 @@ class SettingSpec:
 
 
 def _base_type(hint: Any) -> type:
-    """`str | None` -> str; the types settings use are str, int and bool."""
-    for candidate in (bool, int, str):
+    """`str | None` -> str; the types settings use are str, int, float and bool."""
+    for candidate in (bool, int, float, str):
         if hint is candidate or candidate in getattr(hint, "__args__", ()):
             return candidate
     raise TypeError(f"unsupported setting type {hint!r}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 from stacks.shared.other_variables import OTHER_VARIABLES
 from stacks.shared.setting_fields import ENV_PREFIX, SettingSpec, specs_of
@@ -27,7 +27,7 @@ def env_var_for(setting_name: str) -> str:
     return ENV_PREFIX + setting_name.upper()
 
 
-def _fail(spec: SettingSpec, value: object, accepted: str | None = None) -> None:
+def _fail(spec: SettingSpec, value: object, accepted: str | None = None) -> NoReturn:
     raise SettingsError(
         f"setting '{spec.name}' ({spec.env_var}): {value!r} is invalid; "
         f"expected {accepted or spec.accepted}"
@@ -57,9 +57,23 @@ def _coerce(spec: SettingSpec, raw: Any) -> Any:
             return int(str(raw).strip())
         except ValueError:
             _fail(spec, raw, "a whole number")
+    if spec.type is float:
+        return _decimal(spec, raw)
     if not isinstance(raw, str):
         _fail(spec, raw, "a string")
     return raw.strip()
+
+
+def _decimal(spec: SettingSpec, raw: Any) -> float:
+    """A decimal number from context (a JSON number) or the environment (its text)."""
+    if isinstance(raw, bool):
+        _fail(spec, raw, "a decimal number")
+    if isinstance(raw, int | float):
+        return float(raw)
+    try:
+        return float(str(raw).strip())
+    except ValueError:
+        _fail(spec, raw, "a decimal number")
 
 
 def validate(settings: Settings) -> Settings:

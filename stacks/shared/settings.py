@@ -16,7 +16,15 @@ import re
 from dataclasses import dataclass
 
 from stacks.shared.constants import PROJECT
-from stacks.shared.setting_fields import Range, domain_list, ipv4_cidr, matches, one_of, setting
+from stacks.shared.setting_fields import (
+    DecimalRange,
+    Range,
+    domain_list,
+    ipv4_cidr,
+    matches,
+    one_of,
+    setting,
+)
 
 _GITHUB_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,99})"
 
@@ -156,6 +164,16 @@ class Settings:
         help="agent tasks running at once; the control API refuses more with 429",
         check=Range(1, 100),
         lambda_env="MAX_CONCURRENT_RUNS",
+    )
+    max_run_cost_usd: float = setting(
+        25.0,
+        accepted="a decimal number of US dollars from 0.01 to 1000, at most 2 decimals, "
+        "e.g. 25 or 7.50",
+        help="the model spend cap of one run or session: the model proxy refuses further "
+        "model calls once the run's cost reaches it (a request's `max_cost_usd` may only "
+        "lower it)",
+        check=DecimalRange(0.01, 1000.0),
+        lambda_env="MAX_RUN_COST_USD",
     )
     api_reserved_concurrency: int = setting(
         20,

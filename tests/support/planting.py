@@ -14,7 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from stacks.shared.constants import GITHUB_OIDC_HOST, STS_AUDIENCE
+from stacks.shared.constants import (
+    AGENT_CONTAINER_NAME,
+    GITHUB_OIDC_HOST,
+    MODEL_PROXY_CONTAINER_NAME,
+    REPO_INIT_CONTAINER_NAME,
+    STS_AUDIENCE,
+)
 from stacks.shared.setting_loader import load_settings
 
 SUB = f"{GITHUB_OIDC_HOST}:sub"
@@ -135,8 +141,48 @@ def add_statement(statement: dict) -> Callable[[Body], None]:
     return edit_json("policy", lambda policy: policy["Statement"].append(statement))
 
 
-def first_container(change: Callable[[dict], None]) -> Callable[[Body], None]:
-    return edit_json("container_definitions", lambda containers: change(containers[0]))
+def in_container(name: str, change: Callable[[dict], None]) -> Callable[[Body], None]:
+    """Change the one container `name` of a task definition (it must be there)."""
+
+    def apply(containers: list[dict]) -> None:
+        (container,) = [c for c in containers if c["name"] == name]
+        change(container)
+
+    return edit_json("container_definitions", apply)
+
+
+def agent_container(change: Callable[[dict], None]) -> Callable[[Body], None]:
+    return in_container(AGENT_CONTAINER_NAME, change)
+
+
+def proxy_container(change: Callable[[dict], None]) -> Callable[[Body], None]:
+    return in_container(MODEL_PROXY_CONTAINER_NAME, change)
+
+
+def repo_init_container(change: Callable[[dict], None]) -> Callable[[Body], None]:
+    return in_container(REPO_INIT_CONTAINER_NAME, change)
+
+
+def repo_family(_: str, body: Body) -> bool:
+    """A `-repo` task definition: the one with repo-init."""
+    return str(body.get("family", "")).endswith("-repo")
+
+
+def _move_key_to_agent(containers: list[dict]) -> None:
+    by_name = {c["name"]: c for c in containers}
+    by_name[AGENT_CONTAINER_NAME]["secrets"] = by_name[MODEL_PROXY_CONTAINER_NAME].pop("secrets")
+
+
+def _add_secret(name: str, value_from: str) -> Callable[[dict], None]:
+    return lambda c: c.setdefault("secrets", []).append({"name": name, "valueFrom": value_from})
+
+
+def _rename_secret(name: str) -> Callable[[dict], None]:
+    return lambda c: c["secrets"][0].__setitem__("name", name)
+
+
+REPO_TOKEN_ARN = "arn:aws:secretsmanager:us-east-1:1:secret:cloudagent-dev/repo-token-AbCdEf"
+KEY_ARN = "arn:aws:secretsmanager:us-east-1:1:secret:cloudagent-dev/provider/anthropic-AbCdEf"
 
 
 def _drop_rule(group: str) -> Callable[[Body], None]:
@@ -377,53 +423,106 @@ PLANTS: tuple[Plant, ...] = (
           "outside the agent's services"),
     # CKV_CA_5..8 — container definitions
     Plant("container_root_user", "CKV_CA_5", "agent", "aws_ecs_task_definition", any_resource,
-          first_container(lambda c: c.__setitem__("user", "0")), "runs as root"),
+          agent_container(lambda c: c.__setitem__("user", "0")), "runs as root"),
     Plant("container_no_user", "CKV_CA_5", "agent", "aws_ecs_task_definition", any_resource,
-          first_container(lambda c: c.pop("user")), "no `user`"),
+          agent_container(lambda c: c.pop("user")), "no `user`"),
     Plant("container_privileged", "CKV_CA_5", "agent", "aws_ecs_task_definition", any_resource,
-          first_container(lambda c: c.__setitem__("privileged", True)), "privileged"),
+          agent_container(lambda c: c.__setitem__("privileged", True)), "privileged"),
     Plant("container_default_capabilities", "CKV_CA_5", "agent", "aws_ecs_task_definition",
-          any_resource, first_container(lambda c: c["linuxParameters"].pop("capabilities")),
+          any_resource, agent_container(lambda c: c["linuxParameters"].pop("capabilities")),
           "keeps Docker's default capabilities"),
     Plant("container_adds_sys_ptrace", "CKV_CA_5", "agent", "aws_ecs_task_definition",
           any_resource,
-          first_container(lambda c: c["linuxParameters"]["capabilities"].__setitem__(
+          agent_container(lambda c: c["linuxParameters"]["capabilities"].__setitem__(
               "add", ["SYS_PTRACE"])),
           "adds capabilities ['SYS_PTRACE']"),
     Plant("container_no_init", "CKV_CA_6", "agent", "aws_ecs_task_definition", any_resource,
-          first_container(lambda c: c.__setitem__("linuxParameters", {})), "initProcessEnabled"),
+          agent_container(lambda c: c.__setitem__("linuxParameters", {})), "initProcessEnabled"),
     Plant("container_stop_timeout_60", "CKV_CA_6", "agent", "aws_ecs_task_definition",
-          any_resource, first_container(lambda c: c.__setitem__("stopTimeout", 60)),
+          any_resource, agent_container(lambda c: c.__setitem__("stopTimeout", 60)),
           "stopTimeout 60"),
     Plant("container_two_provider_keys", "CKV_CA_7", "agent", "aws_ecs_task_definition",
           any_resource,
-          first_container(lambda c: c["secrets"].append(
+          proxy_container(lambda c: c["secrets"].append(
               {"name": "XAI_API_KEY",
                "valueFrom": "arn:aws:secretsmanager:us-east-1:1:secret:cloudagent-dev/x"})),
           "2 provider keys in one task definition"),
     Plant("container_provider_key_in_env", "CKV_CA_7", "agent", "aws_ecs_task_definition",
           any_resource,
-          first_container(lambda c: c["environment"].append(
+          agent_container(lambda c: c["environment"].append(
               {"name": "ANTHROPIC_API_KEY", "value": "x"})),
           "provider key ANTHROPIC_API_KEY in plain environment"),
     Plant("container_key_like_env", "CKV_CA_7", "agent", "aws_ecs_task_definition",
           any_resource,
-          first_container(lambda c: c["environment"].append(
+          agent_container(lambda c: c["environment"].append(
               {"name": "GITHUB_TOKEN", "value": "x"})),
           "key-like variable GITHUB_TOKEN"),
     Plant("container_secret_from_ssm", "CKV_CA_7", "agent", "aws_ecs_task_definition",
           any_resource,
-          first_container(lambda c: c["secrets"][0].__setitem__(
+          proxy_container(lambda c: c["secrets"][0].__setitem__(
               "valueFrom", "arn:aws:ssm:us-east-1:1:parameter/k")),
           "is not from Secrets Manager"),
     Plant("container_blocking_logs", "CKV_CA_8", "agent", "aws_ecs_task_definition",
           any_resource,
-          first_container(lambda c: c["logConfiguration"]["options"].__setitem__(
+          agent_container(lambda c: c["logConfiguration"]["options"].__setitem__(
               "mode", "blocking")), "awslogs mode 'blocking'"),
     Plant("container_default_log_mode", "CKV_CA_8", "agent", "aws_ecs_task_definition",
           any_resource,
-          first_container(lambda c: c["logConfiguration"]["options"].pop("mode")),
+          agent_container(lambda c: c["logConfiguration"]["options"].pop("mode")),
           "awslogs mode None"),
+    # CKV_CA_5, 6, 8 judge every container, the sidecars as much as the agent
+    Plant("proxy_root_user", "CKV_CA_5", "agent", "aws_ecs_task_definition", any_resource,
+          proxy_container(lambda c: c.__setitem__("user", "root")),
+          "container 'model-proxy': runs as root"),
+    Plant("repo_init_no_init", "CKV_CA_6", "agent", "aws_ecs_task_definition", repo_family,
+          repo_init_container(lambda c: c.__setitem__("linuxParameters", {})),
+          "container 'repo-init': linuxParameters.initProcessEnabled"),
+    Plant("repo_init_blocking_logs", "CKV_CA_8", "agent", "aws_ecs_task_definition",
+          repo_family,
+          repo_init_container(lambda c: c["logConfiguration"]["options"].__setitem__(
+              "mode", "blocking")), "container 'repo-init': awslogs mode 'blocking'"),
+    # CKV_CA_23 — the agent container holds no secret
+    Plant("agent_gets_provider_key", "CKV_CA_23", "agent", "aws_ecs_task_definition",
+          any_resource, agent_container(_add_secret("ANTHROPIC_API_KEY", KEY_ARN)),
+          "container 'agent' has a `secrets` key (['ANTHROPIC_API_KEY'])"),
+    Plant("agent_empty_secrets", "CKV_CA_23", "agent", "aws_ecs_task_definition",
+          any_resource, agent_container(lambda c: c.__setitem__("secrets", [])),
+          "container 'agent' has a `secrets` key (empty)"),
+    Plant("agent_container_renamed", "CKV_CA_23", "agent", "aws_ecs_task_definition",
+          any_resource, agent_container(lambda c: c.__setitem__("name", "worker")),
+          "0 containers named 'agent'"),
+    # CKV_CA_24 — exactly one provider key, on model-proxy
+    Plant("provider_key_moved_to_agent", "CKV_CA_24", "agent", "aws_ecs_task_definition",
+          any_resource, edit_json("container_definitions", _move_key_to_agent),
+          "provider key ANTHROPIC_API_KEY on container 'agent'"),
+    Plant("proxy_without_key", "CKV_CA_24", "agent", "aws_ecs_task_definition", any_resource,
+          proxy_container(lambda c: c.pop("secrets")), "0 provider keys in the task definition"),
+    Plant("proxy_key_of_another_provider", "CKV_CA_24", "agent", "aws_ecs_task_definition",
+          any_resource, proxy_container(_rename_secret("OPENAI_API_KEY")),
+          "for anthropic holds secrets ['OPENAI_API_KEY']"),
+    Plant("proxy_holds_another_secret", "CKV_CA_24", "agent", "aws_ecs_task_definition",
+          any_resource,
+          proxy_container(_add_secret("DATABASE_URL", "arn:aws:secretsmanager:us-east-1:1:"
+                                      "secret:cloudagent-dev/other-AbCdEf")),
+          "holds secrets ['ANTHROPIC_API_KEY', 'DATABASE_URL']"),
+    Plant("repo_init_gets_provider_key", "CKV_CA_24", "agent", "aws_ecs_task_definition",
+          repo_family, repo_init_container(_add_secret("ANTHROPIC_API_KEY", KEY_ARN)),
+          "provider key ANTHROPIC_API_KEY on container 'repo-init'"),
+    # CKV_CA_25 — the repository token only on repo-init
+    Plant("repo_token_on_agent", "CKV_CA_25", "agent", "aws_ecs_task_definition", repo_family,
+          agent_container(_add_secret("AGENT_REPO_TOKEN", REPO_TOKEN_ARN)),
+          "container 'agent': holds the repository token (as AGENT_REPO_TOKEN)"),
+    Plant("repo_token_renamed_on_proxy", "CKV_CA_25", "agent", "aws_ecs_task_definition",
+          any_resource, proxy_container(_add_secret("GIT_AUTH", REPO_TOKEN_ARN)),
+          "container 'model-proxy': holds the repository token (as GIT_AUTH)"),
+    Plant("repo_token_in_plain_environment", "CKV_CA_25", "agent", "aws_ecs_task_definition",
+          repo_family,
+          repo_init_container(lambda c: c["environment"].append(
+              {"name": "AGENT_REPO_TOKEN", "value": "github_pat_x"})),
+          "container 'repo-init': AGENT_REPO_TOKEN in plain environment"),
+    Plant("repo_init_holds_another_secret", "CKV_CA_25", "agent", "aws_ecs_task_definition",
+          repo_family, repo_init_container(_add_secret("ANTHROPIC_API_KEY", KEY_ARN)),
+          "container 'repo-init': holds ANTHROPIC_API_KEY; repo-init holds the token alone"),
     # CKV_CA_9 / 10
     Plant("log_retention_30", "CKV_CA_9", "agent", "aws_cloudwatch_log_group", any_resource,
           set_attr("retention_in_days", 30), "retention_in_days 30"),

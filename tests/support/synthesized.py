@@ -61,4 +61,16 @@ VARIANTS = {
     },
     # No DNS Firewall at all, in a region other than the edge's (us-east-1).
     "egress_off": {"CLOUDAGENT_EGRESS_MODE": "off", "CLOUDAGENT_REGION": "eu-west-1"},
+    # The clone token's secret exists (repo-init holds it) and a lower spend cap per run.
+    "private_repos": {"CLOUDAGENT_PRIVATE_REPOS": "true", "CLOUDAGENT_MAX_RUN_COST_USD": "7.5"},
 }
+
+
+def task_definitions(agent: dict) -> dict[str, dict]:
+    """family -> task definition of the agent stack (two per provider: base and `-repo`)."""
+    return {t["family"]: t for t in resources(agent, "aws_ecs_task_definition")}
+
+
+def containers_of(task_definition: dict) -> dict[str, dict]:
+    """container name -> container definition, parsed from the JSON string ECS takes."""
+    return {c["name"]: c for c in json.loads(task_definition["container_definitions"])}

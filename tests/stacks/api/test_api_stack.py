@@ -14,7 +14,11 @@ ENVIRONMENT = {
     "TABLE_NAME",
     "CLUSTER_ARN",
     "TASK_DEFINITION_ARNS",
+    "REPO_TASK_DEFINITION_ARNS",
     "CONTAINER_NAME",
+    "MODEL_PROXY_CONTAINER_NAME",
+    "REPO_INIT_CONTAINER_NAME",
+    "MAX_RUN_COST_USD",
     "SUBNET_IDS",
     "SECURITY_GROUP_IDS",
     "LOG_GROUP_NAME",
@@ -64,6 +68,9 @@ def test_control_lambda_environment_pins_githubs_issuer(functions: dict[str, dic
     assert variables["OIDC_ALLOWED_SUBJECTS"] == "repo:org/cloudagent:environment:dev"
     assert variables["OIDC_AUDIENCE"] == "cloudagent-dev"
     assert variables["CONTAINER_NAME"] == "agent"
+    assert variables["MODEL_PROXY_CONTAINER_NAME"] == "model-proxy"
+    assert variables["REPO_INIT_CONTAINER_NAME"] == "repo-init"
+    assert variables["MAX_RUN_COST_USD"] == "25"
     costs = json.loads(variables["TASK_HOURLY_COST_USD"])
     assert set(costs) == {"on-demand", "spot"} and costs["spot"] < costs["on-demand"]
     assert costs["on-demand"] == task_hourly_cost_usd("X86_64", "on-demand") > 1
@@ -104,9 +111,14 @@ def test_api_role_is_scoped(api: dict) -> None:
     statements = {s["Sid"]: s for s in policy_of(api, "-api")}
     run = statements["RunAgentTask"]
     assert run["Action"] == "ecs:RunTask"
-    # One task definition per provider, every revision of each, nothing else.
-    assert len(run["Resource"]) == 5
+    # Two families per provider (without and with repo-init), every revision of each, nothing
+    # else.
+    assert len(run["Resource"]) == 10
     assert all(":task-definition/" in r and r.endswith("family}:*") for r in run["Resource"])
+    # cdktf's cross-stack reference names the agent stack's output: `<id>family`.
+    named = {r.rsplit("task_definition", 1)[1] for r in run["Resource"]}
+    providers = ("anthropic", "google", "openai", "openrouter", "xai")
+    assert named == {f"_{p}{repo}family}}:*" for p in providers for repo in ("", "_repo")}
     assert "ecs:cluster" in run["Condition"]["ArnEquals"]
     track = statements["TrackAgentTasks"]
     assert set(track["Action"]) == {"ecs:DescribeTasks", "ecs:StopTask"}
@@ -303,3 +315,14 @@ def test_each_provider_has_its_task_definition_and_no_single_one_remains(
     arns = json.loads(variables["TASK_DEFINITION_ARNS"])
     assert set(arns) == set(json.loads(variables["PROVIDER_SECRET_ARNS"]))
     assert len(set(arns.values())) == len(arns)
+
+
+def test_runs_with_a_repository_get_the_repo_families(functions: dict[str, dict]) -> None:
+    """Same providers, other families: the `-repo` ones, which alone have repo-init."""
+    variables = functions["cloudagent-dev-api"]["environment"]["variables"]
+    arns = json.loads(variables["TASK_DEFINITION_ARNS"])
+    repo_arns = json.loads(variables["REPO_TASK_DEFINITION_ARNS"])
+    assert set(repo_arns) == set(arns)
+    for provider, arn in repo_arns.items():
+        assert f"task_definition_{provider}_repo" in arn and arn != arns[provider]
+        assert f"task_definition_{provider}_repo" not in arns[provider]

@@ -33,7 +33,7 @@ def test_every_declared_variable_has_a_known_rule_and_a_feeder() -> None:
     for name, var in DECLARED.items():
         assert var.rule in RULES, name
         assert var.fed_by, name
-        if var.rule == "int":
+        if var.rule in ("int", "usd"):
             assert var.min is not None and var.max is not None, name
         if var.rule == "choice":
             assert var.choices, name
@@ -77,6 +77,10 @@ def test_undeclared_missing_and_out_of_range_variables_stop_synth() -> None:
         check_environment({**good, "AGENT_STOP_GRACE_SECONDS": "600"})
     with pytest.raises(EnvironmentContractError, match="CAPACITY='spotty'"):
         check_environment({**good, "CAPACITY": "spotty"})
+    for cap in ("0", "1000.5", "2.505", "-1", "nan", "25 USD"):
+        with pytest.raises(EnvironmentContractError, match=f"MAX_RUN_COST_USD='{cap}' outside"):
+            check_environment({**good, "MAX_RUN_COST_USD": cap})
+    assert check_environment({**good, "MAX_RUN_COST_USD": "0.01"})
     # A value only Terraform knows is left to the Lambda's own parse.
     assert check_environment({**good, "MAX_CONCURRENT_RUNS": "${var.x}"})
 
@@ -95,3 +99,14 @@ def test_ranges_and_words_come_from_the_settings_that_feed_them() -> None:
     assert (DECLARED["MAX_CONCURRENT_RUNS"].min, DECLARED["MAX_CONCURRENT_RUNS"].max) == (1, 100)
     assert DECLARED["CAPACITY"].choices == ("on-demand", "spot", "spot-then-on-demand")
     assert DECLARED["EGRESS_MODE"].choices == ("enforce", "observe", "off")
+    cap = DECLARED["MAX_RUN_COST_USD"]
+    assert (cap.rule, cap.min, cap.max, cap.default) == ("usd", 0.01, 1000.0, "25")
+
+
+def test_the_sidecars_and_the_repo_families_are_declared() -> None:
+    """The control plane overrides each container by name and picks the `-repo` family for runs
+    with a repository; both are the agent stack's to say."""
+    assert DECLARED["REPO_TASK_DEFINITION_ARNS"].required
+    assert DECLARED["REPO_TASK_DEFINITION_ARNS"].keys == DECLARED["TASK_DEFINITION_ARNS"].keys
+    assert DECLARED["MODEL_PROXY_CONTAINER_NAME"].default == "model-proxy"
+    assert DECLARED["REPO_INIT_CONTAINER_NAME"].default == "repo-init"

@@ -57,6 +57,13 @@ BAD_VALUES = [
     ("egress_allow_domains", "localhost", "comma list of lowercase domains"),
     ("egress_run_domains_allowed", "example.com/path", "empty (no per-run additions)"),
     ("capacity", "spot-only", "on-demand, spot or spot-then-on-demand"),
+    ("max_run_cost_usd", "0", "from 0.01 to 1000"),
+    ("max_run_cost_usd", "-5", "from 0.01 to 1000"),
+    ("max_run_cost_usd", "1000.01", "from 0.01 to 1000"),
+    ("max_run_cost_usd", "nan", "from 0.01 to 1000"),
+    ("max_run_cost_usd", "inf", "from 0.01 to 1000"),
+    ("max_run_cost_usd", "25 USD", "a decimal number"),
+    ("max_run_cost_usd", "2.505", "at most 2 decimals"),
 ]
 
 
@@ -144,11 +151,33 @@ def test_task_hourly_cost_is_about_a_dollar() -> None:
 # --- One declaration per setting: what derives from it stays in step. ---
 
 
+@pytest.mark.parametrize(
+    ("context", "environ", "expected"),
+    [
+        ({}, {}, 25.0),
+        ({"max_run_cost_usd": 12}, {}, 12.0),  # a JSON number in cdktf.json
+        ({"max_run_cost_usd": 12}, {"CLOUDAGENT_MAX_RUN_COST_USD": " 7.5 "}, 7.5),
+        ({}, {"CLOUDAGENT_MAX_RUN_COST_USD": "0.01"}, 0.01),
+    ],
+)
+def test_the_spend_cap_is_a_decimal_from_context_or_environment(
+    context: dict, environ: dict, expected: float
+) -> None:
+    assert load_settings(context={**CONTEXT, **context}, environ=environ).max_run_cost_usd == (
+        expected
+    )
+
+
+def test_a_boolean_spend_cap_is_refused() -> None:
+    with pytest.raises(SettingsError, match=r"setting 'max_run_cost_usd'.*a decimal number"):
+        load_settings(context={**CONTEXT, "max_run_cost_usd": True}, environ={})
+
+
 def test_every_setting_is_declared_with_type_default_range_and_meaning() -> None:
     declared = specs()
     assert [s.name for s in declared] == [f.name for f in fields(Settings)]
     for spec in declared:
-        assert spec.type in (str, int, bool), spec.name
+        assert spec.type in (str, int, float, bool), spec.name
         assert spec.accepted and spec.help, spec.name
         assert spec.check(spec.default), f"{spec.name}: the default fails its own check"
 
@@ -199,11 +228,13 @@ def test_the_control_lambda_accepts_exactly_the_values_synth_accepts(
     environment = importlib.import_module("chalicelib.core.environment")
     checked = 0
     for var in DECLARED.values():
-        if not var.fed_by.startswith("setting ") or var.rule not in ("int", "choice"):
+        if not var.fed_by.startswith("setting ") or var.rule not in ("int", "usd", "choice"):
             continue
         setting = next(s for s in specs() if s.name == var.fed_by.removeprefix("setting "))
         if var.rule == "int":
             cases = [(var.min, True), (var.max, True), (var.max + 1, False), (var.min - 1, False)]
+        elif var.rule == "usd":
+            cases = [(var.min, True), (var.max, True), (var.max + 0.01, False), (0.0, False)]
         elif var.choices == tuple(str(c) for c in setting.check.choices):
             cases = [*((c, True) for c in var.choices), ("none-of-these", False)]
         else:  # words derived from the setting (network_mode -> ENABLED/DISABLED)
@@ -217,4 +248,4 @@ def test_the_control_lambda_accepts_exactly_the_values_synth_accepts(
                 accepted = False
             assert accepted is ok, (var.name, value)
             checked += 1
-    assert checked >= 10  # MAX_CONCURRENT_RUNS, CAPACITY and EGRESS_MODE at least
+    assert checked >= 14  # MAX_CONCURRENT_RUNS, MAX_RUN_COST_USD, CAPACITY and EGRESS_MODE
