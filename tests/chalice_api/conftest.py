@@ -5,10 +5,12 @@ top level). Every boto3 client is created after ``mock_aws`` starts (the app's c
 reset per test); moto's ECS needs container-level memory, securityGroups and a VPC with DNS
 hostnames, which the fixture provides like the real stacks do.
 
-Like the stacks, there is one task definition per provider and the provider secrets start with
-no value: ``client`` sets every key first (an operator who has set them all),
-``client_without_keys`` leaves them unset. The environment sets ``ORIGIN_VERIFY=off`` (no
-edge in these tests); the origin tests set the secret's ARN instead.
+Like the stacks, there are two task definitions per provider (``model-proxy`` + ``agent``, and
+the ``-repo`` family with ``repo-init`` first) and the provider secrets start with no value:
+``client`` sets every key first (an operator who has set them all), ``client_without_keys``
+leaves them unset. The environment sets ``ORIGIN_VERIFY=off`` (no edge in these tests); the
+origin tests set the secret's ARN instead. GitHub is never asked: the admin function's push
+check is pointed at a closed port on 127.0.0.1 (``github``), or at a test's own server.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ if str(APP_DIR) not in sys.path:
     sys.path.insert(0, str(APP_DIR))
 
 import app as app_module
-from chalicelib.cloud import key_check
+from chalicelib.cloud import key_check, push_check
 from chalicelib.core import aws
 from chalicelib.core import config as cfg
 from chalicelib.core.config import PROVIDERS
@@ -148,6 +150,43 @@ def _create_table(ddb: Any, name: str) -> None:
     )
 
 
+MODEL_PROXY = "model-proxy"
+REPO_INIT = "repo-init"
+
+
+def _register_families(ecs: Any, provider: str) -> tuple[str, str]:
+    """The provider's two families as the agent stack registers them; their ARNs without the
+    revision (RunTask takes the latest ACTIVE one): (without, with the clone container)."""
+    proxy = {"name": MODEL_PROXY, "image": "agent:latest", "memory": 512, "essential": True}
+    agent = {
+        "name": CONTAINER,
+        "image": "agent:latest",
+        "memory": 122880 - 512,
+        "essential": True,
+        "environment": [{"name": "AGENT_PROVIDER", "value": provider}],
+    }
+    # The stack gives the clone container no memory of its own (the task's); moto's RunTask
+    # adds up container figures, so it gets a soft reservation here.
+    clone = {
+        "name": REPO_INIT,
+        "image": "agent:latest",
+        "memoryReservation": 128,
+        "essential": False,
+    }
+    arns = []
+    for suffix, containers in (("", [proxy, agent]), ("-repo", [clone, proxy, agent])):
+        arn = ecs.register_task_definition(
+            family=f"cloudagent-agent-{provider}{suffix}",
+            requiresCompatibilities=["FARGATE"],
+            networkMode="awsvpc",
+            cpu="16384",
+            memory="122880",
+            containerDefinitions=containers,
+        )["taskDefinition"]["taskDefinitionArn"]
+        arns.append(arn.rsplit(":", 1)[0])
+    return arns[0], arns[1]
+
+
 def reset_app_caches() -> None:
     """Forget settings, boto3 clients, JWKS and secrets cached by the app."""
     cfg.reset()
@@ -156,6 +195,23 @@ def reset_app_caches() -> None:
     origin.reset()
     key_check.reset()
     deployment.reset()
+
+
+def _closed_port() -> int:
+    """A port on 127.0.0.1 nothing listens on (bound, then released)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(autouse=True)
+def github(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Where the push check asks GitHub: by default nowhere that answers (no network)."""
+    url = f"http://127.0.0.1:{_closed_port()}"
+    monkeypatch.setattr(push_check, "GITHUB_URL", url)
+    return url
 
 
 @pytest.fixture
@@ -197,27 +253,9 @@ def api_env(monkeypatch: pytest.MonkeyPatch, jwks: Jwks) -> Iterator[Env]:
             capacityProviders=["FARGATE", "FARGATE_SPOT"],
             defaultCapacityProviderStrategy=[{"capacityProvider": "FARGATE", "weight": 1}],
         )["cluster"]["clusterArn"]
-        taskdefs = {
-            # As the agent stack registers them: one family per provider; the API gets each
-            # family's ARN without the revision (RunTask takes the latest ACTIVE one).
-            p: ecs.register_task_definition(
-                family=f"cloudagent-agent-{p}",
-                requiresCompatibilities=["FARGATE"],
-                networkMode="awsvpc",
-                cpu="16384",
-                memory="122880",
-                containerDefinitions=[
-                    {
-                        "name": CONTAINER,
-                        "image": "agent:latest",
-                        "memory": 122880,
-                        "essential": True,
-                        "environment": [{"name": "AGENT_PROVIDER", "value": p}],
-                    }
-                ],
-            )["taskDefinition"]["taskDefinitionArn"].rsplit(":", 1)[0]
-            for p in PROVIDERS
-        }
+        families = {p: _register_families(ecs, p) for p in PROVIDERS}
+        taskdefs = {p: arns[0] for p, arns in families.items()}
+        repo_taskdefs = {p: arns[1] for p, arns in families.items()}
         logs = boto.client("logs", region_name=REGION)
         logs.create_log_group(logGroupName="/cloudagent/test/agent")
         table = "cloudagent-test"
@@ -232,7 +270,11 @@ def api_env(monkeypatch: pytest.MonkeyPatch, jwks: Jwks) -> Iterator[Env]:
             "TABLE_NAME": table,
             "CLUSTER_ARN": cluster,
             "TASK_DEFINITION_ARNS": json.dumps(taskdefs),
+            "REPO_TASK_DEFINITION_ARNS": json.dumps(repo_taskdefs),
             "CONTAINER_NAME": CONTAINER,
+            "MODEL_PROXY_CONTAINER_NAME": MODEL_PROXY,
+            "REPO_INIT_CONTAINER_NAME": REPO_INIT,
+            "MAX_RUN_COST_USD": "25",
             "SUBNET_IDS": subnet,
             "SECURITY_GROUP_IDS": sg,
             "LOG_GROUP_NAME": "/cloudagent/test/agent",

@@ -94,6 +94,10 @@ def test_set_repo_token_and_key_status(client: Any, api_env: Env, repo_token_sec
     assert set(status["keys"].values()) == {True}
     out = invoke(client, {"action": "set_repo_token", "value": REPO_TOKEN})
     assert out["ok"] is True and out["version_id"]
+    assert out["push_check"] == {
+        "checked": [],
+        "skipped": "no repository in the setting allowed_repos to check",
+    }
     assert REPO_TOKEN not in json.dumps(out)
     value = aws.client("secretsmanager").get_secret_value(SecretId=repo_token_secret)
     assert value["SecretString"] == REPO_TOKEN
@@ -102,17 +106,23 @@ def test_set_repo_token_and_key_status(client: Any, api_env: Env, repo_token_sec
 
 
 @pytest.mark.parametrize(
-    "token",
+    ("token", "kind"),
     [
-        REPO_TOKEN,
-        "ghp_" + "A1b2" * 9,  # classic: ghp_ + 36
-        "ghs_" + "x" * 36,  # installation token
+        ("ghp_" + "A1b2" * 9, "classic personal access token"),
+        ("gho_" + "x" * 36, "OAuth app token"),
+        ("ghu_" + "x" * 36, "GitHub App user token"),
+        ("ghs_" + "x" * 36, "GitHub App installation token"),
+        ("ghr_" + "x" * 36, "refresh token"),
     ],
 )
-def test_set_repo_token_accepts_github_token_shapes(
-    client: Any, repo_token_secret: str, token: str
+def test_set_repo_token_refuses_every_token_but_a_fine_grained_one(
+    client: Any, repo_token_secret: str, token: str, kind: str
 ) -> None:
-    assert invoke(client, {"action": "set_repo_token", "value": token})["ok"] is True
+    out = invoke(client, {"action": "set_repo_token", "value": token})
+    assert out["ok"] is False and out["error"]["code"] == "bad_request"
+    assert kind in out["error"]["message"] and "github_pat_" in out["error"]["message"]
+    assert token not in json.dumps(out)
+    assert invoke(client, {"action": "key_status"})["repo_token"] is False
 
 
 def test_set_repo_token_without_private_repos_names_the_setting(client: Any) -> None:

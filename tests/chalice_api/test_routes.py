@@ -83,9 +83,11 @@ def test_create_get_list_run(client: Any, headers: dict[str, str], run_task_call
     assert call["enableExecuteCommand"] is False
     vpc = call["networkConfiguration"]["awsvpcConfiguration"]
     assert vpc["assignPublicIp"] == "DISABLED" and vpc["subnets"] and vpc["securityGroups"]
-    [override] = call["overrides"]["containerOverrides"]
-    assert override["name"] == CONTAINER
-    env = {e["name"]: e["value"] for e in override["environment"]}
+    # No repository: the family without the clone container; the agent and its model proxy.
+    assert call["taskDefinition"].endswith("/cloudagent-agent-anthropic")
+    agent, proxy = call["overrides"]["containerOverrides"]
+    assert agent["name"] == CONTAINER and proxy["name"] == "model-proxy"
+    env = {e["name"]: e["value"] for e in agent["environment"]}
     assert env == {
         "JOB_PROMPT": VALID["prompt"],
         "AGENT_PROVIDER": "anthropic",
@@ -93,6 +95,8 @@ def test_create_get_list_run(client: Any, headers: dict[str, str], run_task_call
         "AGENT_MAX_RUNTIME_SECONDS": "600",
         "RUN_ID": run_id,
     }
+    proxy_env = {e["name"]: e["value"] for e in proxy["environment"]}
+    assert proxy_env == {"RUN_ID": run_id, "MODEL_PROXY_MAX_COST_USD": "25"}
 
     got = client.http.get(f"/v1/runs/{run_id}", headers=headers).json_body
     assert got["run_id"] == run_id and got["prompt"] == VALID["prompt"]
@@ -224,7 +228,8 @@ def test_prompt_over_the_ecs_override_limit_is_413(client: Any, headers: dict[st
 def test_largest_accepted_prompt_fits_ecs(client: Any, headers: dict[str, str], run_task_calls):
     from chalicelib.cloud.ecs import overrides_size
 
-    body = {**VALID, "prompt": "x" * (MAX_PROMPT_CHARS - 400)}
+    # The model proxy's overrides (its run id and cap) take about 150 of ECS's 8192.
+    body = {**VALID, "prompt": "x" * (MAX_PROMPT_CHARS - 550)}
     assert post(client, "/v1/runs", body, headers).status_code == 202
     assert overrides_size(run_task_calls[0]["overrides"]) <= ECS_OVERRIDES_LIMIT
 

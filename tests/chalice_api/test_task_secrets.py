@@ -187,27 +187,32 @@ def test_only_positive_answers_are_cached(
 # -- the clone token (private_repos) -------------------------------------------------------------
 
 
-def test_unset_repo_token_refuses_every_run_and_session(
+def test_unset_repo_token_refuses_only_runs_with_a_repository(
     client: Any,
     headers: dict[str, str],
     api_env: Env,
     repo_token_secret: str,
     run_task_calls: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    for path, body in (("/v1/runs", RUN), ("/v1/sessions", {})):
-        resp = post(client, path, body, headers)
-        assert resp.status_code == 409, path
-        error = resp.json_body["error"]
-        assert error["code"] == "repo_token_not_set"
-        assert '"action": "set_repo_token"' in error["message"]
-        assert "private_repos" in error["message"]
+    monkeypatch.setenv("ALLOWED_REPOS", "acme/agents")
+    cfg.reset()
+    with_repo = {**RUN, "repo": "acme/agents"}
+    resp = post(client, "/v1/runs", with_repo, headers)
+    assert resp.status_code == 409
+    error = resp.json_body["error"]
+    assert error["code"] == "repo_token_not_set"
+    assert '"action": "set_repo_token"' in error["message"]
+    assert "private_repos" in error["message"]
     assert run_task_calls == []
     nothing_recorded(client, headers, api_env)
+    # Only the clone container of a run with a repository holds the token: the others start.
+    assert post(client, "/v1/runs", RUN, headers).status_code == 202
+    assert post(client, "/v1/sessions", {}, headers).status_code == 202
     token = "github_pat_" + "A1" * 41
     out = client.lambda_.invoke("admin", {"action": "set_repo_token", "value": token}).payload
     assert out["ok"] is True
-    assert post(client, "/v1/runs", RUN, headers).status_code == 202
-    assert post(client, "/v1/sessions", {}, headers).status_code == 202
+    assert post(client, "/v1/runs", with_repo, headers).status_code == 202
 
 
 def test_provider_key_is_reported_before_the_repo_token(

@@ -1,4 +1,10 @@
-"""ECS calls: start an agent task, stop it, and list this cluster's running tasks."""
+"""ECS calls: start an agent task, stop it, and list this cluster's running tasks.
+
+An agent task has up to three containers (docs/ARCHITECTURE.md §4): the agent, the model proxy
+(the only one holding the provider key) and, in the families for runs with a repository, the
+clone container (the only one holding the repository token). RunTask gives each its own
+environment overrides; ECS's 8 KiB limit counts them all together.
+"""
 
 from __future__ import annotations
 
@@ -30,14 +36,24 @@ class RunTaskFailed(Exception):
         self.text = text or reason
 
 
-def container_overrides(settings: ApiConfig, env: dict[str, str]) -> dict[str, Any]:
-    """The ``overrides`` block of RunTask (its size is checked against ECS's 8 KiB limit)."""
+def container_overrides(
+    settings: ApiConfig,
+    agent: dict[str, str],
+    model_proxy: dict[str, str],
+    repo_init: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The ``overrides`` block of RunTask: each container's environment (``repo_init`` only
+    for a task of a repository family; its size is checked against ECS's 8 KiB limit)."""
+    containers = [
+        (settings.container_name, agent),
+        (settings.model_proxy_container_name, model_proxy),
+    ]
+    if repo_init is not None:
+        containers.append((settings.repo_init_container_name, repo_init))
     return {
         "containerOverrides": [
-            {
-                "name": settings.container_name,
-                "environment": [{"name": k, "value": v} for k, v in env.items()],
-            }
+            {"name": name, "environment": [{"name": k, "value": v} for k, v in env.items()]}
+            for name, env in containers
         ]
     }
 
@@ -59,16 +75,20 @@ class Ecs:
         interactive: bool,
         capacity: str = "on-demand",
         client_token: str | None = None,
+        *,
+        repo: bool = False,
     ) -> str:
         """Start one Fargate task for ``run_id`` with ``provider``'s task definition (the only
-        one that holds that provider's key) on ``capacity`` (on-demand or spot); returns its
-        ARN or raises RunTaskFailed. ``client_token`` (default: the run id) makes a repeated
-        call return the same task; a second start of the same run needs its own."""
+        one that holds that provider's key; with ``repo``, the family with the clone
+        container) on ``capacity`` (on-demand or spot); returns its ARN or raises
+        RunTaskFailed. ``client_token`` (default: the run id) makes a repeated call return
+        the same task; a second start of the same run needs its own."""
         s = self.settings
+        task_definition = s.task_definition_arn(provider, repo)
         try:
             resp = self.api.run_task(
                 cluster=s.cluster_arn,
-                taskDefinition=s.task_definition_arns[provider],
+                taskDefinition=task_definition,
                 capacityProviderStrategy=[
                     {"capacityProvider": CAPACITY_PROVIDERS[capacity], "weight": 1}
                 ],
@@ -159,6 +179,6 @@ def check_overrides(overrides: dict[str, Any]) -> None:
     size = overrides_size(overrides)
     if size > ECS_OVERRIDES_LIMIT:
         raise PayloadTooLarge(
-            f"prompt (with repo and ref) too large: the task overrides would be {size} characters, "
-            f"ECS allows {ECS_OVERRIDES_LIMIT}"
+            f"prompt (with repo and ref) too large: the task overrides of all its containers "
+            f"would be {size} characters, ECS allows {ECS_OVERRIDES_LIMIT}"
         )

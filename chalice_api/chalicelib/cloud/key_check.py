@@ -1,7 +1,8 @@
 """Is a secret the agent task injects set? Checked before a run or session is recorded.
 
 ECS cannot start a task whose injected secret has no value, and the provider secrets (and the
-clone token of ``private_repos``) start with none. So ``POST /v1/runs`` and ``/v1/sessions``
+clone token of ``private_repos``, injected only into the clone container of the families for
+runs with a repository) start with none. So ``POST /v1/runs`` and ``/v1/sessions``
 refuse with 409 - naming the admin action that sets it - before anything is written or a slot
 is taken, instead of recording a run that fails to start.
 
@@ -86,11 +87,13 @@ def provider_key_not_set(provider: str | None) -> SecretNotSet:
     )
 
 
-def require_task_secrets(settings: ApiConfig, provider: str | None) -> str:
+def require_task_secrets(settings: ApiConfig, provider: str | None, repo: bool = False) -> str:
     """Check every secret the task will inject; returns the provider whose task runs.
 
     ``provider`` is the run's; a session without one gets the first provider, in the order of
-    ``PROVIDERS``, whose key is set. Raises SecretNotSet (409) or SecretCheckUnavailable (503).
+    ``PROVIDERS``, whose key is set. ``repo``: the run clones a repository, so its task (and
+    only such a task) injects the clone token when ``private_repos`` is on. Raises
+    SecretNotSet (409) or SecretCheckUnavailable (503).
     """
     if provider is None:
         chosen = next((p for p in PROVIDERS if is_set(settings.provider_secret_arns[p])), None)
@@ -100,10 +103,11 @@ def require_task_secrets(settings: ApiConfig, provider: str | None) -> str:
     elif not is_set(settings.provider_secret_arns[provider]):
         raise provider_key_not_set(provider)
     arn = settings.repo_token_secret_arn
-    if arn and not is_set(arn):
+    if repo and arn and not is_set(arn):
         raise SecretNotSet(
-            "the repository token (setting private_repos) is not set, and every agent task "
-            "needs it; set it with the admin function: " + _admin_event("set_repo_token"),
+            "the repository token (setting private_repos) is not set, and a run with a "
+            "repository needs it; set it with the admin function: "
+            + _admin_event("set_repo_token"),
             code="repo_token_not_set",
         )
     return provider

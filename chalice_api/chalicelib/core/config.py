@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass
+from decimal import Decimal
 
 from .environment import CONTRACT, ConfigError, read
 
@@ -73,6 +74,27 @@ class ApiConfig:
     # RunTask's assignPublicIp: ENABLED with network_mode `public` (tasks in public subnets
     # reach the internet through the internet gateway), DISABLED behind NAT.
     assign_public_ip: str = "DISABLED"
+    # provider -> the family whose clone container (alone) holds the repository token; runs
+    # with a repository use it, other runs and sessions the family without that container.
+    repo_task_definition_arns: dict[str, str] | None = None
+    # The sidecar that holds the provider key and meters the run, and the clone container:
+    # each gets its own RunTask environment overrides.
+    model_proxy_container_name: str = "model-proxy"
+    repo_init_container_name: str = "repo-init"
+    # Setting max_run_cost_usd: a run's model spend cap, and the most a request may ask for.
+    max_run_cost_usd: Decimal = Decimal(25)
+
+    def task_definition_arn(self, provider: str, repo: bool) -> str:
+        """The family RunTask starts for ``provider``: with a repository, the one whose clone
+        container holds the token; ConfigError when that family is not configured."""
+        if not repo:
+            return self.task_definition_arns[provider]
+        if not self.repo_task_definition_arns:
+            raise ConfigError(
+                "required environment variable REPO_TASK_DEFINITION_ARNS is not set "
+                "(runs with a repository start its families)"
+            )
+        return self.repo_task_definition_arns[provider]
 
 
 def _egress(env: dict[str, str]) -> tuple[str, str | None, str | None, tuple[str, ...]]:
@@ -122,6 +144,10 @@ def from_env(env: dict[str, str] | None = None) -> ApiConfig:
         egress_run_domain_list_id=list_id,
         egress_run_domains_allowed=run_domains,
         assign_public_ip=read(env, "ASSIGN_PUBLIC_IP"),
+        repo_task_definition_arns=read(env, "REPO_TASK_DEFINITION_ARNS"),
+        model_proxy_container_name=read(env, "MODEL_PROXY_CONTAINER_NAME"),
+        repo_init_container_name=read(env, "REPO_INIT_CONTAINER_NAME"),
+        max_run_cost_usd=read(env, "MAX_RUN_COST_USD"),
     )
 
 

@@ -51,6 +51,17 @@ _EGRESS_DOMAINS = {
         "open to every task while such a run is active."
     ),
 }
+_MAX_COST = {
+    "type": "number",
+    "minimum": 0,
+    "exclusiveMinimum": True,
+    "description": (
+        "the run's model spend cap in USD (kept to the micro-dollar, rounded down); at most "
+        "the deployment's setting max_run_cost_usd (MAX_RUN_COST_USD), otherwise 400 naming "
+        "it; default that setting. The model proxy refuses calls once the run's cost reaches "
+        "it, so the run ends within one model call of the cap, with budget_exceeded true"
+    ),
+}
 REQUEST_SCHEMAS: dict[str, Any] = {
     "CreateRunRequest": {
         "type": "object",
@@ -66,6 +77,7 @@ REQUEST_SCHEMAS: dict[str, Any] = {
             "repo": _REPO,
             "ref": _GIT_REF,
             "egress_domains": _EGRESS_DOMAINS,
+            "max_cost_usd": _MAX_COST,
         },
     },
     "CreateSessionRequest": {

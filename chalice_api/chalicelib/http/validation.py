@@ -8,7 +8,9 @@ Regexes use ``fullmatch`` on purpose: ``re.match(...$)`` accepts a trailing newl
 from __future__ import annotations
 
 import json
+import math
 import re
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from ..core.config import HARD_MAX_RUNTIME_SECONDS, PROVIDERS
@@ -25,6 +27,9 @@ IDEMPOTENCY_KEY_RE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 LOG_TOKEN_RE = re.compile(r"[A-Za-z0-9/+=_.-]{1,512}")
 MAX_LIST_LIMIT = 100
 DEFAULT_LIST_LIMIT = 20
+# A spend cap is kept to the micro-dollar (what the model proxy prices to); below is zero.
+USD_STEP = Decimal("0.000001")
+USD_CEILING = 10**9
 
 
 def _no_constants(name: str) -> Any:
@@ -115,12 +120,35 @@ def _ref(value: Any) -> str:
     return value
 
 
+def _max_cost(value: Any) -> Decimal:
+    """``max_cost_usd``: a JSON number above 0 (its upper bound is the deployment's setting,
+    checked in ``runs/request.py``), kept exactly to the micro-dollar, rounded down."""
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not number or not math.isfinite(value) or value <= 0:
+        raise BadRequest("max_cost_usd must be a number of USD greater than 0")
+    if value >= USD_CEILING:  # above any limit (refused later, naming it); bounds the work
+        return Decimal(USD_CEILING)
+    amount = Decimal(repr(value)).quantize(USD_STEP, rounding=ROUND_DOWN)
+    if amount <= 0:
+        raise BadRequest(f"max_cost_usd must be a number of USD of at least {USD_STEP}")
+    return amount
+
+
 def validate_create_run(body: dict[str, Any]) -> RunRequest:
     """Validate ``POST /v1/runs``: prompt, provider, model; optional max_runtime_seconds,
-    repo and ref (ref only with repo), egress_domains."""
+    repo and ref (ref only with repo), egress_domains, max_cost_usd."""
     _check_fields(
         body,
-        {"prompt", "provider", "model", "max_runtime_seconds", "repo", "ref", "egress_domains"},
+        {
+            "prompt",
+            "provider",
+            "model",
+            "max_runtime_seconds",
+            "repo",
+            "ref",
+            "egress_domains",
+            "max_cost_usd",
+        },
         {"prompt", "provider", "model"},
     )
     prompt = body["prompt"]
@@ -142,6 +170,7 @@ def validate_create_run(body: dict[str, Any]) -> RunRequest:
         repo=_repo(body["repo"]) if "repo" in body else None,
         ref=_ref(body["ref"]) if "ref" in body else None,
         egress_domains=_egress_domains(body["egress_domains"]) if "egress_domains" in body else (),
+        max_cost_usd=_max_cost(body["max_cost_usd"]) if "max_cost_usd" in body else None,
     )
 
 

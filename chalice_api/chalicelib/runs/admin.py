@@ -6,6 +6,8 @@ grants nothing else). The event is validated like an API body; every outcome - i
 bad event - is a JSON response ``{"ok": bool, ...}`` rather than an exception, so the
 invoker sees a clear message and the Lambda never logs a secret in a traceback.
 Values are written, never read back: ``key_status`` lists version ids and their stages only.
+The clone token must be a fine-grained one, and with network GitHub is asked first whether it
+can push to an allowed repository (``cloud/push_check.py``): a token that can is refused.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import logging
 import re
 from typing import Any
 
-from ..cloud import preflight
+from ..cloud import preflight, push_check
 from ..core import aws
 from ..core.config import PROVIDERS, ApiConfig, ConfigError
 from ..core.errors import error_body
@@ -22,10 +24,17 @@ from ..core.errors import error_body
 log = logging.getLogger(__name__)
 
 MAX_KEY_CHARS = 4096
-# The shapes of GitHub's tokens (at most 255 characters, GitHub's documented bound): a
-# fine-grained personal access token (github_pat_, the recommended read-only credential), a
-# classic one (ghp_), and OAuth / app user / installation tokens (gho_, ghu_, ghs_).
-REPO_TOKEN_RE = re.compile(r"github_pat_[A-Za-z0-9_]{20,244}|gh[opus]_[A-Za-z0-9]{20,251}")
+# The clone token: a fine-grained personal access token (at most 255 characters, GitHub's
+# documented bound), the only kind that can be limited to some repositories, read-only.
+REPO_TOKEN_RE = re.compile(r"github_pat_[A-Za-z0-9_]{20,244}")
+# GitHub's other token kinds, refused with the reason: each writes wherever its owner can.
+OTHER_GITHUB_TOKENS = {
+    "ghp_": "a classic personal access token",
+    "gho_": "an OAuth app token",
+    "ghu_": "a GitHub App user token",
+    "ghs_": "a GitHub App installation token",
+    "ghr_": "a refresh token",
+}
 CURRENT_STAGE = "AWSCURRENT"
 ACTIONS: dict[str, tuple[set[str], set[str]]] = {
     # action: (required fields, optional fields) besides "action"
@@ -114,11 +123,19 @@ def _set_key(settings: ApiConfig, body: dict[str, Any]) -> dict[str, Any]:
 
 def _set_repo_token(settings: ApiConfig, body: dict[str, Any]) -> dict[str, Any]:
     value = body["value"]
+    kind = OTHER_GITHUB_TOKENS.get(value[:4]) if isinstance(value, str) else None
+    if kind:
+        return _error(
+            "bad_request",
+            f"value is {kind} ({value[:4]}...), which is not accepted: its access cannot be "
+            "limited to reading the allowed repositories; create a fine-grained personal "
+            "access token (github_pat_...) with Contents: read-only on them",
+        )
     if not isinstance(value, str) or not REPO_TOKEN_RE.fullmatch(value):
         return _error(
             "bad_request",
-            "value must be a GitHub token (github_pat_..., ghp_..., gho_..., ghu_... or "
-            "ghs_...) without whitespace; use a fine-grained token with contents:read only",
+            "value must be a fine-grained GitHub token (github_pat_...) without whitespace, "
+            "with Contents: read-only on the allowed repositories",
         )
     arn = settings.repo_token_secret_arn
     if not arn:
@@ -126,8 +143,16 @@ def _set_repo_token(settings: ApiConfig, body: dict[str, Any]) -> dict[str, Any]
             "configuration_error",
             "REPO_TOKEN_SECRET_ARN is not set: enable the setting private_repos and deploy",
         )
+    checked = push_check.check(value, sorted(settings.allowed_repos))
+    if checked.can_push:
+        return _error(
+            "token_can_push",
+            f"the token can push to {checked.can_push} (GitHub accepted it for "
+            "git-receive-pack), so it was not stored: give it Contents: read-only",
+        )
     resp = aws.client("secretsmanager").put_secret_value(SecretId=arn, SecretString=value)
-    return {"ok": True, "version_id": resp.get("VersionId")}
+    report = {"checked": checked.checked, "skipped": checked.skipped}
+    return {"ok": True, "version_id": resp.get("VersionId"), "push_check": report}
 
 
 def _is_set(sm: Any, arn: str) -> bool:

@@ -121,13 +121,20 @@ class Capacity:
         return {**priced(self.settings, ON_DEMAND), "fallback_reason": reason[:500]}
 
     def start(
-        self, run_id: str, provider: str, overrides: dict[str, Any], interactive: bool
+        self,
+        run_id: str,
+        provider: str,
+        overrides: dict[str, Any],
+        interactive: bool,
+        *,
+        repo: bool = False,
     ) -> str:
         """RunTask on the first capacity; on a Spot capacity (or Spot quota) refusal with
-        ``spot-then-on-demand``, record the fall back, then RunTask on on-demand once."""
+        ``spot-then-on-demand``, record the fall back, then RunTask on on-demand once.
+        ``repo``: the run has a repository (its task is of the family with the clone)."""
         capacity = first_capacity(self.settings)
         try:
-            return self.ecs.run_task(run_id, provider, overrides, interactive, capacity)
+            return self.ecs.run_task(run_id, provider, overrides, interactive, capacity, repo=repo)
         except RunTaskFailed as exc:
             if capacity != SPOT or not self.falls_back or failure_kind(exc.text) is None:
                 raise
@@ -135,7 +142,7 @@ class Capacity:
         log.info("run %s falls back to on-demand: %s", run_id, reason)
         self.store.set_fields(run_id, self._fallback_fields(reason))
         return self.ecs.run_task(
-            run_id, provider, overrides, interactive, ON_DEMAND, fallback_token(run_id)
+            run_id, provider, overrides, interactive, ON_DEMAND, fallback_token(run_id), repo=repo
         )
 
     def restart(self, record: dict[str, Any], task: dict[str, Any]) -> dict[str, Any] | None:
@@ -179,6 +186,7 @@ class Capacity:
                 record.get("kind") == "session",
                 ON_DEMAND,
                 fallback_token(run_id),
+                repo=bool(record.get("repo")),
             )
         except RunTaskFailed as exc:
             self.store.transition(run_id, FAILED_TO_START, {"failure_reason": exc.reason})

@@ -9,8 +9,12 @@ nothing is orphaned and nothing is lost.
 
 Before any of that, every secret the task will inject must be set (``cloud/key_check.py``):
 the run's provider key (a session without a provider takes the first provider whose key is
-set) and, with ``private_repos``, the clone token. Otherwise 409, with nothing written and no
-slot taken. RunTask then uses the provider's own task definition, the only one holding its key.
+set) and, for a run with a repository under ``private_repos``, the clone token. Otherwise 409,
+with nothing written and no slot taken. RunTask then uses the provider's own task definition,
+the only one holding its key (in its model proxy container); a run with a repository uses the
+provider's family with the clone container, the only one holding the repository token. Each
+container gets its own overrides: the agent its job, the model proxy the run's spend cap
+(``max_cost_usd``, at most the setting), the clone container the repository to clone.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from ..persistence import idempotency
 from ..persistence.store import CreateRejected, Store
 from .capacity import Capacity, first_capacity, priced, quota_refusal
 from .egress import RunDomainList
-from .request import RunRequest, check_repo_allowed
+from .request import RunRequest, check_cost_allowed, check_repo_allowed, usd_text
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +53,21 @@ def task_environment(run_id: str, req: RunRequest) -> dict[str, str]:
         if req.ref is not None:
             env["AGENT_REPO_REF"] = req.ref
     return env
+
+
+def task_overrides(settings: ApiConfig, run_id: str, req: RunRequest) -> dict[str, Any]:
+    """RunTask's overrides: the agent's job, the model proxy's cap and, with a repository,
+    the clone container's repository (the agent gets it too: it waits for that clone)."""
+    proxy = {
+        "RUN_ID": run_id,
+        "MODEL_PROXY_MAX_COST_USD": usd_text(req.cost_cap(settings.max_run_cost_usd)),
+    }
+    repo_init = None
+    if req.repo is not None:
+        repo_init = {"RUN_ID": run_id, "AGENT_REPO_URL": repo_url(req.repo)}
+        if req.ref is not None:
+            repo_init["AGENT_REPO_REF"] = req.ref
+    return container_overrides(settings, task_environment(run_id, req), proxy, repo_init)
 
 
 class RunLifecycle:
@@ -70,8 +89,11 @@ class RunLifecycle:
         kind = "session" if interactive else "run"
         check_repo_allowed(req.repo, self.settings.allowed_repos)
         check_egress_allowed(req.egress_domains, self.settings.egress_run_domains_allowed)
+        check_cost_allowed(req.max_cost_usd, self.settings.max_run_cost_usd)
+        if req.provider is not None:  # a configuration error is a 500 before anything is written
+            self.settings.task_definition_arn(req.provider, req.repo is not None)
         run_id = new_run_id()
-        overrides = container_overrides(self.settings, task_environment(run_id, req))
+        overrides = task_overrides(self.settings, run_id, req)
         check_overrides(overrides)  # 413 before anything is written
 
         request_hash = idempotency.request_hash(kind, req.canonical())
@@ -82,7 +104,7 @@ class RunLifecycle:
                 return self._replay(existing, request_hash), True
 
         # 409/503 before anything is written: ECS could not start the task anyway.
-        provider = key_check.require_task_secrets(self.settings, req.provider)
+        provider = key_check.require_task_secrets(self.settings, req.provider, req.repo is not None)
         record = self._new_record(run_id, kind, subject, provider, req)
         replayed = self._record(record, (key_hash, request_hash) if key_hash else None)
         if replayed is not None:
@@ -103,6 +125,8 @@ class RunLifecycle:
             "provider": provider,
             "model": req.model,
             "max_runtime_seconds": req.max_runtime_seconds,
+            # What the model proxy refuses to spend beyond (its override; at most the setting).
+            "max_cost_usd": req.cost_cap(self.settings.max_run_cost_usd),
             "created_at": now_iso(),
             "updated_at": now_iso(),
             "created_by": subject,
@@ -146,7 +170,9 @@ class RunLifecycle:
         # On failure the run is failed and a 503 raised (egress.py).
         self.egress.open_for_run(run_id, req.egress_domains)
         try:
-            task_arn = self.capacity.start(run_id, str(record["provider"]), overrides, interactive)
+            task_arn = self.capacity.start(
+                run_id, str(record["provider"]), overrides, interactive, repo=req.repo is not None
+            )
         except RunTaskFailed as exc:
             log.warning("run %s failed to start: %s", run_id, exc.reason)
             self.store.transition(
