@@ -27,16 +27,16 @@ with `AGENT_ALLOW_LOCAL_REPOS=1` - set by the runner alone, never by the stacks.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import subprocess
-import time
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from devtools.image.storage import BUILDAH, image_id
 from devtools.local.runner import task_files
+from devtools.local.runner.launch import Launch
 from devtools.local.runner.mode import IMAGE, WORKING_CONTAINER, remove_working_container
 from devtools.local.runner.pi_config import local_repository
 from devtools.local.runner.task_files import (
@@ -49,64 +49,16 @@ from devtools.local.runner.task_files import (
     runs_pi,
 )
 from devtools.local.runner.task_spec import ContainerSpec, TaskSpec
-from devtools.pi_runtime import ENTRYPOINT, ensure_runtime
+from devtools.pi_runtime import ENTRYPOINT, Runtime, ensure_runtime
 from devtools.pi_runtime import IMAGE as IMAGE_SOURCE
 
 IMAGE_ENTRYPOINT = "/usr/local/bin/entrypoint"
 IMAGE_WORKSPACE = "/workspace"
 IMAGE_BIN = "/usr/local/bin/"
 AGENT_UID = "1000:1000"
-
-
-@dataclass
-class Launch:
-    """The process of one container and its own directory."""
-
-    process: subprocess.Popen
-    workdir: Path  # the container's own directory (task_files.runtime)
-    mode: str
-
-    def signal(self, signum: int, wait_seconds: float = 2.0) -> None:
-        """Signal the container's first process, as ECS signals a container's PID 1.
-
-        On the host that is the process itself. `buildah run` forwards no signal: a SIGTERM
-        to it kills the container's process outright and exits 1, so the entrypoint never
-        writes its `runtime_end` nor exits 143. In image mode the pid comes from the file
-        the container's shell wrote - and since the container could write any number there,
-        it is used only if that process descends from this launch's `buildah run`.
-        """
-        target = self.process.pid
-        if self.mode == "image":
-            deadline = time.monotonic() + wait_seconds
-            while (found := self._entrypoint_pid()) is None and time.monotonic() < deadline:
-                if self.process.poll() is not None:
-                    return
-                time.sleep(0.05)
-            target = found or target
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(target, signum)
-
-    def _entrypoint_pid(self) -> int | None:
-        try:
-            pid = int((self.workdir / PID_FILE).read_text().strip())
-        except (OSError, ValueError):
-            return None
-        return pid if _descends_from(pid, self.process.pid) else None
-
-
-def _descends_from(pid: int, ancestor: int) -> bool:
-    """`pid` is `ancestor` or one of its descendants (walking /proc's parent links)."""
-    for _ in range(64):
-        if pid == ancestor:
-            return True
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            return False
-        pid = int(stat.rsplit(")", 1)[1].split()[1])  # the field after the state
-        if pid <= 1:
-            return False
-    return False
+# Loaded here, not in the child: after the switch of uid the child may not read what an
+# import needs (the task's directory is the runner's).
+_LIBC = ctypes.CDLL("libc.so.6", use_errno=True)
 
 
 def with_port(url: str, port: int) -> str:
@@ -118,12 +70,22 @@ def with_port(url: str, port: int) -> str:
 class Launcher:
     """Starts the containers of tasks in one mode ("image" or "host")."""
 
-    def __init__(self, tasks_dir: Path, repos_dir: Path, model_url: str | None, mode: str):
+    def __init__(
+        self,
+        tasks_dir: Path,
+        repos_dir: Path,
+        model_url: str | None,
+        mode: str,
+        *,
+        runtime: Runtime | None = None,
+        working_container: str = WORKING_CONTAINER,
+    ):
         self.tasks_dir = tasks_dir
         self.repos_dir = repos_dir
         self.model_url = model_url  # None: real providers
         self.mode = mode
-        self._runtime = None if mode == "image" else ensure_runtime()
+        self.working_container = working_container
+        self._runtime = runtime or (None if mode == "image" else ensure_runtime())
         if mode == "image":
             self._working_container()
 
@@ -133,16 +95,16 @@ class Launcher:
         Kept across `make up`s while it is a container of today's image; replaced otherwise.
         """
         inspected = subprocess.run(
-            [*BUILDAH, "inspect", "--type", "container", WORKING_CONTAINER],
+            [*BUILDAH, "inspect", "--type", "container", self.working_container],
             capture_output=True,
             text=True,
         )
         if inspected.returncode == 0:
             if json.loads(inspected.stdout).get("FromImageID") == image_id(IMAGE):
                 return
-            remove_working_container()
+            remove_working_container(self.working_container)
         subprocess.run(
-            [*BUILDAH, "from", "--pull-never", "--name", WORKING_CONTAINER, IMAGE],
+            [*BUILDAH, "from", "--pull-never", "--name", self.working_container, IMAGE],
             check=True,
             capture_output=True,
         )
@@ -206,7 +168,7 @@ class Launcher:
         user = None
         if self.mode == "image":
             files.write_env_file(container, env)
-            argv = self._image_argv(container, files, bare)
+            argv = image_argv(container, files, bare, self.working_container)
             process_env, cwd = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, files.root
         else:
             argv = [*self._host_entry(container), *container.command]
@@ -253,38 +215,40 @@ class Launcher:
         with contextlib.suppress(OSError):
             os.chown(bare, uid, gid)
 
-    @staticmethod
-    def _image_argv(container: ContainerSpec, files: TaskFiles, bare: Path | None) -> list[str]:
-        """`buildah run` of one container: its uid, its mounts, its environment from its own
-        0600 file (not argv)."""
-        inside = task_files.IMAGE_RUNTIME_DIR
-        mounts: list[str] = []
-        for host, path, read_only in files.mounts(container, bare):
-            mounts += ["-v", f"{host}:{path}{':ro' if read_only else ''}"]
-        user = f"{container.uid}:{container.gid}" if container.uid is not None else AGENT_UID
-        entry = container.entry_point or [IMAGE_ENTRYPOINT]
-        script = f'. {inside}/{task_files.ENV_FILE} && echo $$ > {inside}/{PID_FILE} && exec "$@"'
-        return [
-            *BUILDAH,
-            "run",
-            "--isolation",
-            "chroot",
-            "--network",
-            "host",
-            "--user",
-            user,
-            "--workingdir",
-            container.working_directory or inside,
-            *mounts,
-            WORKING_CONTAINER,
-            "--",
-            "/bin/sh",
-            "-c",
-            script,
-            container.name,
-            *entry,
-            *container.command,
-        ]
+
+def image_argv(
+    container: ContainerSpec, files: TaskFiles, bare: Path | None, working_container: str
+) -> list[str]:
+    """`buildah run` of one container: its uid, its mounts, its environment from its own
+    0600 file (not argv)."""
+    inside = task_files.IMAGE_RUNTIME_DIR
+    mounts: list[str] = []
+    for host, path, read_only in files.mounts(container, bare):
+        mounts += ["-v", f"{host}:{path}{':ro' if read_only else ''}"]
+    user = f"{container.uid}:{container.gid}" if container.uid is not None else AGENT_UID
+    entry = container.entry_point or [IMAGE_ENTRYPOINT]
+    script = f'. {inside}/{task_files.ENV_FILE} && echo $$ > {inside}/{PID_FILE} && exec "$@"'
+    return [
+        *BUILDAH,
+        "run",
+        "--isolation",
+        "chroot",
+        "--network",
+        "host",
+        "--user",
+        user,
+        "--workingdir",
+        container.working_directory or inside,
+        *mounts,
+        working_container,
+        "--",
+        "/bin/sh",
+        "-c",
+        script,
+        container.name,
+        *entry,
+        *container.command,
+    ]
 
 
 def _die_with_parent() -> None:
@@ -293,7 +257,4 @@ def _die_with_parent() -> None:
     (Its run then stays RUNNING on moto until the reaper stops and reconciles it, as a run
     whose host vanished would in AWS.)
     """
-    import ctypes
-
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(1, 15)  # PR_SET_PDEATHSIG, SIGTERM
+    _LIBC.prctl(1, 15)  # PR_SET_PDEATHSIG, SIGTERM

@@ -31,7 +31,7 @@ def image_available() -> bool:
     return image_choice()[0] == "image"
 
 
-def remove_working_container() -> None:
+def remove_working_container(name: str = WORKING_CONTAINER) -> None:
     """`make down`: the runner's working container goes with everything else."""
     if shutil.which("buildah"):
-        subprocess.run([*BUILDAH, "rm", WORKING_CONTAINER], capture_output=True)
+        subprocess.run([*BUILDAH, "rm", name], capture_output=True)

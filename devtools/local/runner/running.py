@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from devtools.local.runner.container import Launch, Launcher
+from devtools.local.runner.container import Launcher
+from devtools.local.runner.launch import Launch
 from devtools.local.runner.log_stream import LogStream
 from devtools.local.runner.task_files import TaskFiles
 from devtools.local.runner.task_spec import ContainerSpec, TaskSpec
