@@ -11,7 +11,7 @@
   so the fake model and the task's proxy on 127.0.0.1 are reachable) and minus a process
   namespace of its own (buildah's chroot isolation shares the host's).
 * **host** (otherwise - no buildah, no image, or an image older than `image/`; `make up` says
-  which): the image's programs (`image/entrypoint`, `image/model-proxy`, `image/repo-init`)
+  which): the image's programs (`image/<program>`: the entrypoint, the model proxy, repo-init)
   with the project's Node 24 and the locked pi (`devtools.pi_runtime`), in the task's
   directory. A root runner starts a container under another uid than the agent's (the model
   proxy) as that uid; the agent itself runs as the runner, so on the host it is NOT isolated
@@ -193,7 +193,7 @@ class Launcher:
 
     @staticmethod
     def _host_entry(container: ContainerSpec) -> list[str]:
-        """The image's programs map to `image/` here (`/usr/local/bin/X` -> `image/X`)."""
+        """The image's programs map to `image/` here (`/usr/local/bin/<name>` -> `image/<name>`)."""
         entry = container.entry_point or [str(ENTRYPOINT)]
         if entry[0] == IMAGE_ENTRYPOINT:
             return [str(ENTRYPOINT), *entry[1:]]
