@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     task_dir = found[0].parent
     workspace = task_dir / "workspace"
-    if (task_dir / "env.sh").exists():  # image mode
+    if list(task_dir.glob("run/*/env.sh")):  # image mode: each container's environment file
         argv = [*BUILDAH, "run", "--isolation", "chroot", "--network", "host", "--user", "1000"]
         argv += ["-v", f"{workspace}:{IMAGE_WORKSPACE}", WORKING_CONTAINER, "--", "/bin/bash"]
         os.execvp(argv[0], argv)

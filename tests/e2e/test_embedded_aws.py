@@ -149,12 +149,17 @@ def test_agent_applied_reading_foundation_through_remote_state(
     for provider, arn in arns.items():
         definition = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
         assert (definition["cpu"], definition["memory"]) == ("16384", "122880")
-        [container] = definition["containerDefinitions"]
-        assert container["image"].endswith("cloudagent-dev-agent:latest")
-        # Only this provider's key: a task never holds another provider's.
-        [secret] = container["secrets"]
+        containers = {c["name"]: c for c in definition["containerDefinitions"]}
+        assert set(containers) == {"model-proxy", "agent"}
+        assert all(c["image"].endswith("cloudagent-dev-agent:latest") for c in containers.values())
+        # The agent holds no secret; the proxy holds this provider's key and no other.
+        assert "secrets" not in containers["agent"]
+        [secret] = containers["model-proxy"]["secrets"]
         assert secret["name"] == PROVIDER_KEY_ENV[provider]
         assert ":secretsmanager:" in secret["valueFrom"]
+        assert containers["agent"]["dependsOn"] == [
+            {"containerName": "model-proxy", "condition": "START"}
+        ]
 
 
 def test_agent_task_definition_runs_on_the_cluster(deployment: LocalDeployment) -> None:
@@ -196,6 +201,19 @@ def test_api_applied_after_foundation_and_agent(deployment: LocalDeployment) -> 
     assert json.loads(variables["TASK_DEFINITION_ARNS"]) == {
         p: arn.rsplit(":", 1)[0] for p, arn in agent["task_definition_arns"]["value"].items()
     }
+    # Runs with a repository start the -repo family: repo-init clones before the agent exists.
+    repo_families = json.loads(variables["REPO_TASK_DEFINITION_ARNS"])
+    assert set(repo_families) == set(PROVIDERS)
+    definition = deployment.client("ecs").describe_task_definition(
+        taskDefinition=repo_families["openai"]
+    )["taskDefinition"]
+    containers = {c["name"]: c for c in definition["containerDefinitions"]}
+    assert set(containers) == {"repo-init", "model-proxy", "agent"}
+    assert containers["repo-init"]["essential"] is False
+    assert {"containerName": "repo-init", "condition": "SUCCESS"} in containers["agent"][
+        "dependsOn"
+    ]
+    assert "secrets" not in containers["agent"]
     assert "ORIGIN_VERIFY" not in variables
     assert variables["SECURITY_GROUP_IDS"] == agent["security_group_id"]["value"]
     rest_id = outputs["execute_api_domain"]["value"].split(".")[0]
@@ -282,9 +300,14 @@ def test_a_run_goes_starting_running_stopped_with_its_result(
     [task] = deployment.client("ecs").describe_tasks(
         cluster="cloudagent-dev", tasks=[item["task_arn"]["S"]]
     )["tasks"]
-    [override] = task["overrides"]["containerOverrides"]
-    env = {e["name"]: e["value"] for e in override["environment"]}
-    assert (env["JOB_PROMPT"], env["RUN_ID"]) == (prompt, run_id)
+    overrides = {
+        o["name"]: {e["name"]: e["value"] for e in o.get("environment") or []}
+        for o in task["overrides"]["containerOverrides"]
+    }
+    assert set(overrides) == {"agent", "model-proxy"}
+    assert (overrides["agent"]["JOB_PROMPT"], overrides["agent"]["RUN_ID"]) == (prompt, run_id)
+    assert overrides["model-proxy"]["RUN_ID"] == run_id
+    assert float(overrides["model-proxy"]["MODEL_PROXY_MAX_COST_USD"]) > 0
     Run.task = task
 
     running = wait_for(local.api_url, token, run_id, {"RUNNING", "STOPPED"})
@@ -446,7 +469,11 @@ def test_runs_went_through_the_image(local: UpResult) -> None:
     runner_log = local.paths.log_file("runner").read_text()
     assert "runner: mode image" in runner_log
     task_dirs = list((local.paths.root / "tasks").glob("*/run_id"))
-    assert task_dirs and all((d.parent / "env.sh").exists() for d in task_dirs)
+    # Each container ran from its own environment file, in its own directory.
+    assert task_dirs and all((d.parent / "run" / "agent" / "env.sh").exists() for d in task_dirs)
+    assert all(
+        (d.parent / "run" / "model-proxy" / "env.sh").stat().st_uid == 1001 for d in task_dirs
+    )
 
 
 def test_cold_start_does_not_hang(local: UpResult) -> None:
@@ -492,7 +519,8 @@ def test_agent_rolls_forward_alone(deployment: LocalDeployment, tmp_path_factory
     assert deployment.state("agent")["serial"] > serials["agent"]
     arn = deployment.terraform("agent").output()["task_definition_arns"]["value"]["openai"]
     definition = deployment.client("ecs").describe_task_definition(taskDefinition=arn)
-    assert definition["taskDefinition"]["containerDefinitions"][0]["image"].endswith(":v2")
+    images = [c["image"] for c in definition["taskDefinition"]["containerDefinitions"]]
+    assert images and all(image.endswith(":v2") for image in images)
     # The API, not re-applied, starts the new revision: it names the family, not a revision.
     api_env = deployment.client("lambda").get_function_configuration(
         FunctionName="cloudagent-dev-api"

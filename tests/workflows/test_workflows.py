@@ -284,6 +284,11 @@ def test_plan_never_writes_the_lock_and_fails_on_checks(workflow_texts):
     assert any("sticky-pull-request-comment" in str(s.get("uses")) for s in comment["steps"])
 
 
+def run_step(doc: dict, step_id: str = "run") -> dict:
+    """The run job's step with this id."""
+    return next(s for s in doc["jobs"]["run"]["steps"] if s.get("id") == step_id)
+
+
 def test_run_agent_inputs_and_token_audience(workflow_texts):
     doc = load_workflow(workflow_texts["run-agent.yml"])
     inputs = doc["on"]["workflow_dispatch"]["inputs"]
@@ -294,21 +299,25 @@ def test_run_agent_inputs_and_token_audience(workflow_texts):
         "type": "boolean",
         "default": False,
     }
-    step = doc["jobs"]["run"]["steps"][0]
+    step = run_step(doc)
     script = step["with"]["script"]
     assert "core.getIDToken(audience)" in script
     assert '"/v1/runs"' in script and "/events" in script and "/patch" in script
-    assert "process.exit(code)" in script
+    assert 'core.setOutput("exit_code", String(code));' in script
+    last = doc["jobs"]["run"]["steps"][-1]  # the job ends with the run's exit code
+    assert (
+        last["run"] == 'exit "$CODE"'
+        and last["env"]["CODE"] == "${{ steps.run.outputs.exit_code }}"
+    )
     # repo defaults to this repository; ref is passed only when given.
     assert step["env"]["REPO"] == "${{ inputs.repo || github.repository }}"
     assert "if (env.REF) body.ref = env.REF;" in script
 
 
 def test_run_agent_writes_a_summary_and_prints_events_only_when_asked(workflow_texts):
-    script = load_workflow(workflow_texts["run-agent.yml"])["jobs"]["run"]["steps"][0]["with"][
-        "script"
-    ]
-    assert "core.summary.addRaw(summary).write()" in script
+    doc = load_workflow(workflow_texts["run-agent.yml"])
+    script = run_step(doc)["with"]["script"]
+    assert "core.summary.addRaw(summary).write()" in run_step(doc, "publish")["with"]["script"]
     for field in ("final_message", "input_tokens", "output_tokens", "model_cost_usd"):
         assert field in script
     assert "compute_cost_usd" in script and "estimated_cost_usd" in script
@@ -337,10 +346,10 @@ def test_issue_trigger_passes_the_issue_only_through_env(workflow_texts):
     assert doc["on"]["issues"] == {"types": ["labeled"]}
     run = doc["jobs"]["run"]
     assert "github.event.label.name == 'cloudagent'" in run["if"]
-    env = run["steps"][0]["env"]
+    env = run_step(doc)["env"]
     assert env["ISSUE_TITLE"] == "${{ github.event.issue.title }}"
     assert env["ISSUE_BODY"] == "${{ github.event.issue.body }}"
-    script = run["steps"][0]["with"]["script"]
+    script = run_step(doc)["with"]["script"]
     assert "env.ISSUE_TITLE" in script and "env.ISSUE_BODY" in script
     assert untrusted_in_scripts(doc) == []
 
@@ -373,7 +382,7 @@ def test_no_job_holds_id_token_and_contents_write(workflow_texts, name):
 def test_run_agent_splits_the_api_call_from_the_pull_request(workflow_texts):
     doc = load_workflow(workflow_texts["run-agent.yml"])
     run, pr = doc["jobs"]["run"], doc["jobs"]["pull-request"]
-    assert run["permissions"] == {"id-token": "write"}
+    assert run["permissions"] == {"id-token": "write", "contents": "read"}
     assert pr["permissions"] == {"contents": "write", "pull-requests": "write"}
     assert "environment" not in pr  # no OIDC subject for the API, no environment secrets
     assert pr["needs"] == "run"
@@ -390,14 +399,14 @@ def test_run_agent_splits_the_api_call_from_the_pull_request(workflow_texts):
     # The patch reaches it as an artifact from the run job, never through the API.
     assert any("upload-artifact" in str(s.get("uses")) for s in run["steps"])
     assert any("download-artifact" in str(s.get("uses")) for s in pr["steps"])
-    assert "[run failed] " in run["steps"][0]["with"]["script"]
+    assert "[run failed] " in run_step(doc)["with"]["script"]
     # A patch cut at the agent's size cap would not apply: no pull request for it.
-    assert "if (patch && patch.truncated) {" in run["steps"][0]["with"]["script"]
+    assert "if (patch && patch.truncated) {" in run_step(doc)["with"]["script"]
 
 
 def test_split_check_catches_a_merged_job(workflow_texts):
     text = workflow_texts["run-agent.yml"].replace(
-        "      id-token: write\n", "      id-token: write\n      contents: write\n", 1
+        "      contents: read #", "      contents: write #", 1
     )
     assert write_and_id_token_jobs(load_workflow(text)) == ["run"]
 

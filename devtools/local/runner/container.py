@@ -1,109 +1,91 @@
-"""How one task's container runs on this machine: in the built image, or the entrypoint on host.
+"""How one container of a task runs on this machine: in the built image, or on the host.
 
 * **image** (`make image` built `localhost/cloudagent-agent:local` from today's `image/`: its
   inputs label matches): `buildah run --isolation chroot --network host` (vfs storage) in one
-  working container the runner creates once, as uid 1000 in `/workspace`, with a per-task
-  directory bind-mounted there - what Fargate runs, minus the network isolation (host network,
-  so the fake model on 127.0.0.1 is reachable).
+  working container the runner creates once, as the container's `user`, with only the
+  directories its `mountPoints` name plus its own directory (`task_files`) mounted. Each
+  container is its own `buildah run`, so the model proxy (uid 1001) and the agent (uid 1000)
+  are separate processes under separate uids: the agent cannot read the proxy's environment
+  (/proc/<pid>/environ is its owner's), and the proxy's environment file is in a directory
+  only the proxy's run mounts. What Fargate runs, minus the network isolation (host network,
+  so the fake model and the task's proxy on 127.0.0.1 are reachable) and minus a process
+  namespace of its own (buildah's chroot isolation shares the host's).
 * **host** (otherwise - no buildah, no image, or an image older than `image/`; `make up` says
-  which): `image/entrypoint` with the project's Node 24 and the locked pi
-  (`devtools.pi_runtime`, the same versions the image pins), in a per-task directory.
+  which): the image's programs (`image/<program>`: the entrypoint, the model proxy, repo-init)
+  with the project's Node 24 and the locked pi (`devtools.pi_runtime`), in the task's
+  directory. A root runner starts a container under another uid than the agent's (the model
+  proxy) as that uid; the agent itself runs as the runner, so on the host it is NOT isolated
+  from the proxy - the isolation holds in image mode.
 
 Either way the process gets the environment ECS composed (`task_spec`), plus what only this
-machine needs: HOME, PATH, and - with the fake model - a pi `models.json` that sends the run's
-provider and model to it. A repository URL the API made (`https://github.com/OWNER/NAME.git`)
-is mapped to a bare repository `.local/repos/OWNER/NAME.git` when one exists there, with
-`AGENT_ALLOW_LOCAL_REPOS=1` set by the runner alone (never by the stacks).
+machine needs: HOME, PATH, the task's own model-proxy port (Fargate's is fixed; here tasks share
+the host network), the fake model as the proxy's upstream, and a repository URL the API made
+(`https://github.com/OWNER/NAME.git`) mapped to a bare repository `.local/repos/OWNER/NAME.git`
+with `AGENT_ALLOW_LOCAL_REPOS=1` - set by the runner alone, never by the stacks.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
-import shlex
-import shutil
 import subprocess
-import time
-from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from devtools.image.storage import BUILDAH, image_id
+from devtools.local.runner import task_files
+from devtools.local.runner.launch import Launch
 from devtools.local.runner.mode import IMAGE, WORKING_CONTAINER, remove_working_container
-from devtools.local.runner.pi_config import PI_SETTINGS, local_repository, models_json
-from devtools.local.runner.task_spec import TaskSpec
-from devtools.pi_runtime import ENTRYPOINT, ensure_runtime
+from devtools.local.runner.pi_config import local_repository
+from devtools.local.runner.task_files import (
+    IMAGE_REPO_MOUNT,
+    PID_FILE,
+    PROXY_PORT_VAR,
+    PROXY_URL_VAR,
+    TaskFiles,
+    host_user,
+    runs_pi,
+)
+from devtools.local.runner.task_spec import ContainerSpec, TaskSpec
+from devtools.pi_runtime import ENTRYPOINT, Runtime, ensure_runtime
+from devtools.pi_runtime import IMAGE as IMAGE_SOURCE
 
 IMAGE_ENTRYPOINT = "/usr/local/bin/entrypoint"
 IMAGE_WORKSPACE = "/workspace"
-IMAGE_RUNTIME_DIR = "/run/cloudagent"  # the per-task pi dir and env file, inside the image
-IMAGE_REPO_MOUNT = "/run/cloudagent-repo"  # the task's local bare repository, read-only
+IMAGE_BIN = "/usr/local/bin/"
 AGENT_UID = "1000:1000"
+# Loaded here, not in the child: after the switch of uid the child may not read what an
+# import needs (the task's directory is the runner's).
+_LIBC = ctypes.CDLL("libc.so.6", use_errno=True)
 
 
-PID_FILE = "pid"  # image mode: the container's entrypoint writes its pid here before exec
-
-
-@dataclass
-class Launch:
-    """The process of one task and the directory it works in."""
-
-    process: subprocess.Popen
-    workdir: Path
-    mode: str
-
-    def signal(self, signum: int, wait_seconds: float = 2.0) -> None:
-        """Signal the container's entrypoint, as ECS signals a container's PID 1.
-
-        On the host that is the process itself. `buildah run` forwards no signal: a SIGTERM
-        to it kills the container's process outright and exits 1, so the entrypoint never
-        writes its `runtime_end` nor exits 143. In image mode the entrypoint's pid comes from
-        the file it wrote - and since the agent could write any number there, it is used only
-        if that process descends from this launch's `buildah run`.
-        """
-        target = self.process.pid
-        if self.mode == "image":
-            deadline = time.monotonic() + wait_seconds
-            while (found := self._entrypoint_pid()) is None and time.monotonic() < deadline:
-                if self.process.poll() is not None:
-                    return
-                time.sleep(0.05)
-            target = found or target
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(target, signum)
-
-    def _entrypoint_pid(self) -> int | None:
-        try:
-            pid = int((self.workdir / PID_FILE).read_text().strip())
-        except (OSError, ValueError):
-            return None
-        return pid if _descends_from(pid, self.process.pid) else None
-
-
-def _descends_from(pid: int, ancestor: int) -> bool:
-    """`pid` is `ancestor` or one of its descendants (walking /proc's parent links)."""
-    for _ in range(64):
-        if pid == ancestor:
-            return True
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            return False
-        pid = int(stat.rsplit(")", 1)[1].split()[1])  # the field after the state
-        if pid <= 1:
-            return False
-    return False
+def with_port(url: str, port: int) -> str:
+    """`url` with its port replaced (the agent's AGENT_MODEL_PROXY_URL -> this task's proxy)."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=f"{parts.hostname or '127.0.0.1'}:{port}"))
 
 
 class Launcher:
-    """Starts task containers in one mode ("image" or "host")."""
+    """Starts the containers of tasks in one mode ("image" or "host")."""
 
-    def __init__(self, tasks_dir: Path, repos_dir: Path, model_url: str | None, mode: str):
+    def __init__(
+        self,
+        tasks_dir: Path,
+        repos_dir: Path,
+        model_url: str | None,
+        mode: str,
+        *,
+        runtime: Runtime | None = None,
+        working_container: str = WORKING_CONTAINER,
+    ):
         self.tasks_dir = tasks_dir
         self.repos_dir = repos_dir
         self.model_url = model_url  # None: real providers
         self.mode = mode
-        self._path = "" if mode == "image" else ensure_runtime().path
+        self.working_container = working_container
+        self._runtime = runtime or (None if mode == "image" else ensure_runtime())
         if mode == "image":
             self._working_container()
 
@@ -113,77 +95,87 @@ class Launcher:
         Kept across `make up`s while it is a container of today's image; replaced otherwise.
         """
         inspected = subprocess.run(
-            [*BUILDAH, "inspect", "--type", "container", WORKING_CONTAINER],
+            [*BUILDAH, "inspect", "--type", "container", self.working_container],
             capture_output=True,
             text=True,
         )
         if inspected.returncode == 0:
             if json.loads(inspected.stdout).get("FromImageID") == image_id(IMAGE):
                 return
-            remove_working_container()
+            remove_working_container(self.working_container)
         subprocess.run(
-            [*BUILDAH, "from", "--pull-never", "--name", WORKING_CONTAINER, IMAGE],
+            [*BUILDAH, "from", "--pull-never", "--name", self.working_container, IMAGE],
             check=True,
             capture_output=True,
         )
 
-    def environment(self, spec: TaskSpec, task_dir: Path, bare: Path | None) -> dict[str, str]:
-        """ECS's environment for the task plus this machine's (HOME, PATH, pi's directory);
-        `bare` is the local repository the task's AGENT_REPO_URL maps to, if any."""
-        env = dict(spec.environment)
-        inside = IMAGE_RUNTIME_DIR if self.mode == "image" else str(task_dir)
-        env["PI_CODING_AGENT_DIR"] = f"{inside}/pi-agent"
+    def prepare(self, spec: TaskSpec) -> tuple[TaskFiles, Path | None]:
+        """The task's directory, and the local bare repository its AGENT_REPO_URL maps to."""
+        files = task_files.prepare(self.tasks_dir / spec.task_id, spec, self.mode, self.model_url)
+        urls = {
+            c.environment["AGENT_REPO_URL"]
+            for c in spec.containers
+            if "AGENT_REPO_URL" in c.environment
+        }
+        bare = local_repository(sorted(urls)[0], self.repos_dir) if urls else None
+        if bare is not None:
+            self._own_repository(bare)
+        return files, bare
+
+    def environment(
+        self, spec: TaskSpec, container: ContainerSpec, files: TaskFiles, bare: Path | None
+    ) -> dict[str, str]:
+        """ECS's environment for `container` plus this machine's (see the module's doc)."""
+        env = dict(container.environment)
+        inside = files.inside(container.name)
         env["HOME"] = f"{inside}/home"
+        if runs_pi(container):
+            env["PI_CODING_AGENT_DIR"] = f"{inside}/pi-agent"
         if self.mode == "host":
-            env.update(PATH=self._path, LANG="C.UTF-8")
-        if bare is not None:  # in image mode the bare repository is mounted read-only
+            assert self._runtime is not None
+            # Directories the task definition names (AGENT_HANDOFF_DIR) are its volumes here.
+            env = {
+                k: files.host_path(container, v) if k.endswith("_DIR") else v
+                for k, v in env.items()
+            }
+            env.update(PATH=self._runtime.path, LANG="C.UTF-8")
+            env["NODE_PATH"] = str(self._runtime.pi_bin.parent)  # the locked pi's modules
+        if files.proxy_port is not None and PROXY_PORT_VAR in env:
+            env[PROXY_PORT_VAR] = str(files.proxy_port)
+            if self.model_url:
+                env["MODEL_PROXY_UPSTREAM"] = self.model_url
+                env["MODEL_PROXY_ALLOW_LOCAL_UPSTREAM"] = "1"
+        if files.proxy_port is not None and PROXY_URL_VAR in env:
+            env[PROXY_URL_VAR] = with_port(env[PROXY_URL_VAR], files.proxy_port)
+        if bare is not None and "AGENT_REPO_URL" in env:  # mounted read-only in image mode
             env["AGENT_REPO_URL"] = (
                 f"file://{IMAGE_REPO_MOUNT}" if self.mode == "image" else bare.as_uri()
             )
             env["AGENT_ALLOW_LOCAL_REPOS"] = "1"
         return env
 
-    def _local_repository(self, spec: TaskSpec) -> Path | None:
-        """The bare repository under `repos/` that the task's AGENT_REPO_URL maps to, if any."""
-        repo = spec.environment.get("AGENT_REPO_URL")
-        return local_repository(repo, self.repos_dir) if repo else None
-
-    def _prepare(self, spec: TaskSpec) -> Path:
-        task_dir = self.tasks_dir / spec.task_id
-        shutil.rmtree(task_dir, ignore_errors=True)
-        for sub in ("workspace", "home", "pi-agent"):
-            (task_dir / sub).mkdir(parents=True)
-        provider = spec.environment.get("AGENT_PROVIDER")
-        model = spec.environment.get("AGENT_MODEL")
-        agent_dir = task_dir / "pi-agent"
-        (agent_dir / "settings.json").write_text(json.dumps(PI_SETTINGS))
-        if self.model_url and provider and model:
-            (agent_dir / "models.json").write_text(
-                json.dumps(models_json(provider, model, self.model_url))
-            )
-        if self.mode == "image":  # uid 1000 inside must write there
-            for path in [task_dir, *task_dir.rglob("*")]:
-                with contextlib.suppress(OSError):
-                    os.chmod(path, 0o777 if path.is_dir() else 0o666)
-        return task_dir
-
-    def start(self, spec: TaskSpec, log) -> Launch:
-        """Start the task's container; stdout is a pipe, stderr goes to `log`."""
-        task_dir = self._prepare(spec)
-        bare = self._local_repository(spec)
-        env = self.environment(spec, task_dir, bare)
-        if bare is not None:
-            self._own_repository(bare)
-        (task_dir / "run_id").write_text(spec.run_id)
+    def start(
+        self,
+        spec: TaskSpec,
+        container: ContainerSpec,
+        files: TaskFiles,
+        bare: Path | None,
+        log,
+    ) -> Launch:
+        """Start one container; stdout is a pipe, stderr goes to `log`."""
+        env = self.environment(spec, container, files, bare)
+        own = files.runtime(container.name)
+        user = None
         if self.mode == "image":
-            argv = self._image_argv(spec, task_dir, env, bare)
-            process_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-            cwd = task_dir
+            files.write_env_file(container, env)
+            argv = image_argv(container, files, bare, self.working_container)
+            process_env, cwd = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, files.root
         else:
-            entry = spec.entry_point or [str(ENTRYPOINT)]
-            if entry == [IMAGE_ENTRYPOINT]:
-                entry = [str(ENTRYPOINT)]
-            argv, process_env, cwd = [*entry, *spec.command], env, task_dir / "workspace"
+            argv = [*self._host_entry(container), *container.command]
+            process_env = env
+            workdir = container.working_directory
+            cwd = Path(files.host_path(container, workdir)) if workdir else own
+            user = host_user(spec, container)
         process = subprocess.Popen(
             argv,
             cwd=cwd,
@@ -192,17 +184,30 @@ class Launcher:
             stdout=subprocess.PIPE,
             stderr=log,
             start_new_session=True,  # signals go to the container, not to the runner
-            preexec_fn=_die_with_parent,
+            user=user[0] if user else None,
+            group=user[1] if user else None,
+            extra_groups=[] if user else None,
+            preexec_fn=_die_with_parent,  # after the switch of uid, which would clear it
         )
-        return Launch(process=process, workdir=task_dir, mode=self.mode)
+        return Launch(process=process, workdir=own, mode=self.mode)
+
+    @staticmethod
+    def _host_entry(container: ContainerSpec) -> list[str]:
+        """The image's programs map to `image/` here (`/usr/local/bin/<name>` -> `image/<name>`)."""
+        entry = container.entry_point or [str(ENTRYPOINT)]
+        if entry[0] == IMAGE_ENTRYPOINT:
+            return [str(ENTRYPOINT), *entry[1:]]
+        if entry[0].startswith(IMAGE_BIN) and (IMAGE_SOURCE / entry[0][len(IMAGE_BIN) :]).exists():
+            return [str(IMAGE_SOURCE / entry[0][len(IMAGE_BIN) :]), *entry[1:]]
+        return entry
 
     def _own_repository(self, bare: Path) -> None:
         """The bare repository's directory belongs to the uid that clones it.
 
-        git refuses a repository another user owns ("dubious ownership"), and the entrypoint
-        runs git without any global config, so `safe.directory` cannot help: in image mode the
-        agent (uid 1000) reads it, on the host this process's user. Only the top directory
-        is git's test; the objects stay as they are (read-only to the agent in image mode).
+        git refuses a repository another user owns ("dubious ownership"), and the clone runs
+        git without any global config, so `safe.directory` cannot help: in image mode uid
+        1000 reads it, on the host this process's user. Only the top directory is git's
+        test; the objects stay as they are (read-only to the container in image mode).
         """
         uid, gid = (
             map(int, AGENT_UID.split(":")) if self.mode == "image" else (os.geteuid(), os.getegid())
@@ -210,45 +215,40 @@ class Launcher:
         with contextlib.suppress(OSError):
             os.chown(bare, uid, gid)
 
-    def _image_argv(
-        self, spec: TaskSpec, task_dir: Path, env: dict[str, str], bare: Path | None
-    ) -> list[str]:
-        """`buildah run` of the entrypoint; the environment goes in a 0600 file, not argv."""
-        env_file = task_dir / "env.sh"
-        env_file.write_text("".join(f"export {k}={shlex.quote(v)}\n" for k, v in env.items()))
-        env_file.chmod(0o644)  # read by uid 1000 inside; the directory is the runner's own
-        mounts = [
-            "-v",
-            f"{task_dir / 'workspace'}:{IMAGE_WORKSPACE}",
-            "-v",
-            f"{task_dir}:{IMAGE_RUNTIME_DIR}",
-        ]
-        if bare is not None:
-            mounts += ["-v", f"{bare}:{IMAGE_REPO_MOUNT}:ro"]
-        entry = spec.entry_point or [IMAGE_ENTRYPOINT]
-        runtime = IMAGE_RUNTIME_DIR
-        script = f'. {runtime}/env.sh && echo $$ > {runtime}/{PID_FILE} && exec "$@"'
-        return [
-            *BUILDAH,
-            "run",
-            "--isolation",
-            "chroot",
-            "--network",
-            "host",
-            "--user",
-            AGENT_UID,
-            "--workingdir",
-            IMAGE_WORKSPACE,
-            *mounts,
-            WORKING_CONTAINER,
-            "--",
-            "/bin/sh",
-            "-c",
-            script,
-            "entrypoint",
-            *entry,
-            *spec.command,
-        ]
+
+def image_argv(
+    container: ContainerSpec, files: TaskFiles, bare: Path | None, working_container: str
+) -> list[str]:
+    """`buildah run` of one container: its uid, its mounts, its environment from its own
+    0600 file (not argv)."""
+    inside = task_files.IMAGE_RUNTIME_DIR
+    mounts: list[str] = []
+    for host, path, read_only in files.mounts(container, bare):
+        mounts += ["-v", f"{host}:{path}{':ro' if read_only else ''}"]
+    user = f"{container.uid}:{container.gid}" if container.uid is not None else AGENT_UID
+    entry = container.entry_point or [IMAGE_ENTRYPOINT]
+    script = f'. {inside}/{task_files.ENV_FILE} && echo $$ > {inside}/{PID_FILE} && exec "$@"'
+    return [
+        *BUILDAH,
+        "run",
+        "--isolation",
+        "chroot",
+        "--network",
+        "host",
+        "--user",
+        user,
+        "--workingdir",
+        container.working_directory or inside,
+        *mounts,
+        working_container,
+        "--",
+        "/bin/sh",
+        "-c",
+        script,
+        container.name,
+        *entry,
+        *container.command,
+    ]
 
 
 def _die_with_parent() -> None:
@@ -257,7 +257,4 @@ def _die_with_parent() -> None:
     (Its run then stays RUNNING on moto until the reaper stops and reconciles it, as a run
     whose host vanished would in AWS.)
     """
-    import ctypes
-
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(1, 15)  # PR_SET_PDEATHSIG, SIGTERM
+    _LIBC.prctl(1, 15)  # PR_SET_PDEATHSIG, SIGTERM

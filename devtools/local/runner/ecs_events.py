@@ -78,15 +78,25 @@ def _detail(task: dict[str, Any], last: str, desired: str) -> dict[str, Any]:
 
 
 def running_event(
-    task: dict[str, Any], container: str, *, pull_started: str, started: str
+    task: dict[str, Any],
+    container: str,
+    *,
+    pull_started: str,
+    started: str,
+    others: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The container has started: lastStatus RUNNING, with its start times."""
+    """The task's containers have started: lastStatus RUNNING, with its start times.
+
+    `others` are the task's other containers as {"name", "lastStatus"[, "exitCode"]} (a
+    container that ran to completion before, such as repo-init, is STOPPED with its code).
+    """
     detail = _detail(task, "RUNNING", "RUNNING")
+    entry = {"name": container, "taskArn": task["taskArn"], "lastStatus": "RUNNING"}
     detail.update(
         pullStartedAt=pull_started,
         pullStoppedAt=started,
         startedAt=started,
-        containers=[{"name": container, "taskArn": task["taskArn"], "lastStatus": "RUNNING"}],
+        containers=[entry, *({"taskArn": task["taskArn"], **o} for o in others or [])],
     )
     return _envelope(task, detail)
 
@@ -101,8 +111,10 @@ def stopped_event(
     started: str | None,
     pull_started: str | None = None,
     container_reason: str | None = None,
+    others: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The task has stopped: the container's exit code (None if it never ran) and why."""
+    """The task has stopped: the main container's exit code (None if it never ran) and why;
+    `others` are the other containers' entries ({"name"[, "exitCode", "reason"]})."""
     now = iso()
     detail = _detail(task, "STOPPED", "STOPPED")
     entry: dict[str, Any] = {"name": container, "taskArn": task["taskArn"], "lastStatus": "STOPPED"}
@@ -116,7 +128,10 @@ def stopped_event(
         executionStoppedAt=now,
         stopCode=stop_code,
         stoppedReason=reason[:255],
-        containers=[entry],
+        containers=[
+            entry,
+            *({"taskArn": task["taskArn"], "lastStatus": "STOPPED", **o} for o in others or []),
+        ],
     )
     if started:
         detail["startedAt"] = started

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 
@@ -16,6 +17,8 @@ def image_choice() -> tuple[str, str]:
     """Where tasks run, and why: ("image", ...) only when the image is today's `image/`."""
     if not shutil.which("buildah"):
         return "host", "buildah is not installed"
+    if os.geteuid() != 0:  # each container runs as its own uid, with files only it can read
+        return "host", "the image's containers run under their own uids: the runner needs root"
     if image_id(IMAGE) is None:
         return "host", f"no image {IMAGE}: make image"
     if not is_current(IMAGE):
@@ -28,7 +31,7 @@ def image_available() -> bool:
     return image_choice()[0] == "image"
 
 
-def remove_working_container() -> None:
+def remove_working_container(name: str = WORKING_CONTAINER) -> None:
     """`make down`: the runner's working container goes with everything else."""
     if shutil.which("buildah"):
-        subprocess.run([*BUILDAH, "rm", WORKING_CONTAINER], capture_output=True)
+        subprocess.run([*BUILDAH, "rm", name], capture_output=True)

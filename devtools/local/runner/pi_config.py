@@ -1,6 +1,7 @@
 """What only this machine adds to a task's pi: the fake model's `models.json`, local repositories.
 
-With the fake model, pi's `models.json` sends the run's provider and model to it; a repository
+With the fake model, pi's `models.json` names the run's provider, API and model (the task's
+model proxy forwards them to the fake); a repository
 URL the API made (`https://github.com/OWNER/NAME.git`) is mapped to a bare repository under
 `.local/repos/` when one exists there.
 """
@@ -21,22 +22,23 @@ PROVIDER_KEYS = {
 }
 
 
-def models_json(provider: str, model: str, base_url: str) -> dict:
+def models_json(provider: str, model: str, base_url: str | None) -> dict:
     """pi's models.json that sends `provider`/`model` to the fake (OpenAI Responses) server.
 
-    A custom model with a built-in id replaces it, so any provider/model pair works; the key
-    is read from the provider's usual variable (the dummy one `make up` set).
+    A custom model with a built-in id replaces it, so any provider/model pair works. Behind
+    the task's model proxy (`base_url` None) only the API and the model are written: the
+    entrypoint points the provider at the proxy with a placeholder key, and the proxy alone
+    holds the key and the fake's URL. Without a proxy the fake's URL is written here and the
+    key is read from the provider's usual variable.
     """
-    return {
-        "providers": {
-            provider: {
-                "baseUrl": base_url,
-                "api": "openai-responses",
-                "apiKey": PROVIDER_KEYS.get(provider, "OPENAI_API_KEY"),
-                "models": [{"id": model, "api": "openai-responses"}],
-            }
+    entry: dict = {"api": "openai-responses", "models": [{"id": model, "api": "openai-responses"}]}
+    if base_url is not None:
+        entry = {
+            "baseUrl": base_url,
+            **entry,
+            "apiKey": PROVIDER_KEYS.get(provider, "OPENAI_API_KEY"),
         }
-    }
+    return {"providers": {provider: entry}}
 
 
 # pi's defaults wait 10 minutes on a hung model and retry; a local fake answers at once.

@@ -1,16 +1,24 @@
-"""One task from start to STOPPED, as Fargate would carry it: the life of one container.
+"""One task from start to STOPPED, as Fargate would carry it: the life of its containers.
 
-Started by the runner in a thread of its own (the thread that starts the process also waits
-for it - the container's parent-death signal is tied to that thread). In order:
+Started by the runner in a thread of its own; that thread starts every container and stays
+until the last has exited (a container's parent-death signal is tied to the thread that
+started it). In order:
 
-1. resolve what ECS recorded (`task_spec`); a task that cannot start (a secret ECS could not
-   read, a container that fails to exec) is stopped on moto and reported STOPPED with
-   `TaskFailedToStart` and a reason, never left hanging;
-2. start the container (`container`), then report RUNNING through the deployed rule;
-3. copy stdout into the task's awslogs stream as it comes (`log_stream`);
-4. on StopTask (`stop()`): SIGTERM, then SIGKILL after the task definition's stopTimeout;
-5. when the container has exited: send the rest of the log, mark the task stopped on moto
-   (if nobody did), and report STOPPED with the exit code and stop reason.
+1. resolve what ECS recorded (`task_spec`: every container, its secrets, its overrides); a
+   task that cannot start (a secret ECS could not read, a container that fails to exec) is
+   stopped on moto and reported STOPPED with `TaskFailedToStart` and a reason;
+2. start the containers in dependency order (`dependsOn`): a container waits for those it
+   needs to START, to COMPLETE, or to exit 0 (SUCCESS). A SUCCESS dependency that exits
+   non-zero stops the task before the container that needed it exists, with the reason the
+   ECS agent gives (`CannotStartContainerError: dependency graph: ...`);
+3. report RUNNING once every container has started, and copy each container's stdout into
+   its own awslogs stream (`agent/<container>/<task-id>`) as it comes;
+4. the task ends when an essential container exits, or on StopTask (`stop()`): the others
+   are stopped as ECS stops them, dependents first (the agent before the model proxy, which
+   then writes its last usage line) - SIGTERM, then SIGKILL after that container's
+   stopTimeout;
+5. when every container has exited and every stream is sent: mark the task stopped on moto
+   (if nobody did), and report STOPPED with each container's exit code and the stop reason.
 """
 
 from __future__ import annotations
@@ -25,15 +33,16 @@ from pathlib import Path
 from typing import Any
 
 from devtools.local.runner import ecs_events
-from devtools.local.runner.container import Launch, Launcher
-from devtools.local.runner.log_stream import LogStream
-from devtools.local.runner.task_spec import CannotStart, TaskSpec, resolve
+from devtools.local.runner.container import Launcher
+from devtools.local.runner.running import Running
+from devtools.local.runner.task_spec import START, SUCCESS, CannotStart, TaskSpec, resolve
 
 Deliver = Callable[[dict[str, Any]], Any]
+TICK = 0.1
 
 
 class TaskRun:
-    """The container of one task and what the runner knows about it."""
+    """The containers of one task and what the runner knows about them."""
 
     def __init__(
         self,
@@ -52,37 +61,18 @@ class TaskRun:
         self._log = log
         self._stderr_dir = stderr_dir
         self.spec: TaskSpec | None = None
-        self.launch: Launch | None = None
+        self.running: dict[str, Running] = {}  # started containers, by name
         self.exit_code: int | None = None
         self.stop_reason: str | None = None
+        self.failure: str | None = None  # why the task could not start all its containers
         self.done = threading.Event()
         self._stop_requested = threading.Event()
 
-    # -- stop --------------------------------------------------------------------------------
-
     def stop(self, reason: str) -> None:
-        """StopTask reached the task: SIGTERM now, SIGKILL after stopTimeout (once)."""
-        if self._stop_requested.is_set():
-            return
-        self.stop_reason = reason or "Task stopped by user"
-        self._stop_requested.set()
-        launch = self.launch
-        if launch is None or launch.process.poll() is not None:
-            return
-        self._log(f"{self.arn}: StopTask -> SIGTERM ({self.stop_reason})")
-        launch.signal(signal.SIGTERM)
-        timeout = self.spec.stop_timeout if self.spec else 30
-        timer = threading.Timer(timeout, self._kill)
-        timer.daemon = True
-        timer.start()
-
-    def _kill(self) -> None:
-        launch = self.launch
-        if launch is not None and launch.process.poll() is None:
-            self._log(f"{self.arn}: stopTimeout passed -> SIGKILL")
-            launch.signal(signal.SIGKILL, wait_seconds=0)
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(launch.process.pid, signal.SIGKILL)
+        """StopTask reached the task: the task's thread stops every running container."""
+        if not self._stop_requested.is_set():
+            self.stop_reason = reason or "Task stopped by user"
+            self._stop_requested.set()
 
     # -- life --------------------------------------------------------------------------------
 
@@ -92,6 +82,7 @@ class TaskRun:
             self._run()
         except Exception as error:  # never leave a task half-reported
             self._log(f"{self.arn}: runner error {error!r}")
+            self._stop_all()
             self._fail(f"CannotStartContainerError: local runner: {error}"[:255])
         finally:
             self.done.set()
@@ -107,45 +98,120 @@ class TaskRun:
         except CannotStart as error:
             self._fail(str(error))
             return
-        stream = LogStream(self._client("logs"), self.spec.log_group, self.spec.log_stream)
-        stderr = open(self._stderr_dir / f"{self.spec.task_id}.stderr", "ab")  # noqa: SIM115
-        try:
-            try:
-                self.launch = self._launcher.start(self.spec, stderr)
-            except OSError as error:
-                stream.close()
-                self._fail(f"CannotStartContainerError: {error.strerror or error}"[:255])
-                return
-            started = ecs_events.iso()
-            self._log(f"{self.arn}: started ({self.launch.mode}, run {self.spec.run_id})")
-            if self._stop_requested.is_set():  # StopTask arrived while starting
-                self._stop_requested.clear()
-                self.stop(self.stop_reason or "")
-            pump = threading.Thread(target=self._pump, args=(stream,), daemon=True)
-            pump.start()
+        started = self._start_all()
+        if started and not self.failure:
+            self._log(f"{self.arn}: started ({self._launcher.mode}, run {self.spec.run_id})")
             self._deliver(
                 ecs_events.running_event(
-                    self.task, self.spec.container, pull_started=pull_started, started=started
+                    self.task,
+                    self.spec.container,
+                    pull_started=pull_started,
+                    started=started,
+                    others=self._entries(running=True),
                 )
             )
-            code = self.launch.process.wait()
-            pump.join(5)  # an orphan holding stdout must not hold the report back
-            try:
-                stream.close()
-            except Exception as error:  # lost log lines do not change how the task ended
-                self._log(f"{self.arn}: the last log lines were not written: {error!r}"[:500])
-        finally:
-            stderr.close()
-        self.exit_code = code if code >= 0 else 128 - code  # a signal: 128+n, as docker says
+            self._wait_for_end()
+        self._stop_all()
+        if self.failure and not self.running:  # nothing ran: as before any container existed
+            self._fail(self.failure)
+            return
         self._stopped(started, pull_started)
 
-    def _pump(self, stream: LogStream) -> None:
-        assert self.launch is not None and self.launch.process.stdout is not None
-        for raw in self.launch.process.stdout:
-            stream.write(raw.decode("utf-8", errors="replace"))
+    def _start_all(self) -> str | None:
+        """Start the containers in order; when the last started (None if the task ended or
+        failed first: `failure` says why when it failed)."""
+        assert self.spec is not None
+        files, bare = self._launcher.prepare(self.spec)
+        for container in self.spec.containers:
+            for needed, condition in container.depends_on:
+                if condition == START:
+                    continue  # started before it: the order is the dependency order
+                code = self._wait_for_exit(needed)
+                if code is None:
+                    return None  # stopped, or an essential container ended the task
+                if condition == SUCCESS and code != 0:
+                    self.failure = (
+                        "CannotStartContainerError: dependency graph: failed to resolve "
+                        f"container ordering dependency [{needed} (STOPPED) - Exit: {code}] for "
+                        f"target [{container.name} (NONE->RUNNING)]: {container.name} was never "
+                        f"started because {needed} did not succeed"
+                    )
+                    return None
+            if self._should_end():
+                return None
+            stderr = self._stderr_dir / f"{self.spec.task_id}.{container.name}.stderr"
+            try:
+                self.running[container.name] = Running.start(
+                    self._launcher, self.spec, container, files, bare, self._client, stderr
+                )
+            except OSError as error:
+                reason = error.strerror or str(error)
+                self.failure = f"CannotStartContainerError: {container.name}: {reason}"[:255]
+                return None
+        return ecs_events.iso()
+
+    def _should_end(self) -> bool:
+        """StopTask arrived, or an essential container has exited."""
+        if self._stop_requested.is_set():
+            return True
+        return any(r.spec.essential and r.exited for r in self.running.values())
+
+    def _wait_for_exit(self, name: str) -> int | None:
+        """The exit code of `name` once it exits; None if the task ends before."""
+        running = self.running.get(name)
+        if running is None:
+            return None
+        while not running.exited:
+            if self._should_end():
+                return None
+            time.sleep(TICK)
+        return running.exit_code
+
+    def _wait_for_end(self) -> None:
+        while not self._should_end() and not all(r.exited for r in self.running.values()):
+            time.sleep(TICK)
+
+    def _stop_all(self) -> None:
+        """Stop what still runs, dependents first (reverse start order), as ECS stops a
+        task's containers; each gets SIGTERM, then SIGKILL after its stopTimeout. Then send
+        every container's last lines."""
+        for running in reversed(list(self.running.values())):
+            if running.exited:
+                continue
+            why = self.stop_reason if self._stop_requested.is_set() else "task stopping"
+            self._log(f"{self.arn}: {running.spec.name} <- SIGTERM ({why})")
+            running.launch.signal(signal.SIGTERM)
+            deadline = time.monotonic() + running.spec.stop_timeout
+            while not running.exited and time.monotonic() < deadline:
+                time.sleep(TICK)
+            if not running.exited:
+                self._log(f"{self.arn}: {running.spec.name}: stopTimeout passed -> SIGKILL")
+                running.launch.signal(signal.SIGKILL, wait_seconds=0)
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(running.launch.process.pid, signal.SIGKILL)
+        for running in self.running.values():
+            running.finish(self._log, self.arn)
+
+    # -- reports -----------------------------------------------------------------------------
+
+    def _entries(self, running: bool = False) -> list[dict[str, Any]]:
+        """ECS's container entries of every container but the main one."""
+        assert self.spec is not None
+        found = []
+        for container in self.spec.containers:
+            if container is self.spec.main:
+                continue
+            entry: dict[str, Any] = {"name": container.name}
+            ran = self.running.get(container.name)
+            if ran is not None and ran.exited:
+                entry["exitCode"] = ran.exit_code
+            if running:
+                entry["lastStatus"] = "RUNNING" if ran and not ran.exited else "STOPPED"
+            found.append(entry)
+        return found
 
     def _mark_stopped_on_moto(self, reason: str) -> None:
-        """The container ended by itself: ECS stops the task (moto does not know on its own)."""
+        """The task ended by itself: ECS stops the task (moto does not know on its own)."""
         ecs = self._client("ecs")
         with contextlib.suppress(Exception):
             [task] = ecs.describe_tasks(cluster=self.task["clusterArn"], tasks=[self.arn])["tasks"]
@@ -154,14 +220,20 @@ class TaskRun:
                 return
             ecs.stop_task(cluster=self.task["clusterArn"], task=self.arn, reason=reason)
 
-    def _stopped(self, started: str, pull_started: str) -> None:
+    def _stopped(self, started: str | None, pull_started: str) -> None:
         assert self.spec is not None
+        main = self.running.get(self.spec.container)
+        self.exit_code = main.exit_code if main is not None else None
         user = self._stop_requested.is_set()
         if not user:
-            self._mark_stopped_on_moto(ecs_events.EXITED_REASON)
+            self._mark_stopped_on_moto(self.failure or ecs_events.EXITED_REASON)
             user = self.stop_reason is not None  # StopTask raced the exit
-        code = ecs_events.USER_INITIATED if user else ecs_events.ESSENTIAL_CONTAINER_EXITED
-        reason = (self.stop_reason or "") if user else ecs_events.EXITED_REASON
+        if user:
+            code, reason = ecs_events.USER_INITIATED, self.stop_reason or ""
+        elif self.failure:  # a dependency failed: the main container never started
+            code, reason = ecs_events.TASK_FAILED_TO_START, self.failure
+        else:
+            code, reason = ecs_events.ESSENTIAL_CONTAINER_EXITED, ecs_events.EXITED_REASON
         self._log(f"{self.arn}: exited {self.exit_code} ({code}: {reason})")
         self._deliver(
             ecs_events.stopped_event(
@@ -172,6 +244,8 @@ class TaskRun:
                 reason=reason,
                 started=started,
                 pull_started=pull_started,
+                container_reason=self.failure if main is None else None,
+                others=self._entries(),
             )
         )
 
