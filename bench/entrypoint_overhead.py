@@ -4,7 +4,9 @@ Why: the entrypoint wraps every agent run, so its cost must stay small (budget: 
 100 ms over ``pi`` itself), and the compact stream exists to cut CloudWatch volume, which
 is only worth it if the saving is real. Both are measured on the same fake-model run the
 tests use: the real pi (installed from ``image/package-lock.json``, on the Dockerfile's
-Node 24) against the fake OpenAI Responses server on 127.0.0.1.
+Node 24) against the fake OpenAI Responses server on 127.0.0.1, through the model proxy
+(``image/model-proxy``, one for the whole benchmark) in both columns, as in a task. With a
+repository, ``image/repo-init`` clones before each entrypoint run and is timed with it.
 
 Runs alternate bare / entrypoint so drift on a busy machine hits both equally; the
 overhead is the difference of the medians.
@@ -26,7 +28,7 @@ import time
 from pathlib import Path
 
 from devtools.fake_model import FakeOpenAI, text, tool
-from devtools.pi_runtime import ENTRYPOINT, MODEL, ensure_runtime
+from devtools.pi_runtime import ENTRYPOINT, MODEL, MODEL_PROXY, REPO_INIT, ensure_runtime
 
 PROMPT = "List the files in the workspace, then summarise what you found."
 # A typical short agent turn: one tool call, then an answer streamed word by word (real
@@ -45,11 +47,34 @@ def script(fake: FakeOpenAI) -> None:
     fake.reset(tool("bash", {"command": "ls -la"}), text(ANSWER))
 
 
-def make_env(tmp: Path, fake: FakeOpenAI, path: str) -> dict[str, str]:
+def start_proxy(fake: FakeOpenAI, path: str) -> tuple[subprocess.Popen, str]:
+    """The model proxy on a free port, forwarding to the fake; (process, its URL)."""
+    env = {
+        "PATH": path,
+        "MODEL_PROXY_PROVIDER": "openai",
+        "OPENAI_API_KEY": "sk-bench-dummy",
+        "MODEL_PROXY_MAX_COST_USD": "1000",
+        "MODEL_PROXY_PORT": "0",
+        "MODEL_PROXY_UPSTREAM": fake.base_url,
+        "MODEL_PROXY_ALLOW_LOCAL_UPSTREAM": "1",
+    }
+    proc = subprocess.Popen(
+        [str(MODEL_PROXY)], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    start = json.loads(proc.stdout.readline())
+    if start.get("type") != "proxy_start":
+        raise RuntimeError(f"model proxy did not start: {start}")
+    return proc, f"http://127.0.0.1:{start['port']}"
+
+
+def make_env(tmp: Path, proxy_url: str, path: str) -> dict[str, str]:
     agent = tmp / "agent"
     agent.mkdir(exist_ok=True)
+    # what the entrypoint writes itself, here for the bare pi runs too
     (agent / "models.json").write_text(
-        json.dumps({"providers": {"openai": {"baseUrl": fake.base_url}}})
+        json.dumps(
+            {"providers": {"openai": {"baseUrl": proxy_url, "apiKey": "cloudagent-model-proxy"}}}
+        )
     )
     (agent / "settings.json").write_text(
         json.dumps({"retry": {"enabled": False, "provider": {"timeoutMs": 10000}}})
@@ -61,7 +86,7 @@ def make_env(tmp: Path, fake: FakeOpenAI, path: str) -> dict[str, str]:
         "LANG": "C.UTF-8",
         "PI_OFFLINE": "1",
         "PI_CODING_AGENT_DIR": str(agent),
-        "OPENAI_API_KEY": "sk-bench-dummy",
+        "AGENT_MODEL_PROXY_URL": proxy_url,
         "AGENT_PROVIDER": "openai",
         "AGENT_MODEL": MODEL,
         "RUN_ID": "bench-run-0001",
@@ -131,12 +156,13 @@ def main() -> int:
 
     rt = ensure_runtime()
     fake = FakeOpenAI().start()
+    proxy, proxy_url = start_proxy(fake, rt.path)
     try:
         with tempfile.TemporaryDirectory() as tmp_s:
             tmp = Path(tmp_s)
             ws = tmp / "workspace"
             ws.mkdir()
-            env = make_env(tmp, fake, rt.path)
+            env = make_env(tmp, proxy_url, rt.path)
             bare_cmd = ["pi", "--mode", "json", "--no-session", "--provider", "openai"]
             bare_cmd += ["--model", MODEL]
             bare_stdin = PROMPT.encode()
@@ -153,8 +179,12 @@ def main() -> int:
 
             def repo_run() -> tuple[float, bytes]:
                 rws = Path(tempfile.mkdtemp(dir=tmp))  # a clone needs an empty workspace
+                handoff = Path(tempfile.mkdtemp(dir=tmp))
                 script_repo(fake)
-                return timed([str(ENTRYPOINT)], repo_env, rws, None)
+                renv = dict(repo_env, AGENT_HANDOFF_DIR=str(handoff))
+                clone_s, _ = timed([str(REPO_INIT)], renv, rws, None)
+                run_s, out = timed([str(ENTRYPOINT)], renv, rws, None)
+                return clone_s + run_s, out
 
             repo_run()  # warm-up
 
@@ -176,6 +206,8 @@ def main() -> int:
             script(fake)
             _, full_out = timed([str(ENTRYPOINT)], dict(env, AGENT_LOG_DELTAS="1"), ws, None)
     finally:
+        proxy.terminate()
+        proxy.wait(10)
         fake.stop()
 
     med_bare = statistics.median(bare) * 1000
@@ -225,7 +257,7 @@ answer streamed word by word.
 | **overhead (difference of medians, {args.runs} runs each)** | **{overhead:.0f} ms** | | |
 | overhead (median of paired differences) | {paired:.0f} ms | | |
 {row(f"`image/entrypoint` with a repository ({REPO_FILES} files, file://)", with_repo)}
-| clone + patch (difference of medians to the run without) | {repo_cost:.0f} ms | | |
+| repo-init clone + patch (difference of medians to the run without) | {repo_cost:.0f} ms | | |
 
 Load average (1 min) at the end of the timed runs: {load:.2f} on {os.cpu_count()} cores; on a
 shared machine other jobs add noise to both columns, so compare runs with a low load.
