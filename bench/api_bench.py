@@ -28,11 +28,13 @@ from toolchain.paths import PROJECT_ROOT
 
 APP_DIR = PROJECT_ROOT / "chalice_api"
 IMPORT_BUDGET_MS = 150
-ZIP_BUDGET_BYTES = 5 * 1024 * 1024
+# With the secret scanner (detect-secrets, PyYAML, requests) bundled; see test_package.py.
+ZIP_BUDGET_BYTES = 7 * 1024 * 1024
 PROBE = (
     "import sys, time; sys.path.insert(0, {d!r}); t = time.perf_counter(); import app; "
     "dt = time.perf_counter() - t; "
-    "heavy = sorted(m for m in ('boto3', 'botocore', 'jwt', 'cryptography') if m in sys.modules); "
+    "heavy = sorted(m for m in ('boto3', 'botocore', 'jwt', 'cryptography', 'detect_secrets') "
+    "if m in sys.modules); "
     "print(dt * 1000, ','.join(heavy))"
 )
 
@@ -110,8 +112,9 @@ def main() -> int:
             f"modules at import: {imp['heavy_modules_imported'] or 'none'}"
         )
         print(
-            f"deployment.zip: {z['bytes']} bytes ({z['mib']} MiB; budget 5 MiB), "
-            f"{z['files']} files, boto3 bundled: {z['boto3_bundled']}"
+            f"deployment.zip: {z['bytes']} bytes ({z['mib']} MiB; budget "
+            f"{ZIP_BUDGET_BYTES // 2**20} MiB), {z['files']} files, boto3 bundled: "
+            f"{z['boto3_bundled']}"
         )
     ok = (
         result["import"]["median_ms"] <= IMPORT_BUDGET_MS

@@ -15,6 +15,7 @@ check is pointed at a closed port on 127.0.0.1 (``github``), or at a test's own 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -36,6 +37,7 @@ from tests.support.control_api import (
     SUBJECT,
     Env,
     Jwks,
+    task_event,
 )
 from tests.support.fake_resolver import FakeFirewallDomainLists
 
@@ -355,6 +357,43 @@ def run_task_calls(api_env: Env) -> list[dict[str, Any]]:
 
     aws.client("ecs").meta.events.register("provide-client-params.ecs.RunTask", record)
     return calls
+
+
+# -- a task's log streams and its end -----------------------------------------------------------
+
+
+@pytest.fixture
+def agent_log(api_env: Env) -> Callable[..., None]:
+    """Write lines to a task's awslogs stream (agent/<container>/<task-id>), one event each;
+    the agent's by default, ``container="model-proxy"`` for the proxy's."""
+    logs = aws.client("logs")
+    clock = [int(time.time() * 1000)]
+
+    def write(task_arn: str, lines: list[str], container: str = CONTAINER) -> None:
+        stream = f"agent/{container}/{task_arn.rsplit('/', 1)[-1]}"
+        with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+            logs.create_log_stream(logGroupName=api_env.log_group, logStreamName=stream)
+        for i in range(0, len(lines), 4):  # stays under PutLogEvents' 1 MB batch
+            batch = []
+            for line in lines[i : i + 4]:
+                clock[0] += 1
+                batch.append({"timestamp": clock[0], "message": line})
+            logs.put_log_events(
+                logGroupName=api_env.log_group, logStreamName=stream, logEvents=batch
+            )
+
+    return write
+
+
+@pytest.fixture
+def stop(client: Any, api_env: Env) -> Callable[..., dict[str, Any]]:
+    """Deliver the task's STOPPED event to the task_state handler."""
+
+    def deliver(run_id: str, arn: str, exit_code: int = 0, **kw: Any) -> dict[str, Any]:
+        event = task_event(api_env, run_id, arn, "STOPPED", exit_code=exit_code, **kw)
+        return client.lambda_.invoke("task_state", event).payload
+
+    return deliver
 
 
 # -- the DNS Firewall --------------------------------------------------------------------------

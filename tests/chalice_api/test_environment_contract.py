@@ -63,6 +63,17 @@ def test_the_synthesized_environment_parses_into_a_whole_configuration(
     assert parsed.origin_verify_secret_arn and not parsed.origin_verify_off
     assert set(parsed.hourly_costs_usd or {}) == set(config.CAPACITIES)
     assert parsed.egress_mode == environment["EGRESS_MODE"]
+    # The model proxy's and the clone container's variables: what the stacks set, or the
+    # defaults while they do not set them yet.
+    assert parsed.max_run_cost_usd > 0
+    assert parsed.model_proxy_container_name == environment.get(
+        "MODEL_PROXY_CONTAINER_NAME", "model-proxy"
+    )
+    assert parsed.repo_init_container_name == environment.get(
+        "REPO_INIT_CONTAINER_NAME", "repo-init"
+    )
+    if "REPO_TASK_DEFINITION_ARNS" in environment:
+        assert set(parsed.repo_task_definition_arns or {}) == set(config.PROVIDERS)
 
 
 def test_the_variant_with_run_domains_names_its_list(variant_stacks) -> None:
@@ -78,6 +89,7 @@ def test_the_variant_with_run_domains_names_its_list(variant_stacks) -> None:
         ({"AGENT_STOP_GRACE_SECONDS": "121"}, "AGENT_STOP_GRACE_SECONDS must be between 0 and 120"),
         ({"CAPACITY": "cheap"}, "CAPACITY must be one of on-demand, spot, spot-then-on-demand"),
         ({"CLUSTER_ARN": "cloudagent-dev"}, "CLUSTER_ARN must be an ARN"),
+        ({"MAX_RUN_COST_USD": "0"}, "MAX_RUN_COST_USD must be a positive decimal amount"),
         ({"TABLE_NAME": ""}, "required environment variable TABLE_NAME is not set"),
     ],
 )

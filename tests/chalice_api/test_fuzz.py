@@ -65,6 +65,14 @@ def valid(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
     kind = schema.get("type")
     if kind == "integer":
         return st.integers(schema.get("minimum", -(2**31)), schema.get("maximum", 2**31))
+    if kind == "number":
+        return st.floats(
+            min_value=schema.get("minimum"),
+            max_value=schema.get("maximum", 10**6),
+            exclude_min=schema.get("exclusiveMinimum", False),
+            allow_nan=False,
+            allow_infinity=False,
+        ) | st.integers(max(1, schema.get("minimum", 1)), 100)
     if kind == "string":
         if "pattern" in schema:
             strat = st.from_regex(schema["pattern"], fullmatch=True)
@@ -222,10 +230,17 @@ def test_no_5xx_for_any_input(
             and "{" not in path
         )
         if clean and resp.status_code == 400:
-            # Only the Idempotency-Key may still be malformed for a schema-valid body, and a
-            # schema-valid repo or egress domain may be outside the deployment's allow-lists.
+            # Only the Idempotency-Key may still be malformed for a schema-valid body, a
+            # schema-valid repo or egress domain may be outside the deployment's allow-lists,
+            # and a spend cap above its limit or below a micro-dollar.
             message = data["error"]["message"]
-            settings = ("Idempotency-Key", "allowed_repos", "egress_run_domains_allowed")
+            settings = (
+                "Idempotency-Key",
+                "allowed_repos",
+                "egress_run_domains_allowed",
+                "max_run_cost_usd",
+                "max_cost_usd must be a number of USD of at least",
+            )
             assert any(s in message for s in settings), (body, data)
         elif clean:
             assert resp.status_code in (202, 409, 413, 429), (body, data)

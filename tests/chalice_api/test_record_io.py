@@ -76,3 +76,25 @@ def test_a_task_state_event_reads_and_writes_the_run_once(
     out = client.lambda_.invoke("task_state", event).payload
     assert out["applied"] is True
     assert (record_io["read"], record_io["write"]) == (1, 1)
+
+
+def test_a_stopped_event_with_both_streams_still_reads_and_writes_the_run_once(
+    client: Any, headers: dict[str, str], api_env: Env, record_io: Counter, agent_log: Any
+) -> None:
+    """The result (agent stream) and the billed usage (model proxy stream) ride on the one
+    conditional write of the STOPPED transition."""
+    run = _create(client, headers)
+    run_id = run["run_id"]
+    arn = client.http.get(f"/v1/runs/{run_id}", headers=headers).json_body["task_arn"]
+    end = {"type": "runtime_end", "run_id": run_id, "result": {"final_message": "ok"}}
+    usage = {"input_tokens": 10, "output_tokens": 2, "cost_usd": 0.01, "calls": 1}
+    agent_log(arn, [json.dumps(end)])
+    agent_log(
+        arn, [json.dumps({"type": "proxy_end", "run_id": run_id, "usage": usage})], "model-proxy"
+    )
+    record_io.clear()
+    out = client.lambda_.invoke("task_state", task_event(api_env, run_id, arn, "STOPPED")).payload
+    assert out["applied"] is True
+    assert (record_io["read"], record_io["write"]) == (1, 1)
+    got = client.http.get(f"/v1/runs/{run_id}", headers=headers).json_body
+    assert got["model_cost_usd"] == 0.01 and got["budget_exceeded"] is False

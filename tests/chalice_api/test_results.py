@@ -1,10 +1,10 @@
 """Every run ends with a result: runtime_end read from the agent's log stream (on moto, written
-as the agent writes it), stored idempotently, costs split into compute and model; and the patch
-a run on a repository leaves behind, served by GET /v1/runs/{id}/patch."""
+as the agent writes it), billed by what the model proxy's stream metered, stored idempotently,
+costs split into compute and model; and the patch a run on a repository leaves behind, served
+by GET /v1/runs/{id}/patch."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
 from collections.abc import Callable
@@ -15,7 +15,7 @@ from chalicelib.core import aws, times
 from chalicelib.persistence import store
 from chalicelib.runs import results
 
-from tests.support.control_api import CONTAINER, Env, task_event
+from tests.support.control_api import CONTAINER, Env
 
 VALID = {"prompt": "Fix the flaky test", "provider": "openai", "model": "gpt-5"}
 REPO = "acme/agents"
@@ -28,6 +28,27 @@ USAGE = {
     "cost_usd": 0.0123,
 }
 COMPUTE = round(610 / 3600 * 1.08, 4)  # task_event's times: 610 s billed at $1.08/h
+# What the model proxy metered for the same run (its proxy_end line).
+METERED = {**USAGE, "calls": 3}
+ZERO = {
+    "input_tokens": 0,
+    "output_tokens": 0,
+    "cache_read_tokens": 0,
+    "cache_write_tokens": 0,
+    "cost_usd": 0,
+    "calls": 0,
+}
+
+
+def proxy_end(run_id: str, usage: dict[str, Any] | None = None, exceeded: bool = False) -> str:
+    """The model proxy's last line, as it prints it when ECS stops the task."""
+    line = {
+        "type": "proxy_end",
+        "run_id": run_id,
+        "usage": usage or METERED,
+        "budget_exceeded": exceeded,
+    }
+    return json.dumps(line, separators=(",", ":"))
 
 
 def runtime_end(run_id: str, *, patch: dict[str, Any] | None = None, **result: Any) -> str:
@@ -104,39 +125,6 @@ def start_run(client: Any, headers: dict[str, str]) -> Callable[..., tuple[str, 
 
 
 @pytest.fixture
-def agent_log(api_env: Env) -> Callable[[str, list[str]], None]:
-    """Write lines to a task's awslogs stream (agent/<container>/<task-id>), one event each."""
-    logs = aws.client("logs")
-    clock = [int(time.time() * 1000)]
-
-    def write(task_arn: str, lines: list[str]) -> None:
-        stream = f"agent/{CONTAINER}/{task_arn.rsplit('/', 1)[-1]}"
-        with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
-            logs.create_log_stream(logGroupName=api_env.log_group, logStreamName=stream)
-        for i in range(0, len(lines), 4):  # stays under PutLogEvents' 1 MB batch
-            batch = []
-            for line in lines[i : i + 4]:
-                clock[0] += 1
-                batch.append({"timestamp": clock[0], "message": line})
-            logs.put_log_events(
-                logGroupName=api_env.log_group, logStreamName=stream, logEvents=batch
-            )
-
-    return write
-
-
-@pytest.fixture
-def stop(client: Any, api_env: Env) -> Callable[..., dict[str, Any]]:
-    """Deliver the task's STOPPED event to the task_state handler."""
-
-    def deliver(run_id: str, arn: str, exit_code: int = 0, **kw: Any) -> dict[str, Any]:
-        event = task_event(api_env, run_id, arn, "STOPPED", exit_code=exit_code, **kw)
-        return client.lambda_.invoke("task_state", event).payload
-
-    return deliver
-
-
-@pytest.fixture
 def get(client: Any, headers: dict[str, str]) -> Callable[[str], dict[str, Any]]:
     return lambda run_id: client.http.get(f"/v1/runs/{run_id}", headers=headers).json_body
 
@@ -158,6 +146,7 @@ def transcript(run_id: str) -> list[str]:
 def test_result_is_stored_from_the_agent_stream(start_run, agent_log, stop, get, api_env):
     run_id, arn = start_run()
     agent_log(arn, [*transcript(run_id), runtime_end(run_id)])
+    agent_log(arn, [proxy_end(run_id)], container="model-proxy")
     out = stop(run_id, arn)
     assert out["status"] == "STOPPED" and out["released_slot"] is True
     run = get(run_id)
@@ -165,12 +154,16 @@ def test_result_is_stored_from_the_agent_stream(start_run, agent_log, stop, get,
     assert run["result"] == {
         "final_message": "Fixed: the test waited on a real clock.",
         "final_message_truncated": False,
+        "final_message_withheld": False,
         "stop_reason": "stop",
-        "usage": USAGE,
+        "usage": METERED,
+        "agent_reported_usage": USAGE,
+        "budget_exceeded": False,
         "tool_calls": 7,
         "duration_seconds": 42.5,
         "patch": None,
     }
+    assert run["budget_exceeded"] is False and run["max_cost_usd"] == 25
     assert run["compute_cost_usd"] == pytest.approx(COMPUTE)
     assert run["model_cost_usd"] == pytest.approx(0.0123)
     assert run["estimated_cost_usd"] == pytest.approx(COMPUTE + 0.0123)
@@ -182,10 +175,11 @@ def test_result_is_stored_from_the_agent_stream(start_run, agent_log, stop, get,
 def test_list_leaves_out_the_final_message(start_run, agent_log, stop, client, headers):
     run_id, arn = start_run()
     agent_log(arn, [runtime_end(run_id)])
+    agent_log(arn, [proxy_end(run_id)], container="model-proxy")
     stop(run_id, arn)
     [listed] = client.http.get("/v1/runs", headers=headers).json_body["runs"]
     assert "final_message" not in listed["result"]
-    assert listed["result"]["usage"] == USAGE and listed["model_cost_usd"] == 0.0123
+    assert listed["result"]["usage"] == METERED and listed["model_cost_usd"] == 0.0123
 
 
 def test_running_run_has_compute_cost_only(start_run, get):
@@ -254,13 +248,14 @@ def test_stored_values_are_checked_and_clamped(start_run, agent_log, stop, get):
     assert len(result["final_message"].encode()) <= results.FINAL_MESSAGE_MAX_BYTES
     assert set(result["final_message"]) == {"é"}  # cut on a character boundary
     assert result["stop_reason"] == "x" * results.STOP_REASON_MAX_CHARS
-    assert result["usage"] == {
+    assert result["agent_reported_usage"] == {
         "input_tokens": None,
         "output_tokens": None,
         "cache_read_tokens": None,
         "cache_write_tokens": None,
         "cost_usd": None,
     }
+    assert result["usage"] == ZERO  # no model call went through the proxy
     assert result["tool_calls"] is None and result["duration_seconds"] == results.MAX_SECONDS
     assert result["patch"] == {
         "base_commit": None,
@@ -305,7 +300,7 @@ def test_reaper_reads_the_result_of_a_run_whose_event_was_lost(start_run, agent_
     svc.ecs.describe = lambda arns: []  # type: ignore[method-assign]
     assert svc.reap()["reconciled"] == [{"run_id": run_id, "status": "STOPPED"}]
     run = get(run_id)
-    assert run["status"] == "STOPPED" and run["result"]["usage"] == USAGE
+    assert run["status"] == "STOPPED" and run["result"]["agent_reported_usage"] == USAGE
 
 
 def test_reaper_retries_a_result_that_was_not_there_at_stop(start_run, agent_log, stop, get):
@@ -510,18 +505,24 @@ def test_longest_repo_and_ref_stay_within_the_overrides_budget(
     repo = "o" * 39 + "/" + "n" * 100
     monkeypatch.setenv("ALLOWED_REPOS", repo)
     cfg.reset()
-    body = {**VALID, "prompt": "p" * 7000, "repo": repo, "ref": "r" * 255}
-    assert (
-        client.http.post("/v1/runs", headers=headers, body=json.dumps(body).encode()).status_code
-        == 202
-    )
-    assert overrides_size(run_task_calls[0]["overrides"]) <= ECS_OVERRIDES_LIMIT
-    body["prompt"] = "p" * 7900  # would not fit: refused before anything is written
-    err = error_of(
-        client.http.post("/v1/runs", headers=headers, body=json.dumps(body).encode()), 413
-    )
-    assert str(ECS_OVERRIDES_LIMIT) in err["message"]
-    assert len(client.http.get("/v1/runs", headers=headers).json_body["runs"]) == 1
+    # The repository reaches the agent and the clone container, the cap the model proxy:
+    # with the longest repo and ref, every container's overrides leave 6675 characters.
+    body = {**VALID, "prompt": "p" * 6600, "repo": repo, "ref": "r" * 255, "max_cost_usd": 24.5}
+    post = lambda b: client.http.post("/v1/runs", headers=headers, body=json.dumps(b).encode())  # noqa: E731
+    assert post(body).status_code == 202
+    [call] = run_task_calls
+    assert [c["name"] for c in call["overrides"]["containerOverrides"]] == [
+        "agent",
+        "model-proxy",
+        "repo-init",
+    ]
+    assert overrides_size(call["overrides"]) <= ECS_OVERRIDES_LIMIT
+    # A prompt that fits without a repository does not with one: the check counts all three.
+    body["prompt"] = "p" * 7000
+    assert post({k: v for k, v in body.items() if k not in ("repo", "ref")}).status_code == 202
+    err = error_of(post(body), 413)  # refused before anything is written
+    assert str(ECS_OVERRIDES_LIMIT) in err["message"] and "all its containers" in err["message"]
+    assert len(client.http.get("/v1/runs", headers=headers).json_body["runs"]) == 2
 
 
 def test_allowed_repos_setting_is_checked(api_env):

@@ -26,6 +26,13 @@ _NULL_INT = {"type": "integer", "nullable": True}
 _NULL_COUNT = {"type": "integer", "minimum": 0, "nullable": True}
 _NULL_NUM = {"type": "number", "minimum": 0, "nullable": True}
 _NAMES = {"type": "array", "nullable": True, "items": {"type": "string"}}
+_USAGE_FIELDS = {
+    "input_tokens": _NULL_COUNT,
+    "output_tokens": _NULL_COUNT,
+    "cache_read_tokens": _NULL_COUNT,
+    "cache_write_tokens": _NULL_COUNT,
+    "cost_usd": _NULL_NUM,
+}
 
 SCHEMAS: dict[str, Any] = {
     **REQUEST_SCHEMAS,
@@ -53,6 +60,21 @@ SCHEMAS: dict[str, Any] = {
             "repo": {**_NULL_STR, "description": "OWNER/NAME the run cloned"},
             "ref": {**_NULL_STR, "description": "ref checked out (null: default)"},
             "max_runtime_seconds": {"type": "integer"},
+            "max_cost_usd": {
+                **_NULL_NUM,
+                "description": (
+                    "the run's model spend cap in USD, kept by the model proxy (the request's "
+                    "max_cost_usd, or the setting max_run_cost_usd)"
+                ),
+            },
+            "budget_exceeded": {
+                "type": "boolean",
+                "nullable": True,
+                "description": (
+                    "true when the model proxy refused a call at the cap (as in the result); "
+                    "null until the result is read"
+                ),
+            },
             "created_at": {"type": "string", "format": "date-time"},
             "created_by": {"type": "string"},
             "task_arn": _NULL_STR,
@@ -70,7 +92,10 @@ SCHEMAS: dict[str, Any] = {
             "model_cost_usd": {
                 "type": "number",
                 "nullable": True,
-                "description": "result.usage.cost_usd (pi's price); null if unknown",
+                "description": (
+                    "result.usage.cost_usd: what the model proxy metered, priced with pi's "
+                    "table; null until the result is read"
+                ),
             },
             "estimated_cost_usd": {
                 "type": "number",
@@ -150,28 +175,42 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "description": (
             "What the agent reported in its last log line (runtime_end.result), "
-            "checked and clamped by the control plane; a field of the wrong type is "
-            "null. In GET /v1/runs (the list) final_message is left out."
+            "checked and clamped by the control plane (a field of the wrong type is "
+            "null), with the usage the model proxy metered. In GET /v1/runs (the list) "
+            "final_message is left out."
         ),
         "properties": {
             "final_message": {
                 **_NULL_STR,
                 "description": (
                     f"text of the last assistant message, at most "
-                    f"{FINAL_MESSAGE_MAX_BYTES} bytes (UTF-8)"
+                    f"{FINAL_MESSAGE_MAX_BYTES} bytes (UTF-8); '[withheld: the secret "
+                    "scanner matched <type>]' when detect-secrets found a secret in it"
                 ),
             },
             "final_message_truncated": {"type": "boolean"},
+            "final_message_withheld": {
+                "type": "boolean",
+                "description": "the secret scan withheld final_message",
+            },
             "stop_reason": _NULL_STR,
             "usage": {
                 "type": "object",
-                "properties": {
-                    "input_tokens": _NULL_COUNT,
-                    "output_tokens": _NULL_COUNT,
-                    "cache_read_tokens": _NULL_COUNT,
-                    "cache_write_tokens": _NULL_COUNT,
-                    "cost_usd": _NULL_NUM,
-                },
+                "description": (
+                    "what the model proxy metered (the billed usage; zeros when the run made "
+                    "no model call through it); calls: priced model responses"
+                ),
+                "properties": {**_USAGE_FIELDS, "calls": _NULL_COUNT},
+            },
+            "agent_reported_usage": {
+                "type": "object",
+                "nullable": True,
+                "description": "what the agent reported in runtime_end (not billed)",
+                "properties": _USAGE_FIELDS,
+            },
+            "budget_exceeded": {
+                "type": "boolean",
+                "description": "the model proxy refused a call at the run's max_cost_usd",
             },
             "tool_calls": _NULL_COUNT,
             "duration_seconds": _NULL_NUM,

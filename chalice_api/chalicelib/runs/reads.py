@@ -29,6 +29,8 @@ PUBLIC_FIELDS = (
     "repo",
     "ref",
     "max_runtime_seconds",
+    "max_cost_usd",
+    "budget_exceeded",
     "created_at",
     "created_by",
     "task_arn",

@@ -8,7 +8,9 @@ a two-hour transcript is never scanned from its start.
 What is stored is checked and clamped here (types, sizes, finite non-negative numbers as
 ``Decimal``): the log stream is written by the agent's container, which the control plane does
 not trust. An over-long line that the log driver split into several events (a continuation
-does not start with ``{``) is joined back before parsing.
+does not start with ``{``) is joined back before parsing. The final message is scanned for
+secrets before it is stored (``secret_scan.py``): a hit withholds it. The usage in it is what
+the agent reports; what is billed comes from the model proxy (``metering.py``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import re
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import Any
+
+from . import secret_scan
 
 FINAL_MESSAGE_MAX_BYTES = 64 * 1024
 STOP_REASON_MAX_CHARS = 64
@@ -100,7 +104,8 @@ def _text(value: Any) -> str:
     return str(value).encode("utf-8", "replace").decode("utf-8")
 
 
-def _count(value: Any) -> int | None:
+def count_of(value: Any) -> int | None:
+    """A non-negative whole number (capped), or None for anything else."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         return None
     return min(value, MAX_COUNT)
@@ -112,6 +117,11 @@ def _number(value: Any, cap: float, places: int) -> Decimal | None:
     if not math.isfinite(value) or value < 0:
         return None
     return Decimal(repr(round(min(float(value), cap), places)))
+
+
+def usd_of(value: Any, cap: float) -> Decimal | None:
+    """An amount of USD to the micro-dollar (capped), or None when not a finite amount >= 0."""
+    return _number(value, cap, 6)
 
 
 def _final_message(value: Any) -> tuple[str | None, bool]:
@@ -132,7 +142,7 @@ def _patch(value: Any) -> dict[str, Any] | None:
         "truncated": value.get("truncated") is True,
     }
     for key in ("files_changed", "insertions", "deletions", "bytes", "chunks"):
-        out[key] = _count(value.get(key))
+        out[key] = count_of(value.get(key))
     return out
 
 
@@ -141,20 +151,22 @@ def sanitize(raw: Any) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise ResultUnavailable("runtime_end has no result object")
     message, cut = _final_message(raw.get("final_message"))
+    message, withheld = secret_scan.withheld(message)
     stop = raw.get("stop_reason")
     usage = raw.get("usage") if isinstance(raw.get("usage"), dict) else {}
     return {
         "final_message": message,
         "final_message_truncated": cut or raw.get("final_message_truncated") is True,
+        "final_message_withheld": withheld,
         "stop_reason": _text(stop)[:STOP_REASON_MAX_CHARS] if isinstance(stop, str) else None,
         "usage": {
-            "input_tokens": _count(usage.get("input_tokens")),
-            "output_tokens": _count(usage.get("output_tokens")),
-            "cache_read_tokens": _count(usage.get("cache_read_tokens")),
-            "cache_write_tokens": _count(usage.get("cache_write_tokens")),
+            "input_tokens": count_of(usage.get("input_tokens")),
+            "output_tokens": count_of(usage.get("output_tokens")),
+            "cache_read_tokens": count_of(usage.get("cache_read_tokens")),
+            "cache_write_tokens": count_of(usage.get("cache_write_tokens")),
             "cost_usd": _number(usage.get("cost_usd"), MAX_USD, 6),
         },
-        "tool_calls": _count(raw.get("tool_calls")),
+        "tool_calls": count_of(raw.get("tool_calls")),
         "duration_seconds": _number(raw.get("duration_seconds"), MAX_SECONDS, 3),
         "patch": _patch(raw.get("patch")),
     }

@@ -7,7 +7,9 @@ filled in, and a stored result is never replaced.
 
 The task's private IPv4 address is recorded the first time an event carries it; when the
 task stops, the run's per-run egress domains are released (``egress.py``) and what the
-DNS Firewall blocked for that address is stored (``cloud/blocked.py``).
+DNS Firewall blocked for that address is stored (``cloud/blocked.py``). The result joins the
+agent's ``runtime_end`` with what the model proxy metered (``metering.py``): the usage that is
+billed, and whether the run hit its spend cap (``budget_exceeded``, also on the record).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from ..core.ids import RUN_ID_RE
 from ..core.statuses import ECS_STATUS, STATUS_RANK, STOPPED
 from ..core.times import now_iso, to_iso
 from ..persistence.store import Store
-from . import results
+from . import metering, results
 from .capacity import Capacity, stopped_fields
 from .egress import RunDomainList
 
@@ -147,7 +149,8 @@ class TaskStateHandler:
     def result_fields(
         self, run_id: str, record: dict[str, Any], task_arn: str | None = None
     ) -> dict[str, Any]:
-        """The run's ``result`` fields, read from ``runtime_end`` in its log stream.
+        """The run's ``result`` fields: ``runtime_end`` from its agent's log stream, billed by
+        what its model proxy's stream metered.
 
         Never raises (a result must not fail a state transition): anything that goes wrong is
         ``result: null`` plus a short ``result_error``.
@@ -158,8 +161,10 @@ class TaskStateHandler:
             arn = task_arn or record.get("task_arn")
             if not arn:
                 raise results.ResultUnavailable("the run has no task")
-            stream = stream_name(self.settings.container_name, task_id(str(arn)))
-            result = results.read_result(self.logs.tail(stream, results.RESULT_PAGES), run_id)
+            task = task_id(str(arn))
+            stream = stream_name(self.settings.container_name, task)
+            reported = results.read_result(self.logs.tail(stream, results.RESULT_PAGES), run_id)
+            result = metering.billed(reported, self._metered(run_id, task))
         except results.ResultUnavailable as exc:
             error = str(exc)
         except Exception as exc:
@@ -171,11 +176,29 @@ class TaskStateHandler:
                 error = f"the log stream could not be read ({code or type(exc).__name__})"
         if error:
             log.info("run %s has no result: %s", run_id, error)
-        return {
+        fields: dict[str, Any] = {
             "result": result,
             "result_error": error[: results.REASON_MAX_CHARS] if error else None,
             "result_read_at": now_iso(),
         }
+        if result is not None:
+            fields["budget_exceeded"] = result["budget_exceeded"]
+        return fields
+
+    def _metered(self, run_id: str, task: str) -> metering.Metered:
+        """The model proxy's account of the run; a stream that does not exist metered nothing
+        (zeros), one that cannot be read leaves the result to a later read."""
+        stream = stream_name(self.settings.model_proxy_container_name, task)
+        try:
+            return metering.read_metered(self.logs.tail(stream, metering.PROXY_PAGES), run_id)
+        except Exception as exc:
+            code = aws.error_code(exc)
+            if code == "ResourceNotFoundException":
+                return metering.Metered()
+            log.warning("reading the model proxy's log of %s failed: %r", run_id, exc)
+            raise results.ResultUnavailable(
+                f"the model proxy's log stream could not be read ({code or type(exc).__name__})"
+            ) from None
 
     def store_result(
         self, run_id: str, record: dict[str, Any], task_arn: str | None = None
