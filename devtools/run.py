@@ -85,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default="gpt-4o-mini")
     parser.add_argument("--repo", help="OWNER/NAME (must be in the API's allowed repositories)")
     parser.add_argument("--ref")
+    parser.add_argument(
+        "--max-cost", type=float, help="the run's model spend cap in USD (the proxy enforces it)"
+    )
     parser.add_argument("--events", action="store_true", help="print the agent's events")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     paths = LocalPaths.from_env()
@@ -99,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         body["repo"] = args.repo
     if args.ref:
         body["ref"] = args.ref
+    if args.max_cost is not None:
+        body["max_cost_usd"] = args.max_cost
     created = api.call("POST", "/v1/runs", body)
     run_id = created["run_id"]
     print(f"run {run_id}: {created['status']}", file=sys.stderr)
@@ -110,7 +115,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {run.get('failure_reason') or run.get('result_error')}", file=sys.stderr)
     print(
         f"  tokens in {usage.get('input_tokens')}, out {usage.get('output_tokens')}, "
-        f"tool calls {result.get('tool_calls')}, estimated cost {run.get('estimated_cost_usd')}",
+        f"tool calls {result.get('tool_calls')}, estimated cost {run.get('estimated_cost_usd')}"
+        + (
+            " (budget exceeded: the proxy refused further model calls)"
+            if run.get("budget_exceeded")
+            else ""
+        ),
         file=sys.stderr,
     )
     patch = result.get("patch") or {}

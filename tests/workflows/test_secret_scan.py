@@ -110,9 +110,10 @@ def _patch(path: str, added: str) -> str:
 
 
 @pytest.mark.parametrize(
-    "key", [_key("sk-ant-api03-"), _key("sk-proj-"), _key("AIza", 35), _key("ghp_", 36)]
+    ("prefix", "length"), [("sk-ant-api03-", 48), ("sk-proj-", 48), ("AIza", 35), ("ghp_", 36)]
 )
-def test_the_scan_withholds_a_planted_key(tmp_path, key):
+def test_the_scan_withholds_a_planted_key(tmp_path, prefix, length):
+    key = _key(prefix, length)
     out = tmp_path / "cloudagent-out"
     out.mkdir()
     (out / "final_message.md").write_text(f"Done. By the way, the key is {key}\n")
