@@ -8,17 +8,24 @@ the stacks are applied unchanged; none changes what a stack asks for.
   (`{\\"Version\\":...}`), and the AWS provider unescapes what it reads (Go's
   `strconv.Unquote`). moto returns the policy as it was sent, so the provider fails every read
   of a REST API that has a policy ("invalid character ... after top-level value").
+* ECS's RunTask adds up the containers' memory and fails (a TypeError, HTTP 500) on a container
+  that sets neither `memory` nor `memoryReservation`. AWS allows that on Fargate when the task
+  sets its memory (the agent's `repo-init` container shares the task's memory that way).
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from types import SimpleNamespace
 from typing import Any
 
 from moto.apigateway.models import RestAPI
+from moto.ecs.models import EC2ContainerServiceBackend
 
 _rest_api_to_dict = RestAPI.to_dict
+_task_requirements = EC2ContainerServiceBackend._calculate_task_resource_requirements
+_MEMORY_KEYS = ("memory", "memoryReservation", "Memory", "MemoryReservation")
 
 
 def _rest_api_as_aws_returns_it(self: RestAPI) -> dict[str, Any]:
@@ -30,9 +37,21 @@ def _rest_api_as_aws_returns_it(self: RestAPI) -> dict[str, Any]:
     return result
 
 
+def _task_requirements_with_task_memory(task_definition: Any) -> dict[str, Any]:
+    """RunTask's sizing with a container that sets no memory of its own counted as 0 MiB."""
+    containers = [
+        c if any(key in c for key in _MEMORY_KEYS) else {**c, "memory": 0}
+        for c in task_definition.container_definitions
+    ]
+    return _task_requirements(SimpleNamespace(container_definitions=containers))
+
+
 def apply() -> None:
     """Install the corrections (idempotent)."""
     RestAPI.to_dict = _rest_api_as_aws_returns_it  # type: ignore[method-assign]
+    EC2ContainerServiceBackend._calculate_task_resource_requirements = staticmethod(  # type: ignore[method-assign]
+        _task_requirements_with_task_memory
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
