@@ -22,37 +22,7 @@ from .gitref import REPO_RE, canonical_repo
 _GENERATED: dict[str, dict[str, Any]] = json.loads(
     (Path(__file__).resolve().parent / "lambda_contract.json").read_text()
 )
-# The model proxy's and the clone container's variables, as the stacks declare them. Each
-# stands in only while the generated copy does not declare it yet, so an environment
-# synthesized before them still parses (defaults, and no repository family); once the JSON
-# carries a name, its declaration (required, range) is the one that counts.
-_PENDING: dict[str, dict[str, Any]] = {
-    "REPO_TASK_DEFINITION_ARNS": {
-        "fed_by": "agent: one per provider, the families with the clone container",
-        "keys": _GENERATED["TASK_DEFINITION_ARNS"]["keys"],
-        "required": False,
-        "rule": "provider_arns",
-    },
-    "MODEL_PROXY_CONTAINER_NAME": {
-        "default": "model-proxy",
-        "fed_by": "agent: the model proxy container",
-        "required": False,
-        "rule": "text",
-    },
-    "REPO_INIT_CONTAINER_NAME": {
-        "default": "repo-init",
-        "fed_by": "agent: the clone container",
-        "required": False,
-        "rule": "text",
-    },
-    "MAX_RUN_COST_USD": {
-        "default": "25",
-        "fed_by": "setting max_run_cost_usd",
-        "required": False,
-        "rule": "usd",
-    },
-}
-CONTRACT: dict[str, dict[str, Any]] = {**_PENDING, **_GENERATED}
+CONTRACT: dict[str, dict[str, Any]] = _GENERATED
 RESOURCE_ID_RE = re.compile(r"[A-Za-z0-9-]{1,64}")
 # A positive amount of US dollars as the settings write it: digits, at most 6 decimals.
 USD_RE = re.compile(r"[0-9]{1,9}(\.[0-9]{1,6})?")
@@ -193,11 +163,13 @@ def _numeric_id(name: str, raw: str, spec: dict) -> str:
 
 def _usd(name: str, raw: str, spec: dict) -> Decimal:
     """A positive decimal amount of USD (exact: it is compared with request amounts and
-    handed to the model proxy as text), within the declared ``max`` when there is one."""
+    handed to the model proxy as text), within the declared ``min``/``max``."""
     value = Decimal(raw) if USD_RE.fullmatch(raw) else Decimal(0)
-    top = spec.get("max")
-    if value <= 0 or (top is not None and value > Decimal(str(top))):
-        bound = f" at most {top}" if top is not None else ""
+    low, top = spec.get("min"), spec.get("max")
+    too_low = value <= 0 or (low is not None and value < Decimal(str(low)))
+    if too_low or (top is not None and value > Decimal(str(top))):
+        bound = f" at least {low}" if low is not None else ""
+        bound += f" at most {top}" if top is not None else ""
         raise ConfigError(
             f"environment variable {name} must be a positive decimal amount of USD{bound} "
             f"(digits, at most 6 decimals, e.g. 25 or 2.50), not {raw[:40]!r}"
