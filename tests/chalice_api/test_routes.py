@@ -333,6 +333,7 @@ def test_oidc_defaults() -> None:
             "MAX_CONCURRENT_RUNS": "3",
             "CLUSTER_ARN": "arn:aws:ecs:us-east-1:123456789012:cluster/x",  # the contract's rule
             "TASK_DEFINITION_ARNS": arns,
+            "REPO_TASK_DEFINITION_ARNS": arns,
             "PROVIDER_SECRET_ARNS": arns,
         }
     )

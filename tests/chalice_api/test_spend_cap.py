@@ -125,19 +125,12 @@ def test_a_run_with_a_repository_starts_the_family_with_the_clone(
     assert not any("TOKEN" in name for env in envs.values() for name in env)
 
 
-def test_without_the_repository_families_a_repository_run_is_a_configuration_error(
-    client: Any, headers: dict[str, str], run_task_calls: list, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("REPO_TASK_DEFINITION_ARNS")
-    monkeypatch.setenv("ALLOWED_REPOS", "acme/agents")
-    cfg.reset()
-    resp = post(client, "/v1/runs", {**RUN, "repo": "acme/agents"}, headers)
-    assert resp.status_code == 500
-    assert resp.json_body["error"]["code"] == "configuration_error"
-    assert "REPO_TASK_DEFINITION_ARNS" in resp.json_body["error"]["message"]
-    assert run_task_calls == []
-    assert client.http.get("/v1/runs", headers=headers).json_body["runs"] == []
-    assert post(client, "/v1/runs", RUN, headers).status_code == 202  # other runs still start
+def test_the_repository_families_are_required(api_env: Env) -> None:
+    """Runs with a repository need the families with the clone container: a Lambda without
+    them refuses to configure itself rather than start such a run with the wrong family."""
+    env = {k: v for k, v in api_env.env.items() if k != "REPO_TASK_DEFINITION_ARNS"}
+    with pytest.raises(cfg.ConfigError, match="REPO_TASK_DEFINITION_ARNS is not set"):
+        cfg.from_env(env)
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "abc", "1e3", "1.1234567", "25 USD", "0.000000"])
@@ -155,7 +148,6 @@ def test_the_new_variables_have_their_defaults(api_env: Env) -> None:
             "MAX_RUN_COST_USD",
             "MODEL_PROXY_CONTAINER_NAME",
             "REPO_INIT_CONTAINER_NAME",
-            "REPO_TASK_DEFINITION_ARNS",
         )
     }
     parsed = cfg.from_env(env)
@@ -164,6 +156,5 @@ def test_the_new_variables_have_their_defaults(api_env: Env) -> None:
         "model-proxy",
         "repo-init",
     )
-    assert parsed.repo_task_definition_arns is None
     with pytest.raises(cfg.ConfigError, match="REPO_TASK_DEFINITION_ARNS"):
         cfg.from_env({**env, "REPO_TASK_DEFINITION_ARNS": json.dumps({"xai": "arn:aws:x"})})

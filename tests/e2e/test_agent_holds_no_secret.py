@@ -131,7 +131,7 @@ def test_a_planted_key_is_nowhere_the_agent_can_reach(local: UpResult, token: st
     result = run["result"]
     for field in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"):
         assert result["usage"][field] == total[field], field
-    assert run["model_cost_usd"] == pytest.approx(total["cost_usd"])
+    assert run["model_cost_usd"] == pytest.approx(total["cost_usd"], abs=1e-6)  # stored to 6 places
     assert "agent_reported_usage" in result and run["budget_exceeded"] is False
     assert lines[-1]["type"] == "proxy_end"  # the proxy was stopped after the agent
 

@@ -15,6 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from agentrun import start
 from proxyrun import KEY, kill, start_proxy
 from upstreams import ANTHROPIC_USAGE, CASES, KEY_VARS, USAGE, Upstream
 
@@ -298,8 +299,6 @@ def test_run_usage_is_the_proxys_and_priced_by_pi(runtime, entrypoint, fake, pro
 def test_tiny_cap_ends_the_run_within_one_call(runtime, agent_env, fake, tmp_path):
     """The first call crosses the cap; the next is refused, pi stops at once (no retry of a
     402), the run exits 1 with stopReason error and still writes its result."""
-    from conftest import start
-
     p = start_proxy(runtime, fake.base_url, cap="0.000001", run_id="tiny").wait_started()
     try:
         fake.reset(tool("bash", {"command": "echo work > w.txt"}), text("never"))

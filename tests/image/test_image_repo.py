@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import repo_init
+from agentrun import repo_init
 from test_image_entrypoint import children_of
 
 from devtools.fake_model import hang, text, tool

@@ -8,6 +8,7 @@ import pytest
 
 from stacks.shared.constants import GITHUB_OIDC_ISSUER
 from stacks.shared.prices import task_hourly_cost_usd
+from tests.support.control_api import ZIP_BUDGET_BYTES
 from tests.support.synthesized import one, policy_of, resources
 
 ENVIRONMENT = {
@@ -289,7 +290,7 @@ def test_deployment_zip_holds_sources_and_dependencies_only(synth_local, functio
     assert "app.py" in names and "chalicelib/runs/deployment.py" in names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     assert not [n for n in names if n.startswith(("boto3/", "botocore/"))]
-    assert zip_path.stat().st_size <= 5 * 1024 * 1024
+    assert zip_path.stat().st_size <= ZIP_BUDGET_BYTES
 
 
 def test_runs_may_check_out_only_the_allowed_repositories(functions: dict[str, dict]) -> None:
