@@ -10,7 +10,8 @@ pull request's body and the pushed branch are made only from what this leaves in
 detect-secrets (pinned with hashes in requirements.txt beside this file) scans the final
 message as one file and the patch file by file - only the lines the patch adds, each under
 its own path, so detect-secrets' filters for lock files and the like apply - with all its
-plugins, its default filters and the project's own (provider_keys.py). A part with a finding
+plugins, its default filters and the project's own detectors
+(chalice_api/chalicelib/runs/secret_detectors.py, the file the API's own scan loads). A part with a finding
 is replaced by `withheld.md`'s one-line reason (the final message) or removed (the patch);
 nothing of a finding but its type and place is ever printed.
 
@@ -32,6 +33,8 @@ from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_cla
 from detect_secrets.settings import transient_settings
 
 HERE = Path(__file__).resolve().parent
+# The project's detectors, shared with the control API's scan of a run's final message.
+DETECTORS = HERE.parents[1] / "chalice_api" / "chalicelib" / "runs" / "secret_detectors.py"
 FINAL = "final_message.md"
 PATCH = "change.patch"
 WITHHELD = "withheld.md"
@@ -41,7 +44,7 @@ DIFF_HEADER = re.compile(r"^diff --git a/(.+) b/(.+)$")
 def _settings() -> dict:
     """Every built-in plugin, plus the project's provider-key plugins."""
     built_in = [{"name": cls.__name__} for cls in get_mapping_from_secret_type_to_class().values()]
-    custom = {"path": f"file://{HERE / 'provider_keys.py'}"}
+    custom = {"path": f"file://{DETECTORS}"}
     module = _custom_module()
     names = [
         name
@@ -54,7 +57,7 @@ def _settings() -> dict:
 def _custom_module():
     from detect_secrets.util.importlib import import_file_as_module
 
-    return import_file_as_module(str(HERE / "provider_keys.py"))
+    return import_file_as_module(str(DETECTORS))
 
 
 def findings(files: dict[str, str]) -> list[tuple[str, str, int]]:

@@ -29,7 +29,7 @@ from devtools.local.overrides import write_local_overrides
 from devtools.local.paths import LocalPaths
 from devtools.local.runner.loop import MARKER as RUNNER_MARKER
 from devtools.local.runner.loop import SHUTDOWN_SECONDS
-from devtools.local.runner.mode import remove_working_container
+from devtools.local.runner.mode import remove_working_container, working_container_for
 from devtools.local.session import MOTO_MARKER, SERVE_MARKER, UpError, locked
 from devtools.terraform import TerraformError, write_cli_config
 from stacks.shared.constants import STACK_NAMES
@@ -173,7 +173,7 @@ def _remove_local_files(paths: LocalPaths) -> None:
         paths.key_file,
     ):
         path.unlink(missing_ok=True)
-    remove_working_container()
+    remove_working_container(working_container_for(paths.root))
     for directory in (
         paths.work_dir,
         paths.synth_dir,

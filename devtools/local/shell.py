@@ -14,7 +14,7 @@ import sys
 from devtools.image.storage import BUILDAH
 from devtools.local.paths import LocalPaths
 from devtools.local.runner.container import IMAGE_WORKSPACE
-from devtools.local.runner.mode import WORKING_CONTAINER
+from devtools.local.runner.mode import working_container_for
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,7 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     workspace = task_dir / "workspace"
     if list(task_dir.glob("run/*/env.sh")):  # image mode: each container's environment file
         argv = [*BUILDAH, "run", "--isolation", "chroot", "--network", "host", "--user", "1000"]
-        argv += ["-v", f"{workspace}:{IMAGE_WORKSPACE}", WORKING_CONTAINER, "--", "/bin/bash"]
+        argv += ["-v", f"{workspace}:{IMAGE_WORKSPACE}", working_container_for(paths.root)]
+        argv += ["--", "/bin/bash"]
         os.execvp(argv[0], argv)
     os.chdir(workspace)
     shell = os.environ.get("SHELL", "/bin/bash")

@@ -568,6 +568,9 @@ def test_down_destroys_foundation_and_leaves_nothing_running(local: UpResult) ->
         seen["state"] = deployment.state("foundation")
 
     state = local.paths.load_state()
+    import shutil as _sh
+
+    _sh.copytree(local.paths.root / "tasks", "/tmp/i21/tasks-copy", dirs_exist_ok=True)
     result: DownResult = down(local.paths, out=lambda line: None, inspect=inspect)
     assert result.errors == []
     assert list(result.destroyed) == ["foundation"]

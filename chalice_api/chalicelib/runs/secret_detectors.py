@@ -4,7 +4,9 @@ detect-secrets (its plugins for AWS, GitHub classic tokens, Slack, Stripe, JWTs,
 for the model providers' keys, GitHub's fine-grained tokens or a PEM private key in a long
 text, yet those are what an agent run could leak. Each is a ``RegexBasedDetector``, the
 tool's own extension point; ``secret_scan.py`` loads this file by path (detect-secrets' custom
-plugin mechanism), so it is imported only when a final message is scanned.
+plugin mechanism), so it is imported only when a final message is scanned. The same file is
+what `.github/secret-scan/scan.py` loads in run-agent.yml, so the API and the workflow withhold
+the same things.
 """
 
 from __future__ import annotations
@@ -29,6 +31,14 @@ class OpenAIKeyDetector(RegexBasedDetector):
         re.compile(r"sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,}"),
         re.compile(r"sk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}"),
     )
+
+
+class SkPrefixedKeyDetector(RegexBasedDetector):
+    """Any other `sk-` key of 32 characters or more, as a key printed in prose appears (the
+    providers add prefixes over time; the scan errs on withholding)."""
+
+    secret_type = "Model provider API key (sk-)"
+    denylist = (re.compile(r"(?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{32,}"),)
 
 
 class OpenRouterKeyDetector(RegexBasedDetector):

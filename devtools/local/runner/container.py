@@ -37,7 +37,7 @@ from urllib.parse import urlsplit, urlunsplit
 from devtools.image.storage import BUILDAH, image_id
 from devtools.local.runner import task_files
 from devtools.local.runner.launch import Launch
-from devtools.local.runner.mode import IMAGE, WORKING_CONTAINER, remove_working_container
+from devtools.local.runner.mode import IMAGE, remove_working_container, working_container_for
 from devtools.local.runner.pi_config import local_repository
 from devtools.local.runner.task_files import (
     IMAGE_REPO_MOUNT,
@@ -78,13 +78,15 @@ class Launcher:
         mode: str,
         *,
         runtime: Runtime | None = None,
-        working_container: str = WORKING_CONTAINER,
+        working_container: str | None = None,
     ):
         self.tasks_dir = tasks_dir
         self.repos_dir = repos_dir
         self.model_url = model_url  # None: real providers
         self.mode = mode
-        self.working_container = working_container
+        # `make up`'s own (tasks live in `<.local>/tasks`): `make down` of another
+        # deployment on this machine must not remove it under this one's tasks.
+        self.working_container = working_container or working_container_for(tasks_dir.parent)
         self._runtime = runtime or (None if mode == "image" else ensure_runtime())
         if mode == "image":
             self._working_container()

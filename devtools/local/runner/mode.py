@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
+from pathlib import Path
 
 from devtools.image.build import is_current
 from devtools.image.storage import BUILDAH, IMAGE_TAG, image_id
 
 IMAGE = IMAGE_TAG
-WORKING_CONTAINER = "cloudagent-local-runner"
+WORKING_CONTAINER_PREFIX = "cloudagent-local-runner"
+
+
+def working_container_for(local_root: Path) -> str:
+    """The working container of one `make up` (named by its `.local` directory).
+
+    Two deployments on one machine (two checkouts, or the test suite's two `make up`s on two
+    workers) must not share it: `make down` removes it, which would kill the other's tasks.
+    """
+    digest = hashlib.sha256(str(local_root.resolve()).encode()).hexdigest()[:12]
+    return f"{WORKING_CONTAINER_PREFIX}-{digest}"
 
 
 def image_choice() -> tuple[str, str]:
@@ -31,7 +43,7 @@ def image_available() -> bool:
     return image_choice()[0] == "image"
 
 
-def remove_working_container(name: str = WORKING_CONTAINER) -> None:
+def remove_working_container(name: str) -> None:
     """`make down`: the runner's working container goes with everything else."""
     if shutil.which("buildah"):
         subprocess.run([*BUILDAH, "rm", name], capture_output=True)
