@@ -10,8 +10,8 @@ pull request's body and the pushed branch are made only from what this leaves in
 detect-secrets (pinned with hashes in requirements.txt beside this file) scans the final
 message as one file and the patch file by file - only the lines the patch adds, each under
 its own path, so detect-secrets' filters for lock files and the like apply - with all its
-plugins, its default filters and the project's own detectors
-(chalice_api/chalicelib/runs/secret_detectors.py, the file the API's own scan loads). A part with a finding
+plugins, its default filters and the project's own detectors (the file the API's own scan
+loads: chalice_api/chalicelib/runs/secret_detectors.py). A part with a finding
 is replaced by `withheld.md`'s one-line reason (the final message) or removed (the patch);
 nothing of a finding but its type and place is ever printed.
 

@@ -75,7 +75,9 @@ def test_the_scanner_is_installed_pinned_with_hashes(workflow_texts):
     ]
     checkout = _steps(workflow_texts)[0]
     assert checkout["with"] == {
-        "sparse-checkout": ".github/secret-scan",
+        # the scanner, and the detectors it shares with the API's scan of the final message
+        "sparse-checkout": ".github/secret-scan\nchalice_api/chalicelib/runs/secret_detectors.py\n",
+        "sparse-checkout-cone-mode": False,
         "persist-credentials": False,
     }
     text = (SCAN_DIR / "requirements.txt").read_text()
