@@ -32,10 +32,13 @@ function pointPiAtProxy(provider, proxyUrl) {
   const providers = doc.providers && typeof doc.providers === "object" ? doc.providers : {};
   providers[provider] = { ...(providers[provider] || {}), baseUrl: proxyUrl, apiKey: MODEL_PROXY_PLACEHOLDER_KEY };
   doc.providers = providers;
+  // Readable by all (it holds the proxy's address and the placeholder, no secret): an ECS
+  // Exec shell is root without capabilities, which cannot read uid 1000's private files, and
+  // its pi finds this file with PI_CODING_AGENT_DIR=/home/operator/.pi/agent.
   try {
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
     const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, `${JSON.stringify(doc, null, 2)}\n`, { mode: 0o600 });
+    fs.writeFileSync(tmp, `${JSON.stringify(doc, null, 2)}\n`, { mode: 0o644 });
     fs.renameSync(tmp, file);
   } catch (err) {
     return `cannot write ${file}: ${err.message}`;

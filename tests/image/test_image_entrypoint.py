@@ -218,6 +218,8 @@ def test_models_json_is_merged_not_replaced(entrypoint, fake, agent_env):
         "headers": {"x-a": "1"},
     }
     assert doc["providers"]["xai"] == {"baseUrl": "https://x.invalid"}
+    # no secret in it, and an ECS Exec shell (root without capabilities) must read it
+    assert models.stat().st_mode & 0o777 == 0o644
 
 
 def test_interactive_points_pi_at_the_proxy(entrypoint, fake, agent_env):
