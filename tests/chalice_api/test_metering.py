@@ -157,6 +157,26 @@ def test_without_proxy_end_the_newest_total_and_any_refusal_count(
     assert got["budget_exceeded"] is True
 
 
+def test_an_agent_killed_before_its_runtime_end_is_billed_what_the_proxy_metered(
+    run, agent_log, stop, get
+) -> None:
+    """No result (the agent never wrote runtime_end), yet the model calls were made."""
+    run_id, arn = run()
+    agent_log(arn, [line(type="runtime_start", run_id=run_id)])
+    agent_log(arn, [model_usage(run_id, 1, 0.2), model_usage(run_id, 2, 0.7)], container=PROXY)
+    agent_log(
+        arn,
+        [line(type="budget_exceeded", run_id=run_id, total_cost_usd=0.7, max_cost_usd=0.5)],
+        container=PROXY,
+    )
+    stop(run_id, arn)
+    got = get(run_id)
+    assert got["result"] is None
+    assert got["model_cost_usd"] == pytest.approx(0.7)
+    assert got["estimated_cost_usd"] == pytest.approx(COMPUTE + 0.7)
+    assert got["budget_exceeded"] is True
+
+
 def test_a_run_without_a_proxy_stream_metered_nothing(run, agent_log, stop, get) -> None:
     run_id, arn = run()
     agent_log(arn, [runtime_end(run_id, {"cost_usd": 3.0})])

@@ -50,7 +50,9 @@ from devtools.local.up import (
 from devtools.plan_only import PLAN_ONLY_TYPES
 from devtools.synth import synthesize
 from stacks.shared.constants import GITHUB_OIDC_ISSUER, PROVIDER_KEY_ENV, PROVIDERS
+from tests.e2e import no_secret
 from tests.e2e.flow import MODEL, all_events, bare_repository, call, wait_for
+from tests.support.image_skips import IMAGE_SKIP
 from tests.support.synthesized import STATE_BUCKET
 
 CONTROL_FUNCTIONS = ("api", "task-state", "reaper", "admin")
@@ -496,6 +498,25 @@ def test_a_second_up_starts_nothing_twice(local: UpResult) -> None:
     runner = agents.ensure_runner(local.paths, state, local.aws)
     assert local.runner is not None
     assert (runner.pid, runner.started) == (local.runner.pid, False)
+
+
+# -- 2b. the agent holds no secret; the spend cap stops a run (tests/e2e/no_secret.py) ----------
+
+IN_IMAGE_ONLY = pytest.mark.skipif(
+    NO_IMAGE is not None,
+    reason=f"{IMAGE_SKIP}: {NO_IMAGE} (on the host the agent is not isolated from the proxy)",
+)
+
+
+@IN_IMAGE_ONLY
+def test_a_planted_key_is_nowhere_the_agent_can_reach(local: UpResult, token: str) -> None:
+    assert local.runner is not None and local.runner.mode == "image", local.runner
+    no_secret.planted_key_is_nowhere_the_agent_can_reach(local, token)
+
+
+@IN_IMAGE_ONLY
+def test_a_tiny_budget_ends_the_run_with_its_result(local: UpResult, token: str) -> None:
+    no_secret.tiny_budget_ends_the_run_with_its_result(local, token)
 
 
 # -- 3. roll forward one stack, tear down ------------------------------------------------------

@@ -87,7 +87,9 @@ class RunReads:
             record.get("stopped_at"),
             record.get("hourly_cost_usd"),
         )
-        model = results.model_cost(result)
+        # A run without a result (its agent died before runtime_end) is billed what the
+        # proxy metered for it.
+        model = results.model_cost(result or {"usage": record.get("metered_usage")})
         out["duration_seconds"] = duration
         out["compute_cost_usd"] = compute
         out["model_cost_usd"] = model

@@ -157,14 +157,17 @@ class TaskStateHandler:
         """
         error: str | None = None
         result: dict[str, Any] | None = None
+        metered: metering.Metered | None = None
         try:
             arn = task_arn or record.get("task_arn")
             if not arn:
                 raise results.ResultUnavailable("the run has no task")
             task = task_id(str(arn))
+            # Metered first: an agent killed before its runtime_end (OOM, SIGKILL) still spent.
+            metered = self._metered(run_id, task)
             stream = stream_name(self.settings.container_name, task)
             reported = results.read_result(self.logs.tail(stream, results.RESULT_PAGES), run_id)
-            result = metering.billed(reported, self._metered(run_id, task))
+            result = metering.billed(reported, metered)
         except results.ResultUnavailable as exc:
             error = str(exc)
         except Exception as exc:
@@ -183,6 +186,9 @@ class TaskStateHandler:
         }
         if result is not None:
             fields["budget_exceeded"] = result["budget_exceeded"]
+        elif metered is not None:  # no result, but what the proxy metered is still billed
+            fields["budget_exceeded"] = metered.budget_exceeded
+            fields["metered_usage"] = metered.usage
         return fields
 
     def _metered(self, run_id: str, task: str) -> metering.Metered:

@@ -1,9 +1,9 @@
 """Under `make up`, in the image: the agent holds no secret, and a run's spend cap stops it.
 
-One `make up` for the module (as `test_embedded_aws.py`, in its own temporary `.local/`), the
-image built first. The runner runs each task as ECS would run its three containers: repo-init
-clones and exits, the model proxy runs under uid 1001 with the provider's key, the agent under
-uid 1000 with none.
+The checks `test_embedded_aws.py` runs on its own `make up` (one `make up` for the suite's
+end-to-end runs: a second one cost two minutes of a worker). The runner runs each task as ECS
+would run its three containers: repo-init clones and exits, the model proxy runs under uid
+1001 with the provider's key, the agent under uid 1000 with none.
 
 1. A unique key is planted through the deployed admin function; a run on a repository hunts
    for it as the agent's uid - its environment, every `/proc/*/environ` and `/proc/*/cmdline`
@@ -22,27 +22,15 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from devtools import image as image_build
 from devtools.deploy import LocalDeployment
-from devtools.local.down import down
 from devtools.local.lambdas import invoke
-from devtools.local.paths import LocalPaths
-from devtools.local.up import UpResult, up
+from devtools.local.up import UpResult
 from tests.e2e.flow import MODEL, all_events, bare_repository, call, wait_for
-from tests.support.image_skips import IMAGE_SKIP
-from tests.support.synthesized import STATE_BUCKET
 
-NO_IMAGE = image_build.available()
-pytestmark = pytest.mark.skipif(
-    NO_IMAGE is not None,
-    reason=f"{IMAGE_SKIP}: {NO_IMAGE} (on the host the agent is not isolated from the proxy)",
-)
 PREFIX = "sk-cloudagenthunt-"
 PATTERN = "sk-cloudagenthun[t]-[0-9a-f]*"  # the key's shape; the pattern does not match itself
 HUNT = (
@@ -56,23 +44,7 @@ HUNT = (
 )
 
 
-@pytest.fixture(scope="module")
-def local(synth_s3: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpResult]:
-    """`make image && make up` into a temporary `.local/`; `make down` after the module."""
-    image_build.ensure_image()
-    paths = LocalPaths(tmp_path_factory.mktemp("local-no-secret"))
-    result = up(paths, synth_dir=synth_s3, bucket=STATE_BUCKET, out=lambda line: None)
-    assert result.runner is not None and result.runner.mode == "image", result.runner
-    yield result
-    down(paths, out=lambda line: None)
-
-
-@pytest.fixture(scope="module")
-def token(local: UpResult) -> str:
-    return local.token()
-
-
-def _proxy_lines(deployment: LocalDeployment, run_id: str) -> list[dict[str, Any]]:
+def proxy_lines(deployment: LocalDeployment, run_id: str) -> list[dict[str, Any]]:
     """The JSON lines of the run's `agent/model-proxy/<task-id>` stream, read from moto."""
     item = deployment.client("dynamodb").get_item(
         TableName="cloudagent-dev", Key={"pk": {"S": f"RUN#{run_id}"}, "sk": {"S": "RUN"}}
@@ -91,7 +63,8 @@ def _proxy_lines(deployment: LocalDeployment, run_id: str) -> list[dict[str, Any
     return [json.loads(e["message"]) for e in events if e["message"].startswith("{")]
 
 
-def test_a_planted_key_is_nowhere_the_agent_can_reach(local: UpResult, token: str) -> None:
+def planted_key_is_nowhere_the_agent_can_reach(local: UpResult, token: str) -> None:
+    """Check 1 of the module docstring."""
     value = PREFIX + secrets.token_hex(16)
     planted = invoke(
         local.aws,
@@ -123,7 +96,7 @@ def test_a_planted_key_is_nowhere_the_agent_can_reach(local: UpResult, token: st
         assert value not in text, f"the planted key is in the run's {where}"
 
     # ... and the answer still came from the model, through the proxy, which metered it.
-    lines = _proxy_lines(local.deployment, run_id)
+    lines = proxy_lines(local.deployment, run_id)
     usage = [line for line in lines if line["type"] == "model_usage"]
     assert len(usage) == 2 and all(line["run_id"] == run_id for line in usage)
     assert all(line["status"] == 200 and line["model"] == MODEL for line in usage)
@@ -136,7 +109,7 @@ def test_a_planted_key_is_nowhere_the_agent_can_reach(local: UpResult, token: st
     assert lines[-1]["type"] == "proxy_end"  # the proxy was stopped after the agent
 
 
-def test_a_tiny_budget_ends_the_run_with_its_result(local: UpResult, token: str) -> None:
+def tiny_budget_ends_the_run_with_its_result(local: UpResult, token: str) -> None:
     """The first call costs more than the cap: the proxy refuses the second with 402."""
     body = {"prompt": "run: echo capped", "provider": "openai", "model": MODEL}
     created = call(
@@ -150,7 +123,7 @@ def test_a_tiny_budget_ends_the_run_with_its_result(local: UpResult, token: str)
     assert result["budget_exceeded"] is True
     assert result["tool_calls"] == 1  # the first answer ran; the second call was refused
     assert result["usage"]["input_tokens"] > 0 and run["model_cost_usd"] > 0.000001
-    lines = _proxy_lines(local.deployment, run_id)
+    lines = proxy_lines(local.deployment, run_id)
     [exceeded] = [line for line in lines if line["type"] == "budget_exceeded"]
     assert exceeded["max_cost_usd"] == pytest.approx(0.000001)
     assert lines[-1]["type"] == "proxy_end" and lines[-1]["budget_exceeded"] is True
