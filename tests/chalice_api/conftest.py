@@ -428,3 +428,25 @@ def firewall(api_env: Env, monkeypatch: pytest.MonkeyPatch) -> FakeFirewallDomai
         monkeypatch.setenv(name, value)
     cfg.reset()
     return fake
+
+
+@pytest.fixture
+def start_run(client: Any, headers: dict[str, str], request: pytest.FixtureRequest):
+    """``start_run(**extra)``: POST /v1/runs with the test module's ``VALID`` body plus
+    ``extra``; returns (run_id, task_arn)."""
+
+    def start(**extra: Any) -> tuple[str, str]:
+        body = json.dumps({**request.module.VALID, **extra}).encode()
+        resp = client.http.post("/v1/runs", headers=headers, body=body)
+        assert resp.status_code == 202, resp.body
+        run_id = resp.json_body["run_id"]
+        arn = client.http.get(f"/v1/runs/{run_id}", headers=headers).json_body["task_arn"]
+        return run_id, arn
+
+    return start
+
+
+@pytest.fixture
+def get_run(client: Any, headers: dict[str, str]):
+    """``get_run(run_id)``: GET /v1/runs/{id}'s body."""
+    return lambda run_id: client.http.get(f"/v1/runs/{run_id}", headers=headers).json_body

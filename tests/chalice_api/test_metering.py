@@ -10,7 +10,6 @@ the record and in the result.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -56,57 +55,37 @@ def model_usage(run_id: str, seq: int, cost: float) -> str:
     )
 
 
-@pytest.fixture
-def run(client: Any, headers: dict[str, str]) -> Callable[..., tuple[str, str]]:
-    """POST /v1/runs; returns (run_id, task_arn)."""
-
-    def start(**extra: Any) -> tuple[str, str]:
-        body = json.dumps({**VALID, **extra}).encode()
-        resp = client.http.post("/v1/runs", headers=headers, body=body)
-        assert resp.status_code == 202, resp.body
-        run_id = resp.json_body["run_id"]
-        arn = client.http.get(f"/v1/runs/{run_id}", headers=headers).json_body["task_arn"]
-        return run_id, arn
-
-    return start
-
-
-@pytest.fixture
-def get(client: Any, headers: dict[str, str]) -> Callable[[str], dict[str, Any]]:
-    return lambda run_id: client.http.get(f"/v1/runs/{run_id}", headers=headers).json_body
-
-
-def test_a_forged_runtime_end_changes_nothing_billed(run, agent_log, stop, get) -> None:
-    run_id, arn = run()
+def test_a_forged_runtime_end_changes_nothing_billed(start_run, agent_log, stop, get_run) -> None:
+    run_id, arn = start_run()
     forged = {"input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0}  # "I used nothing"
     fake = line(type="model_usage", run_id=run_id, total=total(0, 0))  # in its own stream
     agent_log(arn, [fake, runtime_end(run_id, forged)])
     agent_log(arn, [model_usage(run_id, 1, 0.2), model_usage(run_id, 2, 0.4)], container=PROXY)
     agent_log(arn, [line(type="proxy_end", run_id=run_id, usage=total(0.4, 2, 2000))], PROXY)
     stop(run_id, arn)
-    got = get(run_id)
+    got = get_run(run_id)
     assert got["result"]["usage"] == total(0.4, 2, 2000)
     assert got["result"]["agent_reported_usage"]["cost_usd"] == 0
     assert got["model_cost_usd"] == pytest.approx(0.4)
     assert got["estimated_cost_usd"] == pytest.approx(COMPUTE + 0.4)
     # And the other way: an agent that claims a fortune is not billed for it.
-    run_id, arn = run()
+    run_id, arn = start_run()
     agent_log(arn, [runtime_end(run_id, {"cost_usd": 999.0, "input_tokens": 10**9})])
     agent_log(arn, [model_usage(run_id, 1, 0.01)], container=PROXY)
     stop(run_id, arn)
-    got = get(run_id)
+    got = get_run(run_id)
     assert got["model_cost_usd"] == pytest.approx(0.01) and got["budget_exceeded"] is False
     assert got["result"]["agent_reported_usage"]["cost_usd"] == 999
 
 
 def test_a_run_stopped_at_its_cap_is_recorded_with_its_result_and_patch(
-    run, agent_log, stop, get, client, headers, monkeypatch
+    start_run, agent_log, stop, get_run, client, headers, monkeypatch
 ) -> None:
     from chalicelib.core import config as cfg
 
     monkeypatch.setenv("ALLOWED_REPOS", "acme/agents")
     cfg.reset()
-    run_id, arn = run(max_cost_usd=0.5, repo="acme/agents")
+    run_id, arn = start_run(max_cost_usd=0.5, repo="acme/agents")
     sha = "0123456789abcdef0123456789abcdef01234567"
     patch = {"base_commit": sha, "bytes": 4, "chunks": 1, "files_changed": 1}
     end = line(
@@ -127,7 +106,7 @@ def test_a_run_stopped_at_its_cap_is_recorded_with_its_result_and_patch(
         container=PROXY,
     )
     stop(run_id, arn)
-    got = get(run_id)
+    got = get_run(run_id)
     assert got["max_cost_usd"] == 0.5
     assert got["budget_exceeded"] is True and got["result"]["budget_exceeded"] is True
     assert got["model_cost_usd"] == pytest.approx(0.6)  # overspend: at most the one call
@@ -136,9 +115,9 @@ def test_a_run_stopped_at_its_cap_is_recorded_with_its_result_and_patch(
 
 
 def test_without_proxy_end_the_newest_total_and_any_refusal_count(
-    run, agent_log, stop, get
+    start_run, agent_log, stop, get_run
 ) -> None:
-    run_id, arn = run()
+    run_id, arn = start_run()
     agent_log(arn, [runtime_end(run_id, {})])
     agent_log(
         arn,
@@ -152,16 +131,16 @@ def test_without_proxy_end_the_newest_total_and_any_refusal_count(
         container=PROXY,
     )
     stop(run_id, arn)
-    got = get(run_id)
+    got = get_run(run_id)
     assert got["result"]["usage"] == total(0.45, 2, 2000)
     assert got["budget_exceeded"] is True
 
 
 def test_an_agent_killed_before_its_runtime_end_is_billed_what_the_proxy_metered(
-    run, agent_log, stop, get
+    start_run, agent_log, stop, get_run
 ) -> None:
     """No result (the agent never wrote runtime_end), yet the model calls were made."""
-    run_id, arn = run()
+    run_id, arn = start_run()
     agent_log(arn, [line(type="runtime_start", run_id=run_id)])
     agent_log(arn, [model_usage(run_id, 1, 0.2), model_usage(run_id, 2, 0.7)], container=PROXY)
     agent_log(
@@ -170,29 +149,29 @@ def test_an_agent_killed_before_its_runtime_end_is_billed_what_the_proxy_metered
         container=PROXY,
     )
     stop(run_id, arn)
-    got = get(run_id)
+    got = get_run(run_id)
     assert got["result"] is None
     assert got["model_cost_usd"] == pytest.approx(0.7)
     assert got["estimated_cost_usd"] == pytest.approx(COMPUTE + 0.7)
     assert got["budget_exceeded"] is True
 
 
-def test_a_run_without_a_proxy_stream_metered_nothing(run, agent_log, stop, get) -> None:
-    run_id, arn = run()
+def test_a_run_without_a_proxy_stream_metered_nothing(start_run, agent_log, stop, get_run) -> None:
+    run_id, arn = start_run()
     agent_log(arn, [runtime_end(run_id, {"cost_usd": 3.0})])
     stop(run_id, arn)
-    got = get(run_id)
+    got = get_run(run_id)
     assert got["result"]["usage"] == total(0, 0, 0)
     assert got["model_cost_usd"] == 0 and got["estimated_cost_usd"] == pytest.approx(COMPUTE)
     assert got["budget_exceeded"] is False
 
 
 def test_an_unreadable_proxy_stream_leaves_the_result_to_a_later_read(
-    run, agent_log, stop, get, monkeypatch
+    start_run, agent_log, stop, get_run, monkeypatch
 ) -> None:
     from chalicelib.runs.deployment import current as service
 
-    run_id, arn = run()
+    run_id, arn = start_run()
     agent_log(arn, [runtime_end(run_id, {})])
     agent_log(arn, [model_usage(run_id, 1, 0.2)], container=PROXY)
     logs = service().logs
@@ -205,20 +184,20 @@ def test_an_unreadable_proxy_stream_leaves_the_result_to_a_later_read(
 
     monkeypatch.setattr(logs, "tail", throttled)
     stop(run_id, arn)
-    got = get(run_id)
+    got = get_run(run_id)
     assert got["result"] is None and "model proxy's log stream" in got["result_error"]
     assert got["budget_exceeded"] is None
     monkeypatch.setattr(logs, "tail", real_tail)
     stop(run_id, arn)  # a repeated delivery (or the reaper) reads it again
-    assert get(run_id)["model_cost_usd"] == pytest.approx(0.2)
+    assert get_run(run_id)["model_cost_usd"] == pytest.approx(0.2)
 
 
 def test_a_stopped_event_reads_each_stream_once(
-    run, agent_log, stop, api_env: Env, monkeypatch
+    start_run, agent_log, stop, api_env: Env, monkeypatch
 ) -> None:
     """One GetLogEvents per stream: both final lines are on the last page (the run record is
     still read and written once per event, tests/chalice_api/test_record_io.py)."""
-    run_id, arn = run()
+    run_id, arn = start_run()
     agent_log(arn, [runtime_end(run_id, {})])
     proxy_end = line(type="proxy_end", run_id=run_id, usage=total(0.2, 1))
     agent_log(arn, [model_usage(run_id, 1, 0.2), proxy_end], container=PROXY)

@@ -108,27 +108,6 @@ def allowed_repo(monkeypatch: pytest.MonkeyPatch, api_env: Env) -> str:
     return REPO
 
 
-@pytest.fixture
-def start_run(client: Any, headers: dict[str, str]) -> Callable[..., tuple[str, str]]:
-    """POST /v1/runs; returns (run_id, task_arn)."""
-
-    def start(**extra: Any) -> tuple[str, str]:
-        resp = client.http.post(
-            "/v1/runs", headers=headers, body=json.dumps({**VALID, **extra}).encode()
-        )
-        assert resp.status_code == 202, resp.body
-        run_id = resp.json_body["run_id"]
-        arn = client.http.get(f"/v1/runs/{run_id}", headers=headers).json_body["task_arn"]
-        return run_id, arn
-
-    return start
-
-
-@pytest.fixture
-def get(client: Any, headers: dict[str, str]) -> Callable[[str], dict[str, Any]]:
-    return lambda run_id: client.http.get(f"/v1/runs/{run_id}", headers=headers).json_body
-
-
 def transcript(run_id: str) -> list[str]:
     """The lines before runtime_end, as the entrypoint and pi write them."""
     return [
@@ -143,13 +122,13 @@ def transcript(run_id: str) -> list[str]:
 # -- result -------------------------------------------------------------------------------------
 
 
-def test_result_is_stored_from_the_agent_stream(start_run, agent_log, stop, get, api_env):
+def test_result_is_stored_from_the_agent_stream(start_run, agent_log, stop, get_run, api_env):
     run_id, arn = start_run()
     agent_log(arn, [*transcript(run_id), runtime_end(run_id)])
     agent_log(arn, [proxy_end(run_id)], container="model-proxy")
     out = stop(run_id, arn)
     assert out["status"] == "STOPPED" and out["released_slot"] is True
-    run = get(run_id)
+    run = get_run(run_id)
     assert run["result_error"] is None
     assert run["result"] == {
         "final_message": "Fixed: the test waited on a real clock.",
@@ -177,14 +156,14 @@ def test_list_leaves_out_the_final_message(start_run, agent_log, stop, client, h
     agent_log(arn, [runtime_end(run_id)])
     agent_log(arn, [proxy_end(run_id)], container="model-proxy")
     stop(run_id, arn)
-    [listed] = client.http.get("/v1/runs", headers=headers).json_body["runs"]
+    [listed] = client.http.get_run("/v1/runs", headers=headers).json_body["runs"]
     assert "final_message" not in listed["result"]
     assert listed["result"]["usage"] == METERED and listed["model_cost_usd"] == 0.0123
 
 
-def test_running_run_has_compute_cost_only(start_run, get):
+def test_running_run_has_compute_cost_only(start_run, get_run):
     run_id, _ = start_run()
-    run = get(run_id)
+    run = get_run(run_id)
     assert run["result"] is None and run["model_cost_usd"] is None
     assert run["estimated_cost_usd"] == run["compute_cost_usd"]
 
@@ -214,14 +193,14 @@ def test_running_run_has_compute_cost_only(start_run, get):
     ],
 )
 def test_missing_or_garbage_runtime_end_leaves_a_reason(
-    start_run, agent_log, stop, get, api_env, lines, reason
+    start_run, agent_log, stop, get_run, api_env, lines, reason
 ):
     run_id, arn = start_run()
     if lines:
         agent_log(arn, lines)
     out = stop(run_id, arn, exit_code=137)
     assert out["status"] == "STOPPED" and out["released_slot"] is True
-    run = get(run_id)
+    run = get_run(run_id)
     assert run["status"] == "STOPPED" and run["exit_code"] == 137
     assert run["result"] is None and reason in run["result_error"]
     # No model-proxy stream: the proxy metered no call (what it meters is billed even without
@@ -231,7 +210,7 @@ def test_missing_or_garbage_runtime_end_leaves_a_reason(
     assert store.Store(api_env.table).active_count() == 0
 
 
-def test_stored_values_are_checked_and_clamped(start_run, agent_log, stop, get):
+def test_stored_values_are_checked_and_clamped(start_run, agent_log, stop, get_run):
     run_id, arn = start_run()
     line = runtime_end(
         run_id,
@@ -245,7 +224,7 @@ def test_stored_values_are_checked_and_clamped(start_run, agent_log, stop, get):
     )
     agent_log(arn, [line])
     stop(run_id, arn)
-    result = get(run_id)["result"]
+    result = get_run(run_id)["result"]
     assert result["final_message_truncated"] is True
     assert len(result["final_message"].encode()) <= results.FINAL_MESSAGE_MAX_BYTES
     assert set(result["final_message"]) == {"é"}  # cut on a character boundary
@@ -271,28 +250,30 @@ def test_stored_values_are_checked_and_clamped(start_run, agent_log, stop, get):
     assert "extra_field" not in result
 
 
-def test_redelivered_stopped_event_keeps_the_first_result(start_run, agent_log, stop, get):
+def test_redelivered_stopped_event_keeps_the_first_result(start_run, agent_log, stop, get_run):
     run_id, arn = start_run()
     agent_log(arn, [runtime_end(run_id)])
     stop(run_id, arn)
-    first = get(run_id)
+    first = get_run(run_id)
     agent_log(arn, [runtime_end(run_id, final_message="a different ending")])
     again = stop(run_id, arn)
     assert again["applied"] is False and again["released_slot"] is False
-    assert get(run_id) == first
+    assert get_run(run_id) == first
 
 
-def test_a_result_that_arrives_late_is_stored_by_a_later_delivery(start_run, agent_log, stop, get):
+def test_a_result_that_arrives_late_is_stored_by_a_later_delivery(
+    start_run, agent_log, stop, get_run
+):
     run_id, arn = start_run()
     stop(run_id, arn)
-    assert get(run_id)["result_error"] == "the run's log stream does not exist"
+    assert get_run(run_id)["result_error"] == "the run's log stream does not exist"
     agent_log(arn, [runtime_end(run_id)])
     stop(run_id, arn)
-    run = get(run_id)
+    run = get_run(run_id)
     assert run["result"]["tool_calls"] == 7 and run["result_error"] is None
 
 
-def test_reaper_reads_the_result_of_a_run_whose_event_was_lost(start_run, agent_log, get):
+def test_reaper_reads_the_result_of_a_run_whose_event_was_lost(start_run, agent_log, get_run):
     from chalicelib.runs.deployment import current as service
 
     run_id, arn = start_run()
@@ -301,25 +282,25 @@ def test_reaper_reads_the_result_of_a_run_whose_event_was_lost(start_run, agent_
     svc.ecs.running_tasks = lambda: iter([])  # type: ignore[method-assign]
     svc.ecs.describe = lambda arns: []  # type: ignore[method-assign]
     assert svc.reap()["reconciled"] == [{"run_id": run_id, "status": "STOPPED"}]
-    run = get(run_id)
+    run = get_run(run_id)
     assert run["status"] == "STOPPED" and run["result"]["agent_reported_usage"] == USAGE
 
 
-def test_reaper_retries_a_result_that_was_not_there_at_stop(start_run, agent_log, stop, get):
+def test_reaper_retries_a_result_that_was_not_there_at_stop(start_run, agent_log, stop, get_run):
     from chalicelib.runs.deployment import current as service
 
     run_id, arn = start_run()
     now = times.now_iso()
     stop(run_id, arn, stopped_at=now)
-    assert get(run_id)["result"] is None
+    assert get_run(run_id)["result"] is None
     agent_log(arn, [runtime_end(run_id)])
     out = service().reap()
     assert {"run_id": run_id, "status": "STOPPED", "result": "stored"} in out["reconciled"]
-    assert get(run_id)["result"]["tool_calls"] == 7
+    assert get_run(run_id)["result"]["tool_calls"] == 7
 
 
 def test_a_result_error_never_fails_the_transition(
-    start_run, stop, get, monkeypatch: pytest.MonkeyPatch
+    start_run, stop, get_run, monkeypatch: pytest.MonkeyPatch
 ):
     from chalicelib.runs.deployment import current as service
 
@@ -330,25 +311,25 @@ def test_a_result_error_never_fails_the_transition(
 
     monkeypatch.setattr(service().logs, "tail", boom)
     assert stop(run_id, arn)["status"] == "STOPPED"
-    run = get(run_id)
+    run = get_run(run_id)
     assert run["status"] == "STOPPED" and "RuntimeError" in run["result_error"]
 
 
-def test_a_runtime_end_split_by_the_log_driver_is_joined(start_run, agent_log, stop, get):
+def test_a_runtime_end_split_by_the_log_driver_is_joined(start_run, agent_log, stop, get_run):
     run_id, arn = start_run()
     line = runtime_end(run_id, final_message="y" * 40_000)
     parts = [line[i : i + 16384] for i in range(0, len(line), 16384)]
     assert len(parts) == 3 and not parts[1].startswith("{")
     agent_log(arn, [*parts, "trailing stderr line"])
     stop(run_id, arn)
-    assert get(run_id)["result"]["final_message"] == "y" * 40_000
+    assert get_run(run_id)["result"]["final_message"] == "y" * 40_000
 
 
 # -- repo and ref -------------------------------------------------------------------------------
 
 
 def test_repo_and_ref_reach_the_task_and_the_record(
-    allowed_repo, client, headers, run_task_calls, get
+    allowed_repo, client, headers, run_task_calls, get_run
 ):
     body = {**VALID, "repo": "Acme/Agents", "ref": "feature/login-fix"}
     resp = client.http.post("/v1/runs", headers=headers, body=json.dumps(body).encode())
@@ -357,11 +338,13 @@ def test_repo_and_ref_reach_the_task_and_the_record(
     env = {e["name"]: e["value"] for e in call["overrides"]["containerOverrides"][0]["environment"]}
     assert env["AGENT_REPO_URL"] == "https://github.com/Acme/Agents.git"
     assert env["AGENT_REPO_REF"] == "feature/login-fix"
-    run = get(resp.json_body["run_id"])
+    run = get_run(resp.json_body["run_id"])
     assert run["repo"] == "Acme/Agents" and run["ref"] == "feature/login-fix"
 
 
-def test_repo_without_ref_and_run_without_repo(allowed_repo, client, headers, run_task_calls, get):
+def test_repo_without_ref_and_run_without_repo(
+    allowed_repo, client, headers, run_task_calls, get_run
+):
     for body in ({**VALID, "repo": REPO}, VALID):
         assert client.http.post("/v1/runs", headers=headers, body=json.dumps(body).encode())
     envs = [
@@ -385,7 +368,7 @@ def test_repo_outside_the_allow_list_names_the_setting(allowed_repo, client, hea
         client.http.post("/v1/runs", headers=headers, body=json.dumps(body).encode()), 400
     )
     assert "allowed_repos" in err["message"] and "evil/agents" in err["message"]
-    assert client.http.get("/v1/runs", headers=headers).json_body["runs"] == []
+    assert client.http.get_run("/v1/runs", headers=headers).json_body["runs"] == []
 
 
 def test_no_repo_is_allowed_when_the_setting_is_unset(client, headers, monkeypatch):
@@ -524,7 +507,7 @@ def test_longest_repo_and_ref_stay_within_the_overrides_budget(
     assert post({k: v for k, v in body.items() if k not in ("repo", "ref")}).status_code == 202
     err = error_of(post(body), 413)  # refused before anything is written
     assert str(ECS_OVERRIDES_LIMIT) in err["message"] and "all its containers" in err["message"]
-    assert len(client.http.get("/v1/runs", headers=headers).json_body["runs"]) == 2
+    assert len(client.http.get_run("/v1/runs", headers=headers).json_body["runs"]) == 2
 
 
 def test_allowed_repos_setting_is_checked(api_env):
@@ -542,7 +525,7 @@ def test_allowed_repos_setting_is_checked(api_env):
 
 @pytest.fixture
 def patch_of(client: Any, headers: dict[str, str]) -> Callable[[str], Any]:
-    return lambda run_id: client.http.get(f"/v1/runs/{run_id}/patch", headers=headers)
+    return lambda run_id: client.http.get_run(f"/v1/runs/{run_id}/patch", headers=headers)
 
 
 def test_patch_before_and_after_stop_multi_chunk(
@@ -626,7 +609,7 @@ def test_a_patch_too_large_for_one_response_points_to_events(
 # -- reaper hardening ---------------------------------------------------------------------------
 
 
-def test_reaper_clamps_a_raised_runtime_limit(start_run, api_env, get):
+def test_reaper_clamps_a_raised_runtime_limit(start_run, api_env, get_run):
     from chalicelib.runs.deployment import current as service
 
     run_id, _ = start_run(max_runtime_seconds=60)
@@ -635,10 +618,10 @@ def test_reaper_clamps_a_raised_runtime_limit(start_run, api_env, get):
     assert svc.reap(now=time.time() + 7200)["stopped"] == []
     [stopped] = svc.reap(now=time.time() + 7200 + 30 + 5)["stopped"]
     assert stopped["run_id"] == run_id
-    assert "exceeded max runtime 7200s + grace 30s" in get(run_id)["reaped_reason"]
+    assert "exceeded max runtime 7200s + grace 30s" in get_run(run_id)["reaped_reason"]
 
 
-def test_reaper_skips_and_logs_a_malformed_record(start_run, api_env, get, caplog):
+def test_reaper_skips_and_logs_a_malformed_record(start_run, api_env, get_run, caplog):
     from chalicelib.runs.deployment import current as service
 
     bad_id, _ = start_run(max_runtime_seconds=60)
@@ -668,4 +651,4 @@ def test_reaper_skips_and_logs_a_malformed_record(start_run, api_env, get, caplo
     assert [s["run_id"] for s in out["stopped"]] == [good_id]
     assert bad_id in out["skipped"]
     assert "reaper skipped run " + bad_id in caplog.text
-    assert get(good_id)["status"] in ("STOPPING", "STOPPED")
+    assert get_run(good_id)["status"] in ("STOPPING", "STOPPED")
