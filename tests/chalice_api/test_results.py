@@ -156,7 +156,7 @@ def test_list_leaves_out_the_final_message(start_run, agent_log, stop, client, h
     agent_log(arn, [runtime_end(run_id)])
     agent_log(arn, [proxy_end(run_id)], container="model-proxy")
     stop(run_id, arn)
-    [listed] = client.http.get_run("/v1/runs", headers=headers).json_body["runs"]
+    [listed] = client.http.get("/v1/runs", headers=headers).json_body["runs"]
     assert "final_message" not in listed["result"]
     assert listed["result"]["usage"] == METERED and listed["model_cost_usd"] == 0.0123
 
@@ -368,7 +368,7 @@ def test_repo_outside_the_allow_list_names_the_setting(allowed_repo, client, hea
         client.http.post("/v1/runs", headers=headers, body=json.dumps(body).encode()), 400
     )
     assert "allowed_repos" in err["message"] and "evil/agents" in err["message"]
-    assert client.http.get_run("/v1/runs", headers=headers).json_body["runs"] == []
+    assert client.http.get("/v1/runs", headers=headers).json_body["runs"] == []
 
 
 def test_no_repo_is_allowed_when_the_setting_is_unset(client, headers, monkeypatch):
@@ -507,7 +507,7 @@ def test_longest_repo_and_ref_stay_within_the_overrides_budget(
     assert post({k: v for k, v in body.items() if k not in ("repo", "ref")}).status_code == 202
     err = error_of(post(body), 413)  # refused before anything is written
     assert str(ECS_OVERRIDES_LIMIT) in err["message"] and "all its containers" in err["message"]
-    assert len(client.http.get_run("/v1/runs", headers=headers).json_body["runs"]) == 2
+    assert len(client.http.get("/v1/runs", headers=headers).json_body["runs"]) == 2
 
 
 def test_allowed_repos_setting_is_checked(api_env):
@@ -525,7 +525,7 @@ def test_allowed_repos_setting_is_checked(api_env):
 
 @pytest.fixture
 def patch_of(client: Any, headers: dict[str, str]) -> Callable[[str], Any]:
-    return lambda run_id: client.http.get_run(f"/v1/runs/{run_id}/patch", headers=headers)
+    return lambda run_id: client.http.get(f"/v1/runs/{run_id}/patch", headers=headers)
 
 
 def test_patch_before_and_after_stop_multi_chunk(
