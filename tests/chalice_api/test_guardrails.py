@@ -29,16 +29,13 @@ VALID = {"prompt": "Refactor utils", "provider": "google", "model": "gemini-2.5-
 
 @pytest.fixture
 def atomic_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DynamoDB calls one at a time, as the project's moto server serves them (DynamoDB is
+    atomic; moto's failed-transaction restore is not: devtools/moto_fidelity.py)."""
     from moto.dynamodb.responses import DynamoHandler
 
-    lock = threading.Lock()
-    original = DynamoHandler.call_action
+    from devtools.moto_fidelity import dynamodb_call_one_at_a_time
 
-    def call_action(self: Any) -> Any:
-        with lock:
-            return original(self)
-
-    monkeypatch.setattr(DynamoHandler, "call_action", call_action)
+    monkeypatch.setattr(DynamoHandler, "call_action", dynamodb_call_one_at_a_time)
 
 
 def post(client: Any, headers: dict[str, str], body: Any, key: str | None = None) -> Any:

@@ -6,10 +6,25 @@ Real moto server (devtools.moto_server starts `python -m devtools.moto_fidelity`
 from __future__ import annotations
 
 import json
+import threading
+import time
+import uuid
+from types import SimpleNamespace
+from typing import Any
 
 import boto3
+import pytest
+from moto.dynamodb import models as dynamodb_models
+from moto.dynamodb.responses import DynamoHandler
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
-from devtools.moto_server import FAKE_CREDENTIALS, MotoServer
+from devtools import moto_fidelity
+from devtools.moto_server import FAKE_CREDENTIALS, MotoServer, free_port
+
+_KEYS = {
+    "aws_access_key_id": FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+    "aws_secret_access_key": FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+}
 
 POLICY = {
     "Version": "2012-10-17",
@@ -95,3 +110,70 @@ def test_run_task_accepts_a_container_that_shares_the_tasks_memory(moto: MotoSer
         ec2.delete_security_group(GroupId=group)
         ec2.delete_subnet(SubnetId=subnet)
         ec2.delete_vpc(VpcId=vpc)
+
+
+@pytest.mark.parametrize("serialized", [True, False], ids=["corrected", "plain-moto"])
+def test_a_failed_transaction_never_undoes_a_write_made_meanwhile(
+    serialized: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A transaction whose condition fails, and a put made while it runs: the put must stay.
+
+    moto's restore of a failed transaction is widened to half a second (its deep copy sleeps),
+    so the put lands inside it every time. Served one call at a time, the put waits and stays;
+    plain moto (`plain-moto`, the same server without the correction) loses it - the race the
+    correction removes, shown rather than assumed.
+    """
+    call = (
+        moto_fidelity.dynamodb_call_one_at_a_time
+        if serialized
+        else moto_fidelity.dynamodb_call_as_moto_serves_it
+    )
+    monkeypatch.setattr(DynamoHandler, "call_action", call)
+    real_copy = dynamodb_models.copy
+
+    def slow_deepcopy(value: Any, *args: Any) -> Any:
+        backup = real_copy.deepcopy(value, *args)
+        time.sleep(0.5)  # the window in which another request writes
+        return backup
+
+    monkeypatch.setattr(dynamodb_models, "copy", SimpleNamespace(deepcopy=slow_deepcopy))
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
+    server.start()
+    try:
+        url = f"http://127.0.0.1:{server._port}"
+        db = boto3.client("dynamodb", endpoint_url=url, region_name="us-east-1", **_KEYS)
+        table = f"fidelity-race-{uuid.uuid4().hex[:8]}"
+        db.create_table(
+            TableName=table,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        failed: list[str] = []
+
+        def failing_transaction() -> None:
+            try:
+                db.transact_write_items(
+                    TransactItems=[
+                        {
+                            "ConditionCheck": {
+                                "TableName": table,
+                                "Key": {"pk": {"S": "absent"}},
+                                "ConditionExpression": "attribute_exists(pk)",
+                            }
+                        }
+                    ]
+                )
+            except db.exceptions.TransactionCanceledException:
+                failed.append("cancelled")
+
+        transaction = threading.Thread(target=failing_transaction)
+        transaction.start()
+        time.sleep(0.2)  # the transaction is inside its deep copy now
+        db.put_item(TableName=table, Item={"pk": {"S": "written-meanwhile"}})
+        transaction.join(10)
+        assert failed == ["cancelled"]
+        kept = "Item" in db.get_item(TableName=table, Key={"pk": {"S": "written-meanwhile"}})
+        assert kept is serialized
+    finally:
+        server.stop()
