@@ -143,8 +143,8 @@ class Account:
 
 
 @pytest.fixture
-def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
-    import boto3
+def mocked_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """moto in process, with the credentials and region every runner test uses."""
     from moto import mock_aws
 
     os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
@@ -155,21 +155,28 @@ def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
     }.items():
         monkeypatch.setenv(name, value)
     with mock_aws():
-        clients: dict[str, Any] = {}
+        yield
 
-        def client(name: str) -> Any:
-            return clients.setdefault(name, boto3.client(name, region_name=REGION))
 
-        vpc = client("ec2").create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-        client("ec2").modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
-        subnet = client("ec2").create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]
-        group = client("ec2").create_security_group(GroupName="a", Description="a", VpcId=vpc)
-        cluster = client("ecs").create_cluster(clusterName="cloudagent-dev")["cluster"]
-        client("logs").create_log_group(logGroupName=GROUP)
-        value = "sk-planted-" + os.urandom(12).hex()
-        key = client("secretsmanager").create_secret(
-            Name="cloudagent-dev/provider/openai", SecretString=value
-        )
-        yield Account(
-            client, cluster["clusterArn"], subnet["SubnetId"], group["GroupId"], key["ARN"], value
-        )
+@pytest.fixture
+def account(mocked_aws: None) -> Iterator[Account]:
+    import boto3
+
+    clients: dict[str, Any] = {}
+
+    def client(name: str) -> Any:
+        return clients.setdefault(name, boto3.client(name, region_name=REGION))
+
+    vpc = client("ec2").create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    client("ec2").modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
+    subnet = client("ec2").create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]
+    group = client("ec2").create_security_group(GroupName="a", Description="a", VpcId=vpc)
+    cluster = client("ecs").create_cluster(clusterName="cloudagent-dev")["cluster"]
+    client("logs").create_log_group(logGroupName=GROUP)
+    value = "sk-planted-" + os.urandom(12).hex()
+    key = client("secretsmanager").create_secret(
+        Name="cloudagent-dev/provider/openai", SecretString=value
+    )
+    yield Account(
+        client, cluster["clusterArn"], subnet["SubnetId"], group["GroupId"], key["ARN"], value
+    )

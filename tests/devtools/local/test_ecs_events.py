@@ -3,7 +3,6 @@ API finds the task's private address (and with it the task's DNS queries) under 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,46 +14,35 @@ REGION = "us-east-1"
 
 
 @pytest.fixture
-def moto_task(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[dict[str, Any], str]]:
+def moto_task(mocked_aws: None) -> Iterator[tuple[dict[str, Any], str]]:
     """A Fargate task described by moto's ECS, and the address of its ENI from EC2."""
     import boto3
-    from moto import mock_aws
 
-    os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        ec2 = boto3.client("ec2", region_name=REGION)
-        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-        ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
-        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
-        sg = ec2.create_security_group(GroupName="a", Description="a", VpcId=vpc)["GroupId"]
-        ecs = boto3.client("ecs", region_name=REGION)
-        cluster = ecs.create_cluster(clusterName="c")["cluster"]["clusterArn"]
-        ecs.register_task_definition(
-            family="agent",
-            requiresCompatibilities=["FARGATE"],
-            networkMode="awsvpc",
-            cpu="256",
-            memory="512",
-            containerDefinitions=[{"name": "agent", "image": "agent", "memory": 512}],
-        )
-        arn = ecs.run_task(
-            cluster=cluster,
-            taskDefinition="agent",
-            launchType="FARGATE",
-            startedBy="run_x",
-            networkConfiguration={
-                "awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [sg]}
-            },
-        )["tasks"][0]["taskArn"]
-        task = ecs.describe_tasks(cluster=cluster, tasks=[arn])["tasks"][0]
-        enis = ec2.describe_network_interfaces(Filters=[{"Name": "subnet-id", "Values": [subnet]}])
-        yield task, enis["NetworkInterfaces"][0]["PrivateIpAddress"]
+    ec2 = boto3.client("ec2", region_name=REGION)
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+    sg = ec2.create_security_group(GroupName="a", Description="a", VpcId=vpc)["GroupId"]
+    ecs = boto3.client("ecs", region_name=REGION)
+    cluster = ecs.create_cluster(clusterName="c")["cluster"]["clusterArn"]
+    ecs.register_task_definition(
+        family="agent",
+        requiresCompatibilities=["FARGATE"],
+        networkMode="awsvpc",
+        cpu="256",
+        memory="512",
+        containerDefinitions=[{"name": "agent", "image": "agent", "memory": 512}],
+    )
+    arn = ecs.run_task(
+        cluster=cluster,
+        taskDefinition="agent",
+        launchType="FARGATE",
+        startedBy="run_x",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [sg]}},
+    )["tasks"][0]["taskArn"]
+    task = ecs.describe_tasks(cluster=cluster, tasks=[arn])["tasks"][0]
+    enis = ec2.describe_network_interfaces(Filters=[{"Name": "subnet-id", "Values": [subnet]}])
+    yield task, enis["NetworkInterfaces"][0]["PrivateIpAddress"]
 
 
 def address(event: dict[str, Any]) -> tuple[str, str, str | None]:
