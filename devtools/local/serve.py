@@ -33,6 +33,10 @@ from devtools.local.oidc import DevIssuer
 
 HOST = "127.0.0.1"
 MARKER = "devtools.local.serve"
+# Connections the kernel completes before the server accepts them. Python's HTTP servers listen
+# with a backlog of 5: a burst of parallel creates (a load test, a matrix job) saw connections
+# dropped and reset by the stand-in, which CloudFront and API Gateway never do at that scale.
+LISTEN_BACKLOG = 128
 # Hop-by-hop headers a proxy must not forward (RFC 9110 §7.6.1).
 HOP_BY_HOP = {
     "connection",
@@ -46,6 +50,12 @@ HOP_BY_HOP = {
     "host",
     "content-length",
 }
+
+
+def burst_ready(server: Any) -> Any:
+    """`server`, listening with LISTEN_BACKLOG (listen() again only raises the queue length)."""
+    server.socket.listen(LISTEN_BACKLOG)
+    return server
 
 
 class _Quiet(BaseHTTPRequestHandler):
@@ -67,7 +77,7 @@ def issuer_server(issuer: DevIssuer, port: int) -> ThreadingHTTPServer:
             self.end_headers()
             self.wfile.write(payload)
 
-    return ThreadingHTTPServer((HOST, port), Handler)
+    return burst_ready(ThreadingHTTPServer((HOST, port), Handler))
 
 
 def edge_server(port: int, origin_port: int, headers: dict[str, str]) -> ThreadingHTTPServer:
@@ -107,7 +117,7 @@ def edge_server(port: int, origin_port: int, headers: dict[str, str]) -> Threadi
 
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _forward
 
-    return ThreadingHTTPServer((HOST, port), Handler)
+    return burst_ready(ThreadingHTTPServer((HOST, port), Handler))
 
 
 def app_server(project_dir: str, port: int) -> Any:
@@ -127,7 +137,7 @@ def serve(config: dict[str, Any], ready: Callable[[], None] = lambda: None) -> N
     issuer = DevIssuer.load(config["issuer_url"], Path(config["key_file"]))
     servers: list[Any] = [issuer_server(issuer, config["issuer_port"])]
     local = app_server(config["project_dir"], config["app_port"])
-    servers.append(local.server)
+    servers.append(burst_ready(local.server))
     servers.append(edge_server(config["edge_port"], config["app_port"], config["origin_headers"]))
     threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in servers]
     for thread in threads:
