@@ -55,7 +55,7 @@ from devtools.pi_runtime import IMAGE as IMAGE_SOURCE
 IMAGE_ENTRYPOINT = "/usr/local/bin/entrypoint"
 IMAGE_WORKSPACE = "/workspace"
 IMAGE_BIN = "/usr/local/bin/"
-AGENT_UID = "1000:1000"
+AGENT_UID = f"{task_files.DEFAULT_UID}:{task_files.DEFAULT_UID}"  # uid:gid, as buildah takes it
 # Loaded here, not in the child: after the switch of uid the child may not read what an
 # import needs (the task's directory is the runner's).
 _LIBC = ctypes.CDLL("libc.so.6", use_errno=True)

@@ -11,15 +11,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from stacks.shared.constants import PROVIDER_KEY_ENV
+
 GITHUB_REPO = re.compile(r"^https://github\.com/([A-Za-z0-9._-]+)/([A-Za-z0-9._-]+?)(?:\.git)?$")
-# Provider id -> the environment variable pi reads its key from (image/entrypoint).
-PROVIDER_KEYS = {
-    "anthropic": "ANTHROPIC_API_KEY",
-    "openai": "OPENAI_API_KEY",
-    "google": "GEMINI_API_KEY",
-    "xai": "XAI_API_KEY",
-    "openrouter": "OPENROUTER_API_KEY",
-}
 
 
 def models_json(provider: str, model: str, base_url: str | None) -> dict:
@@ -36,7 +30,7 @@ def models_json(provider: str, model: str, base_url: str | None) -> dict:
         entry = {
             "baseUrl": base_url,
             **entry,
-            "apiKey": PROVIDER_KEYS.get(provider, "OPENAI_API_KEY"),
+            "apiKey": PROVIDER_KEY_ENV.get(provider, "OPENAI_API_KEY"),
         }
     return {"providers": {provider: entry}}
 

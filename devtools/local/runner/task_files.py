@@ -28,10 +28,11 @@ from pathlib import Path
 
 from devtools.local.runner.pi_config import PI_SETTINGS, models_json
 from devtools.local.runner.task_spec import ContainerSpec, TaskSpec
+from stacks.shared.constants import AGENT_USER_UID
 
 IMAGE_RUNTIME_DIR = "/run/cloudagent-local"  # a container's own directory, inside the image
 IMAGE_REPO_MOUNT = "/run/cloudagent-repo"  # the task's local bare repository, read-only
-DEFAULT_UID = 1000  # the image's USER
+DEFAULT_UID = AGENT_USER_UID  # the image's USER
 ENV_FILE = "env.sh"
 PID_FILE = "pid"  # image mode: the container's shell writes its pid here before exec
 PROXY_PORT_VAR = "MODEL_PROXY_PORT"
