@@ -35,6 +35,9 @@ PLANTED = {
     "xAI API Key": "xai-" + "Zk3Qm8Wp2Lr7Tn5Vx9Bc4Hd6Jf1Gs0Ya" * 3,
     "Google API Key": "GEMINI_API_KEY is AIzaSyD3kQm8Wp2Lr7Tn5Vx9Bc4Hd6Jf1Gs0Ya8",
     "GitHub Token": "ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8",
+    # A provider's newer prefix: only the generic sk- detector knows it (the workflow's scan
+    # found it, the API's did not, until both took secret_detectors.py's classes alike).
+    "Model provider API key (sk-)": "key sk-cloudagenthunt-0f9e8d7c6b5a49382716a5b4c3d2e1f0",
 }
 CLEAN = [
     "Fixed: the test waited on a real clock. All 42 tests pass now.",

@@ -16,6 +16,7 @@ dependencies are imported on the first scan, never with the app.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from pathlib import Path
@@ -45,24 +46,32 @@ BUILTIN_DETECTORS = (
     "StripeDetector",
     "TwilioKeyDetector",
 )
-PROJECT_DETECTORS = (
-    "AnthropicKeyDetector",
-    "OpenAIKeyDetector",
-    "OpenRouterKeyDetector",
-    "XaiKeyDetector",
-    "GoogleApiKeyDetector",
-    "GitHubFineGrainedTokenDetector",
-    "PemPrivateKeyDetector",
-)
 DETECTORS_PATH = "file://" + str(Path(__file__).resolve().with_name("secret_detectors.py"))
-SETTINGS: dict[str, Any] = {
-    "plugins_used": [
-        *({"name": name} for name in BUILTIN_DETECTORS),
-        *({"name": name, "path": DETECTORS_PATH} for name in PROJECT_DETECTORS),
-    ]
-}
 # detect-secrets keeps its settings in a module global: one scan at a time.
 _lock = threading.Lock()
+
+
+@functools.cache
+def _settings() -> dict[str, Any]:
+    """Its built-in detectors and every detector of ``secret_detectors.py``, found by class
+    (as run-agent.yml's scan finds them), so a detector added there is used by both."""
+    from detect_secrets.plugins.base import RegexBasedDetector
+
+    from . import secret_detectors
+
+    project = sorted(
+        name
+        for name, value in vars(secret_detectors).items()
+        if isinstance(value, type)
+        and issubclass(value, RegexBasedDetector)
+        and value.__module__ == secret_detectors.__name__
+    )
+    return {
+        "plugins_used": [
+            *({"name": name} for name in BUILTIN_DETECTORS),
+            *({"name": name, "path": DETECTORS_PATH} for name in project),
+        ]
+    }
 
 
 def secret_types(text: str) -> list[str]:
@@ -76,7 +85,7 @@ def secret_types(text: str) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="scan-") as tmp:
         path = Path(tmp) / "final_message.txt"
         path.write_bytes(text.encode("ascii", "backslashreplace"))
-        with _lock, transient_settings(SETTINGS):
+        with _lock, transient_settings(_settings()):
             # The plugin table is cached on first use; it must include this file's detectors.
             get_mapping_from_secret_type_to_class.cache_clear()
             return sorted({str(secret.type) for secret in scan_file(str(path))})
