@@ -4,9 +4,10 @@ It speaks the OpenAI Responses API (`devtools.fake_model`'s streaming code); the
 every provider of a run at it through pi's `models.json` (`pi_config.models_json`). It is not
 scripted per test but answers from the conversation itself, so many runs can share it:
 
-* no tool result yet -> one `bash` tool call: `<command>` when the prompt is `run: <command>`,
-  otherwise a harmless `pwd && ls -A`;
-* a tool result -> a final message quoting the command and the first line of its output.
+* no tool result since the last user message -> one `bash` tool call: `<command>` when that
+  message is `run: <command>`, otherwise a harmless `pwd && ls -A`;
+* a tool result -> a final message quoting the command, the first line of its output and how
+  many user turns the conversation holds (a continued run whose session came back says 2).
 
 So `run: sleep 120` makes a run that lasts, and `run: echo hi >> README.md` a run that leaves
 a patch. Bound to 127.0.0.1; only the runner tells agents about it, nothing of it is deployed.
@@ -31,12 +32,15 @@ def _texts(content: Any) -> list[str]:
     return []
 
 
+def _is_user(item: dict[str, Any]) -> bool:
+    return item.get("role") == "user"
+
+
 def prompt_of(body: dict[str, Any]) -> str:
-    """The first user message of a Responses request (pi sends the whole conversation)."""
-    for item in body.get("input") or []:
-        if isinstance(item, dict) and item.get("role") == "user":
-            return "\n".join(_texts(item.get("content"))).strip()
-    return ""
+    """The last user message of a Responses request: pi sends the whole conversation, and a
+    continued run's resumed session holds its parent's turns before the new instruction."""
+    users = [i for i in body.get("input") or [] if isinstance(i, dict) and _is_user(i)]
+    return "\n".join(_texts(users[-1].get("content"))).strip() if users else ""
 
 
 def command_for(prompt: str) -> str:
@@ -49,14 +53,19 @@ def command_for(prompt: str) -> str:
 def answer(body: dict[str, Any]) -> Step:
     """The next step of the conversation in `body`."""
     items = [i for i in body.get("input") or [] if isinstance(i, dict)]
-    outputs = [i for i in items if i.get("type") == "function_call_output"]
+    turns = sum(1 for i in items if _is_user(i))
+    last_user = max((n for n, i in enumerate(items) if _is_user(i)), default=-1)
+    outputs = [i for i in items[last_user + 1 :] if i.get("type") == "function_call_output"]
     command = command_for(prompt_of(body))
     if not outputs:
         return tool("bash", {"command": command})
     raw = outputs[-1].get("output")
     output = "\n".join(_texts(raw)) if not isinstance(raw, str) else raw
     first = next((line for line in output.splitlines() if line.strip()), "(no output)")
-    return text(f"Ran `{command}` with the local fake model; first line of output: {first[:200]}")
+    return text(
+        f"Ran `{command}` with the local fake model; first line of output: {first[:200]} "
+        f"(user turns in this conversation: {turns})"
+    )
 
 
 class LocalModel(FakeOpenAI):
