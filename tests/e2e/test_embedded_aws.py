@@ -50,7 +50,7 @@ from devtools.local.up import (
 from devtools.plan_only import PLAN_ONLY_TYPES
 from devtools.synth import synthesize
 from stacks.shared.constants import GITHUB_OIDC_ISSUER, PROVIDER_KEY_ENV, PROVIDERS
-from tests.e2e import no_secret
+from tests.e2e import continuation, no_secret
 from tests.e2e.flow import MODEL, all_events, bare_repository, call, wait_for
 from tests.support.image_skips import IMAGE_SKIP
 from tests.support.synthesized import STATE_BUCKET
@@ -517,6 +517,31 @@ def test_a_planted_key_is_nowhere_the_agent_can_reach(local: UpResult, token: st
 @IN_IMAGE_ONLY
 def test_a_tiny_budget_ends_the_run_with_its_result(local: UpResult, token: str) -> None:
     no_secret.tiny_budget_ends_the_run_with_its_result(local, token)
+
+
+# -- 2c. a run continued where it stopped, with its conversation (tests/e2e/continuation.py) ---
+
+
+@pytest.fixture(scope="module")
+def continued_run(local: UpResult, token: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    return continuation.run_continues_with_its_conversation(
+        local, token, tmp_path_factory.mktemp("continuation")
+    )
+
+
+def test_a_run_continues_where_it_stopped_with_its_conversation(continued_run: str) -> None:
+    assert continued_run.startswith("run_")
+
+
+def test_the_readme_continue_command_extends_the_chain(
+    local: UpResult,
+    continued_run: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    continuation.readme_continue_command_extends_the_chain(
+        local, continued_run, monkeypatch, capsys
+    )
 
 
 # -- 3. roll forward one stack, tear down ------------------------------------------------------
