@@ -2,7 +2,8 @@
 // before anything runs, so a bad value ends the run with exit 2 and one line that names it.
 "use strict";
 
-const { PROVIDERS, AGENT_HANDOFF_DIR } = require("./constants");
+const { PROVIDERS, AGENT_HANDOFF_DIR, CONTINUE_URL_VAR, SESSION_UPLOAD_URL_VAR } = require("./constants");
+const { checkUrl } = require("./http");
 
 const env = process.env;
 
@@ -119,6 +120,32 @@ function readProxyUrl(cfg) {
   cfg.proxyWaitMs = (wait.value || MAX_PROXY_WAIT) * 1000;
 }
 
+// AGENT_SESSION_UPLOAD_URL: the presigned PUT for the run's session (lib/session.js). Only
+// a headless run keeps a session; an interactive task's operator drives pi themselves.
+function readSessionUrl(cfg) {
+  const raw = (env[SESSION_UPLOAD_URL_VAR] || "").trim();
+  cfg.sessionUrl = null;
+  if (!raw || !cfg.headless) return;
+  const checked = checkUrl(SESSION_UPLOAD_URL_VAR, raw);
+  if (checked.error) cfg.error = checked.error;
+  else cfg.sessionUrl = checked.url;
+}
+
+// AGENT_CONTINUE_URL (repo-init): the presigned GET of a continuation's bundle
+// (lib/continuation.js); it needs a repository to continue in.
+function readContinueUrl(cfg) {
+  const raw = (env[CONTINUE_URL_VAR] || "").trim();
+  cfg.continueUrl = null;
+  if (!raw) return;
+  if (!cfg.repo) {
+    cfg.error = cfg.error || `${CONTINUE_URL_VAR} is set but AGENT_REPO_URL is not`;
+    return;
+  }
+  const checked = checkUrl(CONTINUE_URL_VAR, raw);
+  if (checked.error) cfg.error = checked.error;
+  else cfg.continueUrl = checked.url;
+}
+
 function readConfig() {
   const prompt = env.JOB_PROMPT || "";
   const cfg = {
@@ -146,7 +173,8 @@ function readConfig() {
   cfg.repo = null;
   if (!cfg.error) readRepoConfig(cfg);
   if (!cfg.error) readProxyUrl(cfg);
+  if (!cfg.error) readSessionUrl(cfg);
   return cfg;
 }
 
-module.exports = { readConfig, checkRepoUrl, checkRepoRef, readRepoConfig };
+module.exports = { readConfig, checkRepoUrl, checkRepoRef, readRepoConfig, readContinueUrl };

@@ -44,6 +44,13 @@ const MODEL_PROXY_HEALTH_PATH = "/__cloudagent/health";
 const AGENT_HANDOFF_DIR = "/run/cloudagent/handoff"; // default of AGENT_HANDOFF_DIR
 const CLONE_RESULT_FILE = "clone.json"; // what repo-init leaves there for the agent
 const REPO_TOKEN_VAR = "AGENT_REPO_TOKEN"; // read by repo-init only
+// A continued run (docs/ARCHITECTURE.md §4): repo-init GETs the bundle the control plane
+// wrote (the ancestors' patches, the parent's session) from this presigned URL ...
+const CONTINUE_URL_VAR = "AGENT_CONTINUE_URL";
+// ... and leaves the parent's session beside clone.json under this name for the agent, which
+// PUTs its own session to this presigned URL when the run ends (every run with a repository).
+const SESSION_HANDOFF_FILE = "session.jsonl";
+const SESSION_UPLOAD_URL_VAR = "AGENT_SESSION_UPLOAD_URL";
 // The value earlier versions stored in every provider secret: a key that still holds it is
 // "no key configured" (stacks/shared/constants.py PROVIDER_KEY_PLACEHOLDER).
 const KEY_PLACEHOLDER = "cloudagent:not-set";
@@ -58,5 +65,8 @@ module.exports = {
   AGENT_HANDOFF_DIR,
   CLONE_RESULT_FILE,
   REPO_TOKEN_VAR,
+  CONTINUE_URL_VAR,
+  SESSION_HANDOFF_FILE,
+  SESSION_UPLOAD_URL_VAR,
   KEY_PLACEHOLDER,
 };

@@ -48,8 +48,9 @@ const GIT_BASE_ARGS = [
 ];
 
 // Runs git; resolves {code, signal, stdout (Buffer), stderr, timedOut, overflow}. `deadline`
-// is an object ({at: ms}) so a later signal can bring it forward while git runs.
-function runGit(args, { deadline, extraEnv, maxBytes }) {
+// is an object ({at: ms}) so a later signal can bring it forward while git runs. `input`
+// (a Buffer) is written to git's stdin, e.g. a patch for `git apply`.
+function runGit(args, { deadline, extraEnv, maxBytes, input }) {
   return new Promise((resolve) => {
     const out = [];
     let outBytes = 0;
@@ -62,7 +63,7 @@ function runGit(args, { deadline, extraEnv, maxBytes }) {
         cwd: process.cwd(),
         env: gitEnv(extraEnv),
         detached: true, // own group: a timeout kills its helpers (remote-https, index-pack)
-        stdio: ["ignore", "pipe", "pipe"],
+        stdio: [input ? "pipe" : "ignore", "pipe", "pipe"],
       });
     } catch (err) {
       resolve({ code: null, signal: null, stdout: Buffer.alloc(0), stderr: err.message, timedOut, overflow });
@@ -79,6 +80,10 @@ function runGit(args, { deadline, extraEnv, maxBytes }) {
     };
     arm(deadline.at);
     activeGit = { arm };
+    if (input) {
+      proc.stdin.on("error", () => {}); // git may exit before reading it all: its code says why
+      proc.stdin.end(input);
+    }
     proc.stdout.on("data", (chunk) => {
       if (overflow) return;
       out.push(chunk);

@@ -1,7 +1,8 @@
 // The clone's result, from repo-init to the agent: `$AGENT_HANDOFF_DIR/clone.json`
-// ({ok, repo, ref, base_commit} or {ok: false, ..., error}). repo-init writes it (it alone
-// holds the repository token); the agent, whose handoff mount is read-only, reads it and
-// checks that the workspace is at that commit.
+// ({ok, repo, ref, base_commit} or {ok: false, ..., error}; a continuation adds root_commit,
+// parent_run_id, patches_applied, session and session_note, see lib/continuation.js).
+// repo-init writes it (it alone holds the repository token); the agent, whose handoff mount
+// is read-only, reads it and checks that the workspace is at that commit.
 "use strict";
 
 const fs = require("node:fs");
@@ -17,7 +18,8 @@ function writeCloneResult(dir, result) {
   return file;
 }
 
-// -> {base} or {error}
+// -> {base, rootCommit, parentRunId, session, sessionNote} (the last four null unless the run
+// continues another) or {error}
 async function readCloneResult(dir, repo) {
   const file = path.join(dir, CLONE_RESULT_FILE);
   let result;
@@ -37,7 +39,14 @@ async function readCloneResult(dir, repo) {
   const at = head.code === 0 ? head.stdout.toString("utf8").trim() : null;
   if (!at || at !== base)
     return { error: `the workspace is not at the cloned commit ${base} (HEAD is ${at || "missing"})` };
-  return { base };
+  const parentRunId = typeof result.parent_run_id === "string" ? result.parent_run_id : null;
+  return {
+    base,
+    parentRunId,
+    rootCommit: parentRunId && typeof result.root_commit === "string" ? result.root_commit : null,
+    session: parentRunId && result.session && typeof result.session === "object" ? result.session : null,
+    sessionNote: parentRunId && typeof result.session_note === "string" ? result.session_note : null,
+  };
 }
 
 module.exports = { writeCloneResult, readCloneResult };

@@ -1,8 +1,10 @@
 // Headless run: `pi --mode json --no-session --provider P --model M` in its own process
 // group with the prompt on stdin (argv would read a leading `@` as a file and a leading
-// `--` as a flag). pi's JSON events are forwarded to stdout one per line, and the stream is
-// turned into an exit code, because pi itself exits 0 in json mode even when every model
-// call failed.
+// `--` as a flag). With a session to resume or to save (lib/session.js), `--session <file>`
+// replaces `--no-session`: pi opens that exact file, resuming what is in it (the prompt is
+// then the next turn), or creates it at its first answer. pi's JSON events are forwarded
+// to stdout one per line, and the stream is turned into an exit code, because pi itself
+// exits 0 in json mode even when every model call failed.
 "use strict";
 
 const { spawn } = require("node:child_process");
@@ -39,7 +41,8 @@ function runHeadless(cfg) {
   // pi needs no key variable: models.json gives it the proxy's placeholder key (pi-config.js).
   for (const keyVar of PROVIDER_KEY_VARS) delete childEnv[keyVar];
   delete childEnv[REPO_TOKEN_VAR];
-  const args = ["--mode", "json", "--no-session", "--provider", cfg.provider, "--model", cfg.model];
+  const session = run.session && run.session.file ? ["--session", run.session.file] : ["--no-session"];
+  const args = ["--mode", "json", ...session, "--provider", cfg.provider, "--model", cfg.model];
   let child;
   try {
     child = spawn("pi", args, { detached: true, env: childEnv, stdio: ["pipe", "pipe", "pipe"] });

@@ -1,6 +1,7 @@
 // How a run ends: stop() on a signal or the hard cap (TERM pi's group, KILL after the
-// grace), finish() exactly once on every exit path (kill what is left, write the `patch`
-// events and the `runtime_end` line with its result, exit). Exit codes: docs/ARCHITECTURE.md §4.
+// grace), finish() exactly once on every exit path (kill what is left, save pi's session,
+// write the `patch` events and the `runtime_end` line with its result, exit). Exit codes:
+// docs/ARCHITECTURE.md §4.
 "use strict";
 
 const { killEverything, signalGroup } = require("./cleanup");
@@ -8,6 +9,7 @@ const { elapsedMs, emit, exitAfterFlush, own } = require("./emit");
 const { tighten } = require("./git");
 const { collectPatch } = require("./patch");
 const { buildResult } = require("./result");
+const { saveSession } = require("./session");
 
 const CLOSE_WAIT_MS = 2000; // after pi exits, how long to wait for its stdout to drain
 const PATCH_TIMEOUT_MS = 60_000; // git add + diff after a run that ended on its own
@@ -23,6 +25,8 @@ const run = {
   childReaped: false,
   stopping: null, // {code, reason, deadline} once a signal or the hard cap asked pi to stop
   baseCommit: null, // the commit the repository was checked out at, once cloned
+  continuation: null, // {parent_run_id, root_commit} when the run continues another
+  session: null, // {file, url, error} when pi keeps a session (lib/session.js)
 };
 let killTimer = null;
 let finishDeadline = null; // {at}: when the git work of finish() must be over
@@ -45,16 +49,35 @@ function finish(code, reason, extra) {
   const work = run.baseCommit
     ? collectPatch(run.baseCommit, finishDeadline)
     : Promise.resolve({ patch: null, chunks: [] });
-  work
-    .catch((err) => ({ error: `patch failed: ${err.message}` }))
-    .then((out) => {
+  // The session is saved while git works (pi is dead, so its file is complete); its event
+  // comes before the patch events, which stay right before runtime_end.
+  const saving = sessionWork(finishDeadline);
+  Promise.all([work.catch((err) => ({ error: `patch failed: ${err.message}` })), saving])
+    .then(([out, saved]) => {
+      if (saved.event) emit(saved.event);
       (out.chunks || []).forEach((data, seq) => emit(own("patch", { seq, data })));
-      const result = buildResult(out.patch || null, out.error || null);
+      if (out.patch && run.continuation) Object.assign(out.patch, run.continuation);
+      const result = buildResult(out.patch || null, out.error || null, saved.summary);
       const fields = { exit_code: code, reason, duration_ms: elapsedMs(), ...extra, result };
       emit(own("runtime_end", fields));
       if (code !== 0) process.stderr.write(`entrypoint: ${reason}\n`);
       exitAfterFlush(code);
     });
+}
+
+// -> {event, summary} for finish(): nothing without an upload URL (result.session null).
+function sessionWork(deadline) {
+  const s = run.session;
+  if (!s || !s.url) return Promise.resolve({ event: null, summary: null });
+  if (!s.file) {
+    // ended before pi started (a failed clone), or the file could not be prepared
+    const summary = { saved: false, bytes: 0, messages: 0, truncated: false };
+    return Promise.resolve({ event: s.error ? own("session_save_failed", { error: s.error }) : null, summary });
+  }
+  return saveSession(s.file, s.url, deadline).catch((err) => ({
+    event: own("session_save_failed", { error: err.message }),
+    summary: { saved: false, bytes: 0, messages: 0, truncated: false },
+  }));
 }
 
 // When git must be done after a stop signal: a little before the grace ends, because the

@@ -1,6 +1,6 @@
 // The `result` on runtime_end (docs/ARCHITECTURE.md §4): final message, usage, tool calls,
-// duration and patch summary, read from every line pi prints (also the message_update lines
-// the compact log drops). The control plane reads the run's outcome from the log stream, so
+// duration, patch summary and saved session, read from every line pi prints (also the
+// message_update lines the compact log drops). The control plane reads the run's outcome from the log stream, so
 // the task needs no permission to report it.
 "use strict";
 
@@ -70,7 +70,8 @@ function capUtf8(text, max) {
   return { text: buf.toString("utf8", 0, end), truncated: true };
 }
 
-function buildResult(patch, patchError) {
+// `session`: lib/session.js's summary of the saved session, null when the run saves none.
+function buildResult(patch, patchError, session = null) {
   let msg = lastAssistantMessage;
   let stopReason = msg ? (msg.stopReason ?? null) : null;
   // Stopped while the model was still streaming: the last assistant message is the partial
@@ -103,6 +104,7 @@ function buildResult(patch, patchError) {
     tool_calls: toolCalls,
     duration_seconds: Math.round(elapsedMs()) / 1000,
     patch,
+    session,
   };
   if (patchError) result.patch_error = patchError;
   return result;

@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 from proxyrun import KEY, Proxy, kill, watch
+from s3stub import S3Stub
 
 from devtools import image as image_build
 from devtools.fake_model import FakeOpenAI, hang, status, text, tool
@@ -502,3 +503,75 @@ def test_repo_init_then_agent_in_the_image(box: Container, proxy, fake: FakeOpen
     events = [json.loads(line) for line in run.stdout.splitlines()]
     ready = [e for e in events if e["type"] == "repo_ready"]
     assert ready and ready[0]["base_commit"] == head.strip()
+
+
+def test_continued_run_resumes_its_session_in_the_image(
+    box: Container, proxy, fake: FakeOpenAI, tmp_path
+):
+    """Run 1 saves pi's session from the image (its file under the agent user's HOME, PUT to
+    a presigned URL); run 2's repo-init fetches the bundle, commits run 1's patch and hands
+    the session over through the image's handoff directory; run 2's pi resumes it."""
+    s3 = S3Stub()
+    try:
+        origin = tmp_path / "origin"
+        origin.mkdir()
+        git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-C", str(origin)]
+        subprocess.run([*git, "init", "-q", "--initial-branch=main"], check=True)
+        (origin / "README").write_text("hello\n")
+        subprocess.run([*git, "add", "-A"], check=True)
+        subprocess.run([*git, "commit", "-qm", "first"], check=True)
+        head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True)
+        root = head.stdout.strip()
+        subprocess.run(["chown", "-R", "1000:1000", str(origin)], check=True)
+        first, second = (f"run-img-{uuid.uuid4().hex[:8]}" for _ in range(2))
+        common = {
+            "AGENT_REPO_URL": "file:///srv/origin",
+            "AGENT_REPO_REF": root,
+            "AGENT_ALLOW_LOCAL_REPOS": "1",
+            "JOB_PROMPT": "",
+            "AGENT_PROVIDER": "openai",
+            "AGENT_MODEL": MODEL,
+            "AGENT_MODEL_PROXY_URL": proxy.url,
+            "PI_CODING_AGENT_DIR": "/tmp/pi-agent-continuation",
+        }
+
+        def task(run_id: str, prompt: str, **env: str) -> list[dict[str, Any]]:
+            ws = tmp_path / run_id
+            ws.mkdir()
+            os.chown(ws, 1000, 1000)
+            volumes = (f"{origin}:/srv/origin:ro", f"{ws}:/workspace")
+            run_env = {**common, "RUN_ID": run_id, **env}
+            init = box.run("/usr/local/bin/repo-init", env=run_env, volumes=volumes)
+            assert init.returncode == 0, init.stderr
+            url = s3.url(f"sessions/{run_id}.jsonl")
+            run_env |= {"JOB_PROMPT": prompt, "AGENT_SESSION_UPLOAD_URL": url}
+            run = box.run("/usr/local/bin/entrypoint", env=run_env, volumes=volumes)
+            assert run.returncode == 0, run.stderr
+            return [json.loads(line) for line in run.stdout.splitlines()]
+
+        fake.reset(tool("bash", {"command": "echo more >> README"}), text("Appended."))
+        events1 = task(first, "Append to the README.")
+        assert [e["messages"] for e in events1 if e["type"] == "session_saved"] == [4]
+        patch = "".join(e["data"] for e in events1 if e["type"] == "patch")
+        session = s3.objects[f"sessions/{first}.jsonl"].decode()
+        bundle = {
+            "format": 1,
+            "run_id": second,
+            "parent_run_id": first,
+            "repo": "https://github.com/o/r.git",
+            "root_commit": root,
+            "patches": [{"run_id": first, "patch": patch}],
+            "session": session,
+            "session_note": None,
+        }
+        s3.put_json(f"continuations/{second}.json", bundle)
+        fake.reset(text("It says hello and more."))
+        continue_url = s3.url(f"continuations/{second}.json")
+        events2 = task(second, "What does it say now?", AGENT_CONTINUE_URL=continue_url)
+        restored = [e for e in events2 if e["type"] == "session_restored"]
+        assert restored and restored[0]["messages"] == 4
+        assert "Append to the README." in json.dumps(fake.requests[0])
+        assert (tmp_path / second / "README").read_text() == "hello\nmore\n"
+        assert [e["messages"] for e in events2 if e["type"] == "session_saved"] == [6]
+    finally:
+        s3.stop()

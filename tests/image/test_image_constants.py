@@ -21,8 +21,16 @@ CONTRACT = {
     "MODEL_PROXY_PLACEHOLDER_KEY": "cloudagent-model-proxy",
     "AGENT_HANDOFF_DIR": "/run/cloudagent/handoff",
     "AGENT_REPO_TOKEN_ENV": "AGENT_REPO_TOKEN",
+    # presigned URLs the control plane sets for a task (issue 22): the agent's session PUT,
+    # repo-init's continuation bundle GET
+    "AGENT_SESSION_UPLOAD_URL_ENV": "AGENT_SESSION_UPLOAD_URL",
+    "AGENT_CONTINUE_URL_ENV": "AGENT_CONTINUE_URL",
 }
-JS_NAME = {"AGENT_REPO_TOKEN_ENV": "REPO_TOKEN_VAR"}
+JS_NAME = {
+    "AGENT_REPO_TOKEN_ENV": "REPO_TOKEN_VAR",
+    "AGENT_SESSION_UPLOAD_URL_ENV": "SESSION_UPLOAD_URL_VAR",
+    "AGENT_CONTINUE_URL_ENV": "CONTINUE_URL_VAR",
+}
 
 
 def js_constant(name: str) -> int | str:

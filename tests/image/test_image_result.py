@@ -25,6 +25,7 @@ RESULT_KEYS = {
     "tool_calls",
     "duration_seconds",
     "patch",
+    "session",
 }
 USAGE_KEYS = {
     "input_tokens",
@@ -110,6 +111,7 @@ def test_result_of_a_configuration_error(entrypoint, fake):
         "tool_calls": 0,
         "duration_seconds": 0,
         "patch": None,
+        "session": None,
     }
 
 
