@@ -190,6 +190,7 @@ def test_every_id_token_job_but_the_plan_runs_in_the_environment(workflow_texts)
 
 
 PR_TRIGGERS = ("pull_request", "pull_request_target")
+AGENT_BRANCHES_SKIPPED = "!startsWith(github.head_ref, 'cloudagent/')"
 
 
 def pull_request_token_problems(texts: dict[str, str]) -> list[str]:
@@ -199,6 +200,8 @@ def pull_request_token_problems(texts: dict[str, str]) -> list[str]:
     the plan role and has no environment (an environment would give its token the subject the
     deploy, image and admin roles trust); `pull_request_target` (base-repo secrets for PR code)
     is refused outright; a reusable workflow called from such a job cannot get a token either.
+    Nor may the agent's own branches (`cloudagent/<run id>`) reach the plan role: their code was
+    written by an agent, and a maintainer's "Update branch" would run it with the token.
     """
     problems = []
     for name, text in texts.items():
@@ -224,6 +227,8 @@ def pull_request_token_problems(texts: dict[str, str]) -> list[str]:
             }
             if roles != {f"${{{{ vars.{ROLE_VARIABLES[PLAN]} }}}}"}:
                 problems.append(f"{where}: PR code assumes {sorted(roles)}")
+            if AGENT_BRANCHES_SKIPPED not in str(job.get("if", "")):
+                problems.append(f"{where}: runs the agent's cloudagent/* branches with a token")
     return problems
 
 
@@ -239,8 +244,9 @@ def test_pull_request_code_reaches_only_the_plan_role(workflow_texts):
         ),
         lambda t: t.replace("CLOUDAGENT_PLAN_ROLE_ARN", "CLOUDAGENT_DEPLOY_ROLE_ARN"),
         lambda t: t.replace("  pull_request:\n", "  pull_request_target:\n", 1),
+        lambda t: t.replace("    if: ${{ !startsWith(github.head_ref, 'cloudagent/') }}\n", "", 1),
     ],
-    ids=["environment", "deploy-role", "pull_request_target"],
+    ids=["environment", "deploy-role", "pull_request_target", "agent-branches"],
 )
 def test_the_pull_request_check_catches_a_planted_path(workflow_texts, plant):
     planted = {**workflow_texts, "plan.yml": plant(workflow_texts["plan.yml"])}
@@ -272,6 +278,13 @@ def test_concurrency_check_catches_cancel_in_progress(workflow_texts):
         "cancel-in-progress: false", "cancel-in-progress: true"
     )
     assert concurrency_problems(text)
+
+
+def test_plan_skips_the_agents_branches(workflow_texts):
+    """Neither the plan (OIDC token) nor its comment runs for head branches cloudagent/*."""
+    doc = load_workflow(workflow_texts["plan.yml"])
+    assert doc["jobs"]["plan"]["if"] == f"${{{{ {AGENT_BRANCHES_SKIPPED} }}}}"
+    assert doc["jobs"]["comment"]["if"] == f"${{{{ always() && {AGENT_BRANCHES_SKIPPED} }}}}"
 
 
 def test_plan_never_writes_the_lock_and_fails_on_checks(workflow_texts):
