@@ -24,7 +24,15 @@ from tests.support.policy_checks import (
 from tests.support.workflows import WORKFLOWS, load_workflow, makefile_targets
 from toolchain.paths import PROJECT_ROOT
 
-EXPECTED = {"ci.yml", "plan.yml", "deploy.yml", "apply-stack.yml", "image.yml", "run-agent.yml"}
+EXPECTED = {
+    "ci.yml",
+    "plan.yml",
+    "deploy.yml",
+    "apply-stack.yml",
+    "image.yml",
+    "run-agent.yml",
+    "continue-run.yml",
+}
 # The role each AWS-touching workflow assumes.
 ROLE_OF = {"plan.yml": PLAN, "apply-stack.yml": DEPLOY, "image.yml": IMAGE}
 ENVIRONMENT_VARIABLE = "CLOUDAGENT_GITHUB_ENVIRONMENT"
@@ -374,22 +382,94 @@ def test_injection_check_catches_an_interpolated_issue_title(workflow_texts):
     assert untrusted_in_scripts(load_workflow(text))
 
 
-def write_and_id_token_jobs(workflow: dict) -> list[str]:
-    """Jobs holding both id-token: write and a write permission on contents (or everything)."""
-    found = []
+LOCAL_WORKFLOW = "./.github/workflows/"
+
+
+def running_jobs(workflow: dict, texts: dict[str, str]) -> dict[str, tuple[dict, object]]:
+    """`job` or `caller/called job` -> (job, the permissions its token gets), as GitHub runs them.
+
+    A job that calls a reusable workflow of this repository runs no steps: GitHub runs the
+    called workflow's jobs, and gives each a token with its own `permissions:` (the called
+    workflow's top-level block, or else the calling job's, when it has none). The calling job's
+    block is only their ceiling: it must cover even a called job that an `if:` skips.
+    """
+    found: dict[str, tuple[dict, object]] = {}
     for name, job in jobs(workflow).items():
-        perms = job.get("permissions", {})
-        if perms in ("write-all",) or not isinstance(perms, dict):
+        uses = str(job.get("uses", ""))
+        if not uses.startswith(LOCAL_WORKFLOW):
+            found[name] = (job, job.get("permissions", "inherited"))
+            continue
+        called = load_workflow(texts[uses.removeprefix(LOCAL_WORKFLOW)])
+        ceiling = job.get("permissions", "inherited")
+        for inner, (inner_job, _) in running_jobs(called, texts).items():
+            default = called.get("permissions") or ceiling
+            found[f"{name}/{inner}"] = (inner_job, inner_job.get("permissions", default))
+    return found
+
+
+def write_and_id_token_jobs(workflow: dict, texts: dict[str, str] | None = None) -> list[str]:
+    """Running jobs holding id-token: write and any other write (or unlisted permissions).
+
+    An OIDC token reaches the API and the cloud roles; a job that holds one must not also be
+    able to write to the repository (push, open or comment on pull requests, ...).
+    """
+    found = []
+    for name, (_, perms) in running_jobs(workflow, texts or {}).items():
+        if not isinstance(perms, dict):  # write-all, read-all or the repository default
             found.append(name)
             continue
-        if perms.get("id-token") == "write" and perms.get("contents") == "write":
+        writes = {k for k, v in perms.items() if v == "write"} - {"id-token"}
+        if perms.get("id-token") == "write" and writes:
             found.append(name)
     return found
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_no_job_holds_id_token_and_contents_write(workflow_texts, name):
-    assert write_and_id_token_jobs(load_workflow(workflow_texts[name])) == []
+def test_no_job_holds_id_token_and_a_write_permission(workflow_texts, name):
+    assert write_and_id_token_jobs(load_workflow(workflow_texts[name]), workflow_texts) == []
+
+
+def test_a_called_job_runs_with_its_own_permissions_not_the_callers_ceiling(workflow_texts):
+    running = running_jobs(load_workflow(workflow_texts["continue-run.yml"]), workflow_texts)
+    assert running["run/run"][1] == {"id-token": "write", "contents": "read"}
+    assert running["run/pull-request"][1] == {"contents": "write", "pull-requests": "write"}
+    assert running["push"][1] == {"contents": "write", "pull-requests": "write"}
+
+
+@pytest.mark.parametrize(
+    ("name", "plant", "flagged"),
+    [
+        # A called job without its own block would run with the caller's whole ceiling.
+        (
+            "continue-run.yml",
+            lambda texts: {
+                **texts,
+                "run-agent.yml": texts["run-agent.yml"].replace(
+                    "    permissions:\n      id-token: write\n      contents: read #"
+                    " the scanner's pinned requirements and script (sparse checkout)\n",
+                    "",
+                    1,
+                ),
+            },
+            ["run/run"],
+        ),
+        (
+            "plan.yml",
+            lambda texts: {
+                **texts,
+                "plan.yml": texts["plan.yml"].replace(
+                    "      contents: read\n", "      contents: read\n      issues: write\n", 1
+                ),
+            },
+            ["plan"],
+        ),
+    ],
+    ids=["ceiling-inherited", "issues-write"],
+)
+def test_the_id_token_check_catches_a_planted_write(workflow_texts, name, plant, flagged):
+    planted = plant(workflow_texts)
+    assert planted != workflow_texts
+    assert write_and_id_token_jobs(load_workflow(planted[name]), planted) == flagged
 
 
 def test_run_agent_splits_the_api_call_from_the_pull_request(workflow_texts):
