@@ -35,7 +35,10 @@ def publishing_before_scan(steps: list[dict]) -> list[str]:
     found = []
     for index, step in enumerate(steps):
         text = str(step.get("with", {}).get("script", "")) + str(step.get("uses", ""))
-        publishes = "core.summary" in text or "cloudagent-pr" in text or "upload-artifact" in text
+        publishes = any(
+            mark in text
+            for mark in ("core.summary", "cloudagent-pr", "cloudagent-continue", "upload-artifact")
+        )
         if publishes and (at is None or index <= at):
             found.append(step.get("name") or step.get("id") or step.get("uses"))
     return found
@@ -53,6 +56,7 @@ def test_the_scan_runs_before_anything_is_published(workflow_texts):
     assert upload["if"] == "always() && steps.publish.outputs.has_patch == 'true'"
     run = by_id["run"]["with"]["script"]
     assert "core.summary" not in run and "cloudagent-pr" not in run and "has_patch" not in run
+    assert "cloudagent-continue" not in run and "continued" not in run
     publish = by_id["publish"]["with"]["script"]
     assert 'read("final_message.md")' in publish and 'read("withheld.md")' in publish
     job = load_workflow(workflow_texts["run-agent.yml"])["jobs"]["run"]

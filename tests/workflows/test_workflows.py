@@ -24,7 +24,15 @@ from tests.support.policy_checks import (
 from tests.support.workflows import WORKFLOWS, load_workflow, makefile_targets
 from toolchain.paths import PROJECT_ROOT
 
-EXPECTED = {"ci.yml", "plan.yml", "deploy.yml", "apply-stack.yml", "image.yml", "run-agent.yml"}
+EXPECTED = {
+    "ci.yml",
+    "plan.yml",
+    "deploy.yml",
+    "apply-stack.yml",
+    "image.yml",
+    "run-agent.yml",
+    "continue-run.yml",
+}
 # The role each AWS-touching workflow assumes.
 ROLE_OF = {"plan.yml": PLAN, "apply-stack.yml": DEPLOY, "image.yml": IMAGE}
 ENVIRONMENT_VARIABLE = "CLOUDAGENT_GITHUB_ENVIRONMENT"
@@ -190,6 +198,7 @@ def test_every_id_token_job_but_the_plan_runs_in_the_environment(workflow_texts)
 
 
 PR_TRIGGERS = ("pull_request", "pull_request_target")
+AGENT_BRANCHES_SKIPPED = "!startsWith(github.head_ref, 'cloudagent/')"
 
 
 def pull_request_token_problems(texts: dict[str, str]) -> list[str]:
@@ -199,6 +208,8 @@ def pull_request_token_problems(texts: dict[str, str]) -> list[str]:
     the plan role and has no environment (an environment would give its token the subject the
     deploy, image and admin roles trust); `pull_request_target` (base-repo secrets for PR code)
     is refused outright; a reusable workflow called from such a job cannot get a token either.
+    Nor may the agent's own branches (`cloudagent/<run id>`) reach the plan role: their code was
+    written by an agent, and a maintainer's "Update branch" would run it with the token.
     """
     problems = []
     for name, text in texts.items():
@@ -224,6 +235,8 @@ def pull_request_token_problems(texts: dict[str, str]) -> list[str]:
             }
             if roles != {f"${{{{ vars.{ROLE_VARIABLES[PLAN]} }}}}"}:
                 problems.append(f"{where}: PR code assumes {sorted(roles)}")
+            if AGENT_BRANCHES_SKIPPED not in str(job.get("if", "")):
+                problems.append(f"{where}: runs the agent's cloudagent/* branches with a token")
     return problems
 
 
@@ -239,8 +252,9 @@ def test_pull_request_code_reaches_only_the_plan_role(workflow_texts):
         ),
         lambda t: t.replace("CLOUDAGENT_PLAN_ROLE_ARN", "CLOUDAGENT_DEPLOY_ROLE_ARN"),
         lambda t: t.replace("  pull_request:\n", "  pull_request_target:\n", 1),
+        lambda t: t.replace("    if: ${{ !startsWith(github.head_ref, 'cloudagent/') }}\n", "", 1),
     ],
-    ids=["environment", "deploy-role", "pull_request_target"],
+    ids=["environment", "deploy-role", "pull_request_target", "agent-branches"],
 )
 def test_the_pull_request_check_catches_a_planted_path(workflow_texts, plant):
     planted = {**workflow_texts, "plan.yml": plant(workflow_texts["plan.yml"])}
@@ -272,6 +286,13 @@ def test_concurrency_check_catches_cancel_in_progress(workflow_texts):
         "cancel-in-progress: false", "cancel-in-progress: true"
     )
     assert concurrency_problems(text)
+
+
+def test_plan_skips_the_agents_branches(workflow_texts):
+    """Neither the plan (OIDC token) nor its comment runs for head branches cloudagent/*."""
+    doc = load_workflow(workflow_texts["plan.yml"])
+    assert doc["jobs"]["plan"]["if"] == f"${{{{ {AGENT_BRANCHES_SKIPPED} }}}}"
+    assert doc["jobs"]["comment"]["if"] == f"${{{{ always() && {AGENT_BRANCHES_SKIPPED} }}}}"
 
 
 def test_plan_never_writes_the_lock_and_fails_on_checks(workflow_texts):
@@ -361,22 +382,94 @@ def test_injection_check_catches_an_interpolated_issue_title(workflow_texts):
     assert untrusted_in_scripts(load_workflow(text))
 
 
-def write_and_id_token_jobs(workflow: dict) -> list[str]:
-    """Jobs holding both id-token: write and a write permission on contents (or everything)."""
-    found = []
+LOCAL_WORKFLOW = "./.github/workflows/"
+
+
+def running_jobs(workflow: dict, texts: dict[str, str]) -> dict[str, tuple[dict, object]]:
+    """`job` or `caller/called job` -> (job, the permissions its token gets), as GitHub runs them.
+
+    A job that calls a reusable workflow of this repository runs no steps: GitHub runs the
+    called workflow's jobs, and gives each a token with its own `permissions:` (the called
+    workflow's top-level block, or else the calling job's, when it has none). The calling job's
+    block is only their ceiling: it must cover even a called job that an `if:` skips.
+    """
+    found: dict[str, tuple[dict, object]] = {}
     for name, job in jobs(workflow).items():
-        perms = job.get("permissions", {})
-        if perms in ("write-all",) or not isinstance(perms, dict):
+        uses = str(job.get("uses", ""))
+        if not uses.startswith(LOCAL_WORKFLOW):
+            found[name] = (job, job.get("permissions", "inherited"))
+            continue
+        called = load_workflow(texts[uses.removeprefix(LOCAL_WORKFLOW)])
+        ceiling = job.get("permissions", "inherited")
+        for inner, (inner_job, _) in running_jobs(called, texts).items():
+            default = called.get("permissions") or ceiling
+            found[f"{name}/{inner}"] = (inner_job, inner_job.get("permissions", default))
+    return found
+
+
+def write_and_id_token_jobs(workflow: dict, texts: dict[str, str] | None = None) -> list[str]:
+    """Running jobs holding id-token: write and any other write (or unlisted permissions).
+
+    An OIDC token reaches the API and the cloud roles; a job that holds one must not also be
+    able to write to the repository (push, open or comment on pull requests, ...).
+    """
+    found = []
+    for name, (_, perms) in running_jobs(workflow, texts or {}).items():
+        if not isinstance(perms, dict):  # write-all, read-all or the repository default
             found.append(name)
             continue
-        if perms.get("id-token") == "write" and perms.get("contents") == "write":
+        writes = {k for k, v in perms.items() if v == "write"} - {"id-token"}
+        if perms.get("id-token") == "write" and writes:
             found.append(name)
     return found
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_no_job_holds_id_token_and_contents_write(workflow_texts, name):
-    assert write_and_id_token_jobs(load_workflow(workflow_texts[name])) == []
+def test_no_job_holds_id_token_and_a_write_permission(workflow_texts, name):
+    assert write_and_id_token_jobs(load_workflow(workflow_texts[name]), workflow_texts) == []
+
+
+def test_a_called_job_runs_with_its_own_permissions_not_the_callers_ceiling(workflow_texts):
+    running = running_jobs(load_workflow(workflow_texts["continue-run.yml"]), workflow_texts)
+    assert running["run/run"][1] == {"id-token": "write", "contents": "read"}
+    assert running["run/pull-request"][1] == {"contents": "write", "pull-requests": "write"}
+    assert running["push"][1] == {"contents": "write", "pull-requests": "write"}
+
+
+@pytest.mark.parametrize(
+    ("name", "plant", "flagged"),
+    [
+        # A called job without its own block would run with the caller's whole ceiling.
+        (
+            "continue-run.yml",
+            lambda texts: {
+                **texts,
+                "run-agent.yml": texts["run-agent.yml"].replace(
+                    "    permissions:\n      id-token: write\n      contents: read #"
+                    " the scanner's pinned requirements and script (sparse checkout)\n",
+                    "",
+                    1,
+                ),
+            },
+            ["run/run"],
+        ),
+        (
+            "plan.yml",
+            lambda texts: {
+                **texts,
+                "plan.yml": texts["plan.yml"].replace(
+                    "      contents: read\n", "      contents: read\n      issues: write\n", 1
+                ),
+            },
+            ["plan"],
+        ),
+    ],
+    ids=["ceiling-inherited", "issues-write"],
+)
+def test_the_id_token_check_catches_a_planted_write(workflow_texts, name, plant, flagged):
+    planted = plant(workflow_texts)
+    assert planted != workflow_texts
+    assert write_and_id_token_jobs(load_workflow(planted[name]), planted) == flagged
 
 
 def test_run_agent_splits_the_api_call_from_the_pull_request(workflow_texts):
