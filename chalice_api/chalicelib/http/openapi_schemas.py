@@ -58,7 +58,25 @@ SCHEMAS: dict[str, Any] = {
             "provider": _NULL_STR,
             "model": _NULL_STR,
             "repo": {**_NULL_STR, "description": "OWNER/NAME the run cloned"},
-            "ref": {**_NULL_STR, "description": "ref checked out (null: default)"},
+            "ref": {
+                **_NULL_STR,
+                "description": (
+                    "ref checked out (null: default); a continuation shows its chain's first "
+                    "run's (it clones root_commit)"
+                ),
+            },
+            "parent_run_id": {
+                **_NULL_STR,
+                "description": "the run this one continues (continue_from); null otherwise",
+            },
+            "root_commit": {
+                **_NULL_STR,
+                "description": (
+                    "a continuation's chain start: the repository commit its first run was "
+                    "cloned at, which the continuation clones before applying the chain's "
+                    "patches; null for a run that continues none"
+                ),
+            },
             "max_runtime_seconds": {"type": "integer"},
             "max_cost_usd": {
                 **_NULL_NUM,
@@ -219,12 +237,49 @@ SCHEMAS: dict[str, Any] = {
                 "nullable": True,
                 "description": "null when the run had no repository or no change",
                 "properties": {
-                    "base_commit": _NULL_STR,
+                    "base_commit": {
+                        **_NULL_STR,
+                        "description": (
+                            "the commit the patch applies to; for a continuation the synthetic "
+                            "commit of its chain (root_commit with the chain's patches "
+                            "committed), so the patch applies on top of the run's branch"
+                        ),
+                    },
+                    "parent_run_id": {
+                        **_NULL_STR,
+                        "description": "a continuation's parent run (absent otherwise)",
+                    },
+                    "root_commit": {
+                        **_NULL_STR,
+                        "description": "a continuation's chain start (absent otherwise)",
+                    },
                     "files_changed": _NULL_COUNT,
                     "insertions": _NULL_COUNT,
                     "deletions": _NULL_COUNT,
                     "bytes": _NULL_COUNT,
                     "chunks": _NULL_COUNT,
+                    "truncated": {"type": "boolean"},
+                },
+            },
+            "patch_error": {
+                **_NULL_STR,
+                "description": (
+                    "why the agent could not collect its patch (such a run cannot be "
+                    "continued); null otherwise"
+                ),
+            },
+            "session": {
+                "type": "object",
+                "nullable": True,
+                "description": (
+                    "what the agent saved of its conversation for a continuation "
+                    "(sessions/<run_id>.jsonl in the artifact bucket, cut to whole lines at "
+                    "8 MiB); null for a run without a repository"
+                ),
+                "properties": {
+                    "saved": {"type": "boolean"},
+                    "bytes": _NULL_COUNT,
+                    "messages": _NULL_COUNT,
                     "truncated": {"type": "boolean"},
                 },
             },
