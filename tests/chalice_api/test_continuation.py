@@ -22,6 +22,7 @@ import requests
 from chalicelib.core import aws
 from chalicelib.core import config as cfg
 from chalicelib.persistence import store
+from chalicelib.runs import bundle as bundles
 from chalicelib.runs import continuation, deployment
 from chalicelib.runs.request import RunRequest
 
@@ -360,7 +361,7 @@ def test_without_a_saved_session_the_bundle_says_why(api_env, start_run, finish,
 def test_a_session_over_the_cap_is_not_read(
     api_env, start_run, finish, continue_run, monkeypatch: pytest.MonkeyPatch
 ):
-    monkeypatch.setattr(continuation, "SESSION_MAX_BYTES", 64)
+    monkeypatch.setattr(bundles, "SESSION_MAX_BYTES", 64)
     parent, arn = start_run()
     finish(parent, arn, ["+a\n"], save=SESSION)  # an agent that ignored the cap
     bundle = bundle_of(api_env, continue_run(parent)[1])

@@ -3,10 +3,9 @@
 Item shapes and the table schema: ``items.py``.
 
 Atomicity: creating a run writes the run record, takes a slot in the counter (conditional on
-``active < max``) and claims the idempotency key in one TransactWriteItems, so there is no
-window where a slot is taken without a record or two runs share a key; a continuation also
-names itself on its parent there (``active_continuation``, only while none is), so a parent
-has at most one running continuation. Releasing a slot flips
+``active < max``), claims the idempotency key and names a continuation on its parent in one
+TransactWriteItems (``creation.py``), so there is no window where a slot is taken without a
+record, two runs share a key or a parent has two running continuations. Releasing a slot flips
 the run's ``slot_held`` from true to false in the same transaction as the decrement, so a slot is
 released exactly once however often the terminal event is delivered. Status only moves forward
 (``status_rank``, see ``core/statuses.py``), which makes repeated and reordered ECS events harmless.
@@ -20,19 +19,13 @@ from typing import Any
 from ..core import aws
 from ..core.statuses import STATUS_RANK, TERMINAL
 from ..core.times import now_iso
-from . import counter, idempotency
+from . import counter, creation, idempotency
 from .dynamo_values import from_item, parse_item, set_expression, to_av
 from .items import (
-    ACTIVE_CONTINUATION,
-    CREATE_KEY,
-    CREATE_RUN,
-    CREATE_SLOT,
     GSI_NAME,
     RUN_RETENTION_SECONDS,
     RUNS_PARTITION,
-    CreateRejected,
     Transition,
-    run_item,
     run_key,
 )
 
@@ -93,101 +86,12 @@ class Store:
     ) -> None:
         """Write the run record, take a slot, and claim the idempotency key, atomically.
 
-        ``claim`` is (key_hash, request_hash). ``continues`` is the parent a continuation
-        continues: the same transaction names the run on the parent (``active_continuation``,
-        only while none is named), so two continuations of one parent cannot both start. A
-        named continuation that has ended (or whose record is gone) is cleared - conditionally,
-        so a newer one is never cleared - and the create tried once more. Raises CreateRejected
-        on a lost race, a full cap or a running continuation (``holder``); the caller decides
-        what that means for the client.
+        ``claim`` is (key_hash, request_hash); ``continues`` is the parent a continuation
+        continues, claimed in the same transaction (``continuation_claims.py``). Raises
+        CreateRejected on a lost race, a full cap or a running continuation (``holder``); the
+        caller decides what that means for the client (``creation.py``).
         """
-        for attempt in range(2):
-            try:
-                self._create(record, max_active, claim, continues)
-                return
-            except CreateRejected as exc:
-                if exc.reason != "continuation" or continues is None:
-                    raise
-                if not self._release_continuation(continues, exc) or attempt:
-                    raise
-
-    def _create(
-        self,
-        record: dict[str, Any],
-        max_active: int,
-        claim: tuple[str, str] | None,
-        continues: str | None,
-    ) -> None:
-        """The create transaction itself (see create_run)."""
-        put = {"TableName": self.table, "Item": run_item(record)}
-        actions = [
-            {"Put": {**put, "ConditionExpression": "attribute_not_exists(pk)"}},
-            counter.take_slot(self.table, max_active),
-        ]
-        if claim:
-            key_hash, request_hash = claim
-            now = int(time.time())
-            actions.append(
-                idempotency.claim(self.table, key_hash, record["run_id"], request_hash, now)
-            )
-        parent_at = len(actions)
-        if continues is not None:
-            actions.append(self._claim_parent(continues, str(record["run_id"])))
-        try:
-            self.db.transact_write_items(TransactItems=actions)
-        except Exception as exc:
-            if aws.error_code(exc) != "TransactionCanceledException":
-                raise
-            reasons = getattr(exc, "response", {}).get("CancellationReasons") or []
-            failed = [r.get("Code") == "ConditionalCheckFailed" for r in reasons]
-            if claim and len(failed) > CREATE_KEY and failed[CREATE_KEY]:
-                raise CreateRejected("idempotency") from None
-            if continues is not None and len(failed) > parent_at and failed[parent_at]:
-                raise CreateRejected("continuation") from None
-            if len(failed) > CREATE_SLOT and failed[CREATE_SLOT]:
-                raise CreateRejected("capacity") from None
-            if failed and failed[CREATE_RUN]:
-                raise CreateRejected("exists") from None
-            raise
-
-    def _claim_parent(self, parent_id: str, run_id: str) -> dict[str, Any]:
-        """The transaction's update naming ``run_id`` the parent's running continuation."""
-        return {
-            "Update": {
-                "TableName": self.table,
-                "Key": run_key(parent_id),
-                "UpdateExpression": "SET #c = :c",
-                "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(#c)",
-                "ExpressionAttributeNames": {"#c": ACTIVE_CONTINUATION},
-                "ExpressionAttributeValues": {":c": {"S": run_id}},
-            }
-        }
-
-    def _release_continuation(self, parent_id: str, rejected: CreateRejected) -> bool:
-        """Clear the parent's continuation when it has ended; False (with ``rejected.holder``
-        set) when it is still running, so the create must be refused."""
-        parent = self.get_run(parent_id)
-        holder = parent.get(ACTIVE_CONTINUATION) if parent else None
-        if not isinstance(holder, str):
-            return True  # cleared meanwhile (or the parent is gone: the retry says so)
-        rejected.holder = holder
-        child = self.get_run(holder)
-        if child is not None and child.get("status") not in TERMINAL:
-            return False
-        try:
-            self.db.update_item(
-                TableName=self.table,
-                Key=run_key(parent_id),
-                UpdateExpression="REMOVE #c",
-                ConditionExpression="#c = :c",
-                ExpressionAttributeNames={"#c": ACTIVE_CONTINUATION},
-                ExpressionAttributeValues={":c": {"S": holder}},
-            )
-        except Exception as exc:
-            if aws.error_code(exc) != "ConditionalCheckFailedException":
-                raise
-            # Another request cleared it (or named a newer one): the retry finds out which.
-        return True
+        creation.create_run(self.db, self.table, record, max_active, claim, continues)
 
     def transition(
         self,

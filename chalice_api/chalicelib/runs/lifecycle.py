@@ -31,71 +31,25 @@ from typing import Any
 
 from ..cloud import key_check
 from ..cloud.artifacts import Artifacts
-from ..cloud.ecs import Ecs, RunTaskFailed, check_overrides, container_overrides, exec_command
+from ..cloud.ecs import Ecs, RunTaskFailed, check_overrides, exec_command
 from ..cloud.logs import LogReader
 from ..core import aws
 from ..core.config import ApiConfig
 from ..core.domains import check_allowed as check_egress_allowed
 from ..core.errors import Conflict, NotFound, TooManyRuns
-from ..core.gitref import repo_url
 from ..core.ids import RUN_ID_RE, new_run_id
 from ..core.statuses import FAILED_TO_START, PENDING, STARTING, STATUS_RANK, STOPPING, TERMINAL
 from ..core.times import now_iso
 from ..persistence import idempotency
-from ..persistence.store import CreateRejected, Store
+from ..persistence.items import CreateRejected
+from ..persistence.store import Store
 from .capacity import Capacity, first_capacity, priced, quota_refusal
 from .continuation import Continuations
 from .egress import RunDomainList
-from .request import RunRequest, check_cost_allowed, check_repo_allowed, usd_text
+from .request import RunRequest, check_cost_allowed, check_repo_allowed
+from .task_overrides import with_urls
 
 log = logging.getLogger(__name__)
-
-
-def task_environment(
-    run_id: str, req: RunRequest, extra: dict[str, str] | None = None
-) -> dict[str, str]:
-    """The agent container's environment for a run (its ECS overrides); ``extra`` is what
-    only the agent gets (its session's upload URL)."""
-    env = {"RUN_ID": run_id, "AGENT_MAX_RUNTIME_SECONDS": str(req.max_runtime_seconds)}
-    if req.provider and req.model:
-        env["AGENT_PROVIDER"] = req.provider
-        env["AGENT_MODEL"] = req.model
-    if req.prompt is not None:
-        env["JOB_PROMPT"] = req.prompt
-    if req.repo is not None:
-        env["AGENT_REPO_URL"] = repo_url(req.repo)
-        if req.ref is not None:
-            env["AGENT_REPO_REF"] = req.ref
-    env.update(extra or {})
-    return env
-
-
-def task_overrides(
-    settings: ApiConfig,
-    run_id: str,
-    req: RunRequest,
-    agent_extra: dict[str, str] | None = None,
-    repo_init_extra: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    """RunTask's overrides: the agent's job, the model proxy's cap and, with a repository,
-    the clone container's repository (the agent gets it too: it waits for that clone).
-
-    ``req`` is the run as its task sees it (a continuation's repo is its parent's and its ref
-    the chain's root commit). Each ``*_extra`` goes to that container alone: the presigned
-    URLs are credentials, and each container gets only the one it uses.
-    """
-    proxy = {
-        "RUN_ID": run_id,
-        "MODEL_PROXY_MAX_COST_USD": usd_text(req.cost_cap(settings.max_run_cost_usd)),
-    }
-    repo_init = None
-    if req.repo is not None:
-        repo_init = {"RUN_ID": run_id, "AGENT_REPO_URL": repo_url(req.repo)}
-        if req.ref is not None:
-            repo_init["AGENT_REPO_REF"] = req.ref
-        repo_init.update(repo_init_extra or {})
-    agent = task_environment(run_id, req, agent_extra)
-    return container_overrides(settings, agent, proxy, repo_init)
 
 
 class RunLifecycle:
@@ -170,17 +124,10 @@ class RunLifecycle:
     def overrides_for(
         self, run_id: str, task_req: RunRequest, continuing: bool, interactive: bool
     ) -> dict[str, Any]:
-        """The task's overrides with its presigned URLs: every run with a repository saves
-        its session (the agent's PUT URL); a continuation's repo-init reads its bundle."""
-        agent_extra: dict[str, str] = {}
-        repo_init_extra: dict[str, str] = {}
-        if task_req.repo is not None and not interactive:
-            url = self.continuations.session_upload_url(run_id, task_req)
-            agent_extra["AGENT_SESSION_UPLOAD_URL"] = url
-            if continuing:
-                url = self.continuations.bundle_url(run_id, task_req)
-                repo_init_extra["AGENT_CONTINUE_URL"] = url
-        return task_overrides(self.settings, run_id, task_req, agent_extra, repo_init_extra)
+        """The task's overrides with its presigned URLs (``task_overrides.py``)."""
+        return with_urls(
+            self.settings, self.continuations, run_id, task_req, continuing, interactive
+        )
 
     def _write_bundle(self, record: dict[str, Any], bundle: bytes) -> str | None:
         """PUT the bundle (the run is recorded, its task not started); on failure the run is
