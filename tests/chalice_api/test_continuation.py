@@ -526,14 +526,17 @@ def test_a_failed_bundle_write_fails_the_run_and_frees_its_slot(
     parent, arn = start_run()
     finish(parent, arn, ["+a\n"])
     runs = deployment.current()
+    ecs = aws.client("ecs")
+    tasks = len(ecs.list_tasks(cluster=api_env.cluster_arn)["taskArns"])
 
     def refuse(*args: Any, **kwargs: Any) -> None:
         from botocore.exceptions import ClientError
 
         raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "PutObject")
 
-    monkeypatch.setattr(runs.artifacts, "put", refuse)
-    resp = post(continue_from=parent)
+    with monkeypatch.context() as patch:
+        patch.setattr(runs.artifacts, "put", refuse)
+        resp = post(continue_from=parent)
     assert resp.status_code == 202
     reason = "the continuation bundle could not be written to the artifact bucket (AccessDenied)"
     assert resp.json_body["status"] == "FAILED_TO_START" and resp.json_body["reason"] == reason
@@ -541,7 +544,7 @@ def test_a_failed_bundle_write_fails_the_run_and_frees_its_slot(
     assert failed["status"] == "FAILED_TO_START" and failed["task_arn"] is None
     assert failed["failure_reason"] == reason
     assert store.Store(api_env.table).active_count() == 0
-    monkeypatch.undo()
+    assert len(ecs.list_tasks(cluster=api_env.cluster_arn)["taskArns"]) == tasks  # no RunTask
     continue_run(parent)  # the failed one ended: the parent may be continued again
 
 
