@@ -29,6 +29,7 @@ import pytest
 
 from tests.support.control_api import (
     APP_DIR,
+    ARTIFACT_BUCKET,
     AUDIENCE,
     CONTAINER,
     ISSUER,
@@ -218,7 +219,8 @@ def github(monkeypatch: pytest.MonkeyPatch) -> str:
 
 @pytest.fixture
 def api_env(monkeypatch: pytest.MonkeyPatch, jwks: Jwks) -> Iterator[Env]:
-    """A table, VPC, cluster, a task definition per provider, log group, five empty secrets."""
+    """A table, VPC, cluster, a task definition per provider, log group, five empty secrets,
+    the artifact bucket."""
     from moto import mock_aws
 
     for name, value in {
@@ -262,6 +264,8 @@ def api_env(monkeypatch: pytest.MonkeyPatch, jwks: Jwks) -> Iterator[Env]:
         logs.create_log_group(logGroupName="/cloudagent/test/agent")
         table = "cloudagent-test"
         _create_table(boto.client("dynamodb", region_name=REGION), table)
+        # The api workspace's artifact bucket (sessions, continuation bundles).
+        boto.client("s3", region_name=REGION).create_bucket(Bucket=ARTIFACT_BUCKET)
         sm = boto.client("secretsmanager", region_name=REGION)
         secrets = {
             # As the foundation stack creates them: no value (no version) at all.
@@ -291,8 +295,11 @@ def api_env(monkeypatch: pytest.MonkeyPatch, jwks: Jwks) -> Iterator[Env]:
             "PROVIDER_SECRET_ARNS": json.dumps(secrets),
             "AGENT_STOP_GRACE_SECONDS": "30",
             "ORIGIN_VERIFY": "off",
+            "ARTIFACT_BUCKET": ARTIFACT_BUCKET,
         }
         for name in (
+            "AWS_ENDPOINT_URL",
+            "AWS_ENDPOINT_URL_S3",
             "ORIGIN_VERIFY_SECRET_ARN",
             "REPO_TOKEN_SECRET_ARN",
             "OIDC_REPOSITORY_ID",
@@ -357,6 +364,17 @@ def run_task_calls(api_env: Env) -> list[dict[str, Any]]:
 
     aws.client("ecs").meta.events.register("provide-client-params.ecs.RunTask", record)
     return calls
+
+
+@pytest.fixture
+def atomic_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DynamoDB calls one at a time, as the project's moto server serves them (DynamoDB is
+    atomic; moto's failed-transaction restore is not: devtools/moto_fidelity.py)."""
+    from moto.dynamodb.responses import DynamoHandler
+
+    from devtools.moto_fidelity import dynamodb_call_one_at_a_time
+
+    monkeypatch.setattr(DynamoHandler, "call_action", dynamodb_call_one_at_a_time)
 
 
 # -- a task's log streams and its end -----------------------------------------------------------

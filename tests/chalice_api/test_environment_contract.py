@@ -63,6 +63,7 @@ def test_the_synthesized_environment_parses_into_a_whole_configuration(
     assert parsed.origin_verify_secret_arn and not parsed.origin_verify_off
     assert set(parsed.hourly_costs_usd or {}) == set(config.CAPACITIES)
     assert parsed.egress_mode == environment["EGRESS_MODE"]
+    assert parsed.artifact_bucket  # sessions and continuation bundles
     # The model proxy's and the clone container's variables: what the stacks set, or the
     # defaults while they do not set them yet.
     assert parsed.max_run_cost_usd > 0

@@ -3,7 +3,8 @@
 For each operation hypothesis draws schema-valid and malformed bodies (wrong types, extra and
 missing fields, arbitrary JSON, raw bytes), path ids, query strings and headers. The property:
 never a 5xx, always a JSON body, every error in the one error shape - and a schema-valid create
-is accepted (or refused only for size or capacity). Derandomized so CI runs are reproducible.
+is accepted (or refused only for size or capacity, or for a continue_from run that does not
+exist). Derandomized so CI runs are reproducible.
 """
 
 from __future__ import annotations
@@ -242,6 +243,9 @@ def test_no_5xx_for_any_input(
                 "max_cost_usd must be a number of USD of at least",
             )
             assert any(s in message for s in settings), (body, data)
+        elif clean and resp.status_code == 404:
+            # A schema-valid continue_from names a run that does not exist here.
+            assert b"continue_from" in body and "(continue_from)" in data["error"]["message"]
         elif clean:
             assert resp.status_code in (202, 409, 413, 429), (body, data)
 

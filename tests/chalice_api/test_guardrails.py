@@ -27,17 +27,6 @@ from tests.support.control_api import Env, task_event
 VALID = {"prompt": "Refactor utils", "provider": "google", "model": "gemini-2.5-pro"}
 
 
-@pytest.fixture
-def atomic_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
-    """DynamoDB calls one at a time, as the project's moto server serves them (DynamoDB is
-    atomic; moto's failed-transaction restore is not: devtools/moto_fidelity.py)."""
-    from moto.dynamodb.responses import DynamoHandler
-
-    from devtools.moto_fidelity import dynamodb_call_one_at_a_time
-
-    monkeypatch.setattr(DynamoHandler, "call_action", dynamodb_call_one_at_a_time)
-
-
 def post(client: Any, headers: dict[str, str], body: Any, key: str | None = None) -> Any:
     h = dict(headers)
     if key is not None:

@@ -141,6 +141,8 @@ def test_result_is_stored_from_the_agent_stream(start_run, agent_log, stop, get_
         "tool_calls": 7,
         "duration_seconds": 42.5,
         "patch": None,
+        "patch_error": None,
+        "session": None,
     }
     assert run["budget_exceeded"] is False and run["max_cost_usd"] == 25
     assert run["compute_cost_usd"] == pytest.approx(COMPUTE)
@@ -490,9 +492,11 @@ def test_longest_repo_and_ref_stay_within_the_overrides_budget(
     repo = "o" * 39 + "/" + "n" * 100
     monkeypatch.setenv("ALLOWED_REPOS", repo)
     cfg.reset()
-    # The repository reaches the agent and the clone container, the cap the model proxy:
-    # with the longest repo and ref, every container's overrides leave 6675 characters.
-    body = {**VALID, "prompt": "p" * 6600, "repo": repo, "ref": "r" * 255, "max_cost_usd": 24.5}
+    # The repository reaches the agent and the clone container, the cap the model proxy, and
+    # the agent a presigned URL to save its session with: with the longest repo and ref and
+    # these tests' short credentials there is room for 6000 characters (with a Lambda's
+    # session token about 4800: test_continuation.py).
+    body = {**VALID, "prompt": "p" * 6000, "repo": repo, "ref": "r" * 255, "max_cost_usd": 24.5}
     post = lambda b: client.http.post("/v1/runs", headers=headers, body=json.dumps(b).encode())  # noqa: E731
     assert post(body).status_code == 202
     [call] = run_task_calls

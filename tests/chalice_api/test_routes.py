@@ -324,6 +324,7 @@ def test_oidc_defaults() -> None:
             "LOG_GROUP_NAME",
             "OIDC_AUDIENCE",
             "OIDC_ALLOWED_SUBJECTS",
+            "ARTIFACT_BUCKET",
         )
     }
     arns = json.dumps({p: f"arn:aws:x:{p}" for p in cfg.PROVIDERS})

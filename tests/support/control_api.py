@@ -24,6 +24,7 @@ SUBJECT = "repo:acme/agents:environment:prod"
 KID = "test-key-1"
 REGION = "us-east-1"
 CONTAINER = "agent"
+ARTIFACT_BUCKET = "cloudagent-test-artifacts-123456789012-us-east-1"
 
 
 @dataclass

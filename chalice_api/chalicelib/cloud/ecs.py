@@ -179,6 +179,7 @@ def check_overrides(overrides: dict[str, Any]) -> None:
     size = overrides_size(overrides)
     if size > ECS_OVERRIDES_LIMIT:
         raise PayloadTooLarge(
-            f"prompt (with repo and ref) too large: the task overrides of all its containers "
-            f"would be {size} characters, ECS allows {ECS_OVERRIDES_LIMIT}"
+            f"prompt (with repo, ref and the task's presigned artifact URLs) too large: the "
+            f"task overrides of all its containers would be {size} characters, ECS allows "
+            f"{ECS_OVERRIDES_LIMIT}"
         )

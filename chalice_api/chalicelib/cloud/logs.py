@@ -54,6 +54,28 @@ class LogReader:
             "end_of_stream": not events or forward == token,
         }
 
+    def head(self, stream: str, max_pages: int) -> Iterator[list[dict[str, Any]]]:
+        """Raw event pages from the START of a stream (each in time order), at most
+        ``max_pages`` calls; a missing stream raises ResourceNotFoundException."""
+        token: str | None = None
+        for _ in range(max_pages):
+            kwargs: dict[str, Any] = {
+                "logGroupName": self.log_group,
+                "logStreamName": stream,
+                "startFromHead": True,
+            }
+            if token:
+                kwargs["nextToken"] = token
+            resp = self.api.get_log_events(**kwargs)
+            events = resp.get("events", [])
+            if not events:
+                return
+            yield events
+            forward = resp.get("nextForwardToken")
+            if not forward or forward == token:
+                return
+            token = forward
+
     def tail(
         self, stream: str, max_pages: int, limit: int | None = None
     ) -> Iterator[list[dict[str, Any]]]:

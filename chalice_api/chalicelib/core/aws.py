@@ -29,21 +29,38 @@ def session() -> Any:
     return _session
 
 
-def client(service: str) -> Any:
-    """The shared boto3 client for ``service`` (thread-safe creation)."""
-    found = _clients.get(service)
+def client(service: str, *, s3: dict[str, str] | None = None, signature: str | None = None) -> Any:
+    """The shared boto3 client for ``service`` (thread-safe creation).
+
+    ``s3`` (botocore's S3 options, e.g. the addressing style) and ``signature`` (its
+    ``signature_version``) make a client of their own, cached under them: the presigning
+    S3 client must not change how any other client talks to AWS.
+    """
+    key = (
+        service
+        if s3 is None and signature is None
+        else f"{service}:{sorted((s3 or {}).items())}:{signature}"
+    )
+    found = _clients.get(key)
     if found is not None:
         return found
     with _lock:
-        found = _clients.get(service)
+        found = _clients.get(key)
         if found is None:
             from botocore.config import Config
 
+            options: dict[str, Any] = {}
+            if s3 is not None:
+                options["s3"] = dict(s3)
+            if signature is not None:
+                options["signature_version"] = signature
             found = session().client(
                 service,
-                config=Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5),
+                config=Config(
+                    retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, **options
+                ),
             )
-            _clients[service] = found
+            _clients[key] = found
     return found
 
 

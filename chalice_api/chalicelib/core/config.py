@@ -45,6 +45,9 @@ class ApiConfig:
     oidc_jwks_url: str
     oidc_audience: str
     oidc_allowed_subjects: frozenset[str]
+    # The artifact bucket: sessions the agent saves and the bundles continuations start from
+    # (``cloud/artifacts.py``). Required: every run with a repository gets a session URL in it.
+    artifact_bucket: str
     app_stage: str = "dev"
     app_version: str = "0.0.0"
     # capacity ("on-demand", "spot") -> an agent task-hour's price; a run stores the one it used.
@@ -129,6 +132,7 @@ def from_env(env: dict[str, str] | None = None) -> ApiConfig:
         oidc_jwks_url=read(env, "OIDC_JWKS_URL") or issuer.rstrip("/") + "/.well-known/jwks",
         oidc_audience=read(env, "OIDC_AUDIENCE"),
         oidc_allowed_subjects=frozenset(read(env, "OIDC_ALLOWED_SUBJECTS")),
+        artifact_bucket=read(env, "ARTIFACT_BUCKET"),
         app_stage=read(env, "APP_STAGE"),
         app_version=read(env, "APP_VERSION"),
         hourly_costs_usd=read(env, "TASK_HOURLY_COST_USD"),

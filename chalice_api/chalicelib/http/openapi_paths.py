@@ -87,20 +87,28 @@ PATHS: dict[str, Any] = {
             "responses": {
                 "202": {"description": "accepted", **_json(ref("RunAccepted"))},
                 "400": _err(
-                    "invalid request, repo not in the setting allowed_repos, or egress_domains "
-                    "not covered by the setting egress_run_domains_allowed"
+                    "invalid request, repo not in the setting allowed_repos, egress_domains "
+                    "not covered by the setting egress_run_domains_allowed, or a continue_from "
+                    "run without a repository (or with another repo than the request's)"
                 ),
                 **_AUTH_ERRORS,
+                "404": _err("the continue_from run does not exist"),
                 "409": _err(
                     "Idempotency-Key reused with a different body; provider_key_not_set: the "
                     "provider's key has no value; repo_token_not_set: private_repos is on and "
                     "the clone token has no value (nothing recorded; the message names the "
-                    "admin action)"
+                    "admin action); the continue_from run is not STOPPED, its result is not "
+                    "read yet (retry), its patch was truncated or cannot be read back, or "
+                    "another continuation of it is running (named)"
                 ),
-                "413": _err("prompt (+ repo, ref) too large for the ECS overrides limit (8 KiB)"),
+                "413": _err(
+                    "prompt (+ repo, ref and the task's presigned artifact URLs) too large for "
+                    "the ECS overrides limit (8 KiB)"
+                ),
                 "429": _err(_TOO_MANY),
                 "503": _err(
-                    "whether the task's secrets are set could not be checked; "
+                    "whether the task's secrets are set could not be checked, or the artifact "
+                    "bucket could not be read (continue_from; nothing recorded); "
                     "egress_unavailable: the run's egress_domains could not be added to the DNS "
                     "Firewall (the run is FAILED_TO_START, no task started); retry"
                 ),

@@ -1,8 +1,9 @@
 """The OpenAPI document's schemas: the responses and the field shapes they share.
 
-Request bodies live in ``openapi_requests.py``. Every limit here is imported from the module
-that enforces it (``runs/results.py``, ``core/config.py``, ``core/statuses.py``,
-``cloud/blocked.py``), so the published contract and the checks cannot drift apart.
+Request bodies live in ``openapi_requests.py``, a run's result in ``openapi_results.py``. Every
+limit here is imported from the module that enforces it (``core/config.py``,
+``core/statuses.py``, ``cloud/blocked.py``), so the published contract and the checks cannot
+drift apart.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from typing import Any
 from ..cloud.blocked import MAX_NAMES
 from ..core.config import CAPACITIES
 from ..core.statuses import STATUSES
-from ..runs.results import FINAL_MESSAGE_MAX_BYTES
 from .openapi_requests import REQUEST_SCHEMAS
+from .openapi_results import RESULT_SCHEMAS
 
 
 def ref(name: str) -> dict[str, str]:
@@ -23,19 +24,12 @@ def ref(name: str) -> dict[str, str]:
 
 _NULL_STR = {"type": "string", "nullable": True}
 _NULL_INT = {"type": "integer", "nullable": True}
-_NULL_COUNT = {"type": "integer", "minimum": 0, "nullable": True}
 _NULL_NUM = {"type": "number", "minimum": 0, "nullable": True}
 _NAMES = {"type": "array", "nullable": True, "items": {"type": "string"}}
-_USAGE_FIELDS = {
-    "input_tokens": _NULL_COUNT,
-    "output_tokens": _NULL_COUNT,
-    "cache_read_tokens": _NULL_COUNT,
-    "cache_write_tokens": _NULL_COUNT,
-    "cost_usd": _NULL_NUM,
-}
 
 SCHEMAS: dict[str, Any] = {
     **REQUEST_SCHEMAS,
+    **RESULT_SCHEMAS,
     "RunAccepted": {
         "type": "object",
         "required": ["run_id", "status"],
@@ -58,7 +52,25 @@ SCHEMAS: dict[str, Any] = {
             "provider": _NULL_STR,
             "model": _NULL_STR,
             "repo": {**_NULL_STR, "description": "OWNER/NAME the run cloned"},
-            "ref": {**_NULL_STR, "description": "ref checked out (null: default)"},
+            "ref": {
+                **_NULL_STR,
+                "description": (
+                    "ref checked out (null: default); a continuation shows its chain's first "
+                    "run's (it clones root_commit)"
+                ),
+            },
+            "parent_run_id": {
+                **_NULL_STR,
+                "description": "the run this one continues (continue_from); null otherwise",
+            },
+            "root_commit": {
+                **_NULL_STR,
+                "description": (
+                    "a continuation's chain start: the repository commit its first run was "
+                    "cloned at, which the continuation clones before applying the chain's "
+                    "patches; null for a run that continues none"
+                ),
+            },
             "max_runtime_seconds": {"type": "integer"},
             "max_cost_usd": {
                 **_NULL_NUM,
@@ -169,65 +181,6 @@ SCHEMAS: dict[str, Any] = {
                 ),
             },
             "exec_command": {"type": "string"},
-        },
-    },
-    "RunResult": {
-        "type": "object",
-        "description": (
-            "What the agent reported in its last log line (runtime_end.result), "
-            "checked and clamped by the control plane (a field of the wrong type is "
-            "null), with the usage the model proxy metered. In GET /v1/runs (the list) "
-            "final_message is left out."
-        ),
-        "properties": {
-            "final_message": {
-                **_NULL_STR,
-                "description": (
-                    f"text of the last assistant message, at most "
-                    f"{FINAL_MESSAGE_MAX_BYTES} bytes (UTF-8); '[withheld: the secret "
-                    "scanner matched <type>]' when detect-secrets found a secret in it"
-                ),
-            },
-            "final_message_truncated": {"type": "boolean"},
-            "final_message_withheld": {
-                "type": "boolean",
-                "description": "the secret scan withheld final_message",
-            },
-            "stop_reason": _NULL_STR,
-            "usage": {
-                "type": "object",
-                "description": (
-                    "what the model proxy metered (the billed usage; zeros when the run made "
-                    "no model call through it); calls: priced model responses"
-                ),
-                "properties": {**_USAGE_FIELDS, "calls": _NULL_COUNT},
-            },
-            "agent_reported_usage": {
-                "type": "object",
-                "nullable": True,
-                "description": "what the agent reported in runtime_end (not billed)",
-                "properties": _USAGE_FIELDS,
-            },
-            "budget_exceeded": {
-                "type": "boolean",
-                "description": "the model proxy refused a call at the run's max_cost_usd",
-            },
-            "tool_calls": _NULL_COUNT,
-            "duration_seconds": _NULL_NUM,
-            "patch": {
-                "type": "object",
-                "nullable": True,
-                "description": "null when the run had no repository or no change",
-                "properties": {
-                    "base_commit": _NULL_STR,
-                    "files_changed": _NULL_COUNT,
-                    "insertions": _NULL_COUNT,
-                    "deletions": _NULL_COUNT,
-                    "bytes": _NULL_COUNT,
-                    "chunks": _NULL_COUNT,
-                    "truncated": {"type": "boolean"},
-                },
-            },
         },
     },
     "RunList": {

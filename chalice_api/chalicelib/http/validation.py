@@ -134,9 +134,16 @@ def _max_cost(value: Any) -> Decimal:
     return amount
 
 
+def _continue_from(value: Any) -> str:
+    if not isinstance(value, str) or not RUN_ID_RE.fullmatch(value):
+        raise BadRequest("continue_from must be a run id (run_ + 26 characters of a ULID)")
+    return value
+
+
 def validate_create_run(body: dict[str, Any]) -> RunRequest:
     """Validate ``POST /v1/runs``: prompt, provider, model; optional max_runtime_seconds,
-    repo and ref (ref only with repo), egress_domains, max_cost_usd."""
+    repo and ref (ref only with repo, never with continue_from), egress_domains,
+    max_cost_usd, continue_from."""
     _check_fields(
         body,
         {
@@ -148,6 +155,7 @@ def validate_create_run(body: dict[str, Any]) -> RunRequest:
             "ref",
             "egress_domains",
             "max_cost_usd",
+            "continue_from",
         },
         {"prompt", "provider", "model"},
     )
@@ -160,6 +168,11 @@ def validate_create_run(body: dict[str, Any]) -> RunRequest:
         raise BadRequest("prompt contains characters that cannot be passed to the task")
     if len(prompt) > MAX_PROMPT_CHARS:
         raise PayloadTooLarge(f"prompt is longer than {MAX_PROMPT_CHARS} characters")
+    if "ref" in body and "continue_from" in body:
+        raise BadRequest(
+            "ref must not be given with continue_from: the continuation starts from the state "
+            "its parent run left"
+        )
     if "ref" in body and "repo" not in body:
         raise BadRequest("ref needs repo")
     return RunRequest(
@@ -171,6 +184,7 @@ def validate_create_run(body: dict[str, Any]) -> RunRequest:
         ref=_ref(body["ref"]) if "ref" in body else None,
         egress_domains=_egress_domains(body["egress_domains"]) if "egress_domains" in body else (),
         max_cost_usd=_max_cost(body["max_cost_usd"]) if "max_cost_usd" in body else None,
+        continue_from=_continue_from(body["continue_from"]) if "continue_from" in body else None,
     )
 
 

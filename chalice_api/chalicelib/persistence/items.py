@@ -9,6 +9,7 @@ Table schema this module relies on (the foundation stack must match it):
 Items:
 
 * run      ``pk=RUN#<run_id>`` ``sk=RUN`` ``gsi1pk=RUNS`` ``gsi1sk=<created_at>#<run_id>``
+  (a continued run's record holds ``active_continuation``: its newest continuation's id)
 * idem key ``pk=IDEMPOTENCY#<sha256(sub, key)>`` ``sk=IDEMPOTENCY`` (``idempotency.py``)
 * counter  ``pk=COUNTER#ACTIVE_RUNS``           ``sk=COUNTER`` attribute ``active`` (``counter.py``)
 * claims   ``pk=EGRESS#RUN_DOMAINS`` ``sk=EGRESS`` attribute ``runs`` (``egress_claims.py``)
@@ -24,16 +25,21 @@ from .dynamo_values import to_av
 RUNS_PARTITION = "RUNS"
 GSI_NAME = "by_time"
 RUN_RETENTION_SECONDS = 90 * 24 * 3600
-# Position of each action in the create transaction (CancellationReasons come in this order).
+# Position of each action in the create transaction (CancellationReasons come in this order);
+# a continuation's claim on its parent comes last (after the key's claim, when there is one).
 CREATE_RUN, CREATE_SLOT, CREATE_KEY = 0, 1, 2
+# The parent's attribute naming its running continuation (one at a time per parent).
+ACTIVE_CONTINUATION = "active_continuation"
 
 
 class CreateRejected(Exception):
-    """The create transaction was cancelled; ``reason`` is 'idempotency', 'capacity' or 'exists'."""
+    """The create transaction was cancelled; ``reason`` is 'idempotency', 'capacity', 'exists'
+    or 'continuation' (then ``holder`` is the parent's continuation that is still running)."""
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, holder: str | None = None):
         super().__init__(reason)
         self.reason = reason
+        self.holder = holder
 
 
 def run_key(run_id: str) -> dict[str, Any]:

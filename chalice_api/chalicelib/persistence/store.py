@@ -3,8 +3,9 @@
 Item shapes and the table schema: ``items.py``.
 
 Atomicity: creating a run writes the run record, takes a slot in the counter (conditional on
-``active < max``) and claims the idempotency key in one TransactWriteItems, so there is no
-window where a slot is taken without a record or two runs share a key. Releasing a slot flips
+``active < max``), claims the idempotency key and names a continuation on its parent in one
+TransactWriteItems (``creation.py``), so there is no window where a slot is taken without a
+record, two runs share a key or a parent has two running continuations. Releasing a slot flips
 the run's ``slot_held`` from true to false in the same transaction as the decrement, so a slot is
 released exactly once however often the terminal event is delivered. Status only moves forward
 (``status_rank``, see ``core/statuses.py``), which makes repeated and reordered ECS events harmless.
@@ -18,18 +19,13 @@ from typing import Any
 from ..core import aws
 from ..core.statuses import STATUS_RANK, TERMINAL
 from ..core.times import now_iso
-from . import counter, idempotency
+from . import counter, creation, idempotency
 from .dynamo_values import from_item, parse_item, set_expression, to_av
 from .items import (
-    CREATE_KEY,
-    CREATE_RUN,
-    CREATE_SLOT,
     GSI_NAME,
     RUN_RETENTION_SECONDS,
     RUNS_PARTITION,
-    CreateRejected,
     Transition,
-    run_item,
     run_key,
 )
 
@@ -86,37 +82,16 @@ class Store:
         record: dict[str, Any],
         max_active: int,
         claim: tuple[str, str] | None,
+        continues: str | None = None,
     ) -> None:
         """Write the run record, take a slot, and claim the idempotency key, atomically.
 
-        ``claim`` is (key_hash, request_hash). Raises CreateRejected on a lost race or a full
-        cap; the caller decides what that means for the client.
+        ``claim`` is (key_hash, request_hash); ``continues`` is the parent a continuation
+        continues, claimed in the same transaction (``continuation_claims.py``). Raises
+        CreateRejected on a lost race, a full cap or a running continuation (``holder``); the
+        caller decides what that means for the client (``creation.py``).
         """
-        put = {"TableName": self.table, "Item": run_item(record)}
-        actions = [
-            {"Put": {**put, "ConditionExpression": "attribute_not_exists(pk)"}},
-            counter.take_slot(self.table, max_active),
-        ]
-        if claim:
-            key_hash, request_hash = claim
-            now = int(time.time())
-            actions.append(
-                idempotency.claim(self.table, key_hash, record["run_id"], request_hash, now)
-            )
-        try:
-            self.db.transact_write_items(TransactItems=actions)
-        except Exception as exc:
-            if aws.error_code(exc) != "TransactionCanceledException":
-                raise
-            reasons = getattr(exc, "response", {}).get("CancellationReasons") or []
-            failed = [r.get("Code") == "ConditionalCheckFailed" for r in reasons]
-            if len(failed) > CREATE_KEY and failed[CREATE_KEY]:
-                raise CreateRejected("idempotency") from None
-            if len(failed) > CREATE_SLOT and failed[CREATE_SLOT]:
-                raise CreateRejected("capacity") from None
-            if failed and failed[CREATE_RUN]:
-                raise CreateRejected("exists") from None
-            raise
+        creation.create_run(self.db, self.table, record, max_active, claim, continues)
 
     def transition(
         self,

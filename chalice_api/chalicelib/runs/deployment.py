@@ -5,6 +5,7 @@ it directly; every part sees the same ``Store``, ``Ecs`` and ``LogReader``, so t
 client per service and tests can stub one place:
 
 * ``lifecycle.py``   create (record + slot first, then RunTask), replay, stop, stop all
+* ``continuation.py`` a continued run's parent, its bundle and the task's presigned URLs
 * ``reads.py``       the public view, list, events, patch
 * ``task_state.py``  ECS Task State Change events, the result and blocked names read at stop
 * ``egress.py``      the per-run egress domains in the DNS Firewall list (runs' claims)
@@ -16,11 +17,13 @@ consistent.
 
 from __future__ import annotations
 
+from ..cloud.artifacts import Artifacts
 from ..cloud.ecs import Ecs
 from ..cloud.logs import LogReader
 from ..core import config
 from ..core.config import ApiConfig
 from ..persistence.store import Store
+from .continuation import Continuations
 from .egress import RunDomainList
 from .lifecycle import RunLifecycle
 from .reads import RunReads
@@ -37,7 +40,11 @@ class Runs:
         self.ecs = Ecs(settings)
         self.logs = LogReader(settings.log_group_name)
         self.egress = RunDomainList(settings, self.store)
-        self.lifecycle = RunLifecycle(settings, self.store, self.ecs, self.egress)
+        self.artifacts = Artifacts(settings.artifact_bucket)
+        self.continuations = Continuations(settings, self.store, self.logs, self.artifacts)
+        self.lifecycle = RunLifecycle(
+            settings, self.store, self.ecs, self.egress, self.continuations
+        )
         self.reads = RunReads(settings, self.store, self.logs)
         self.task_state = TaskStateHandler(
             settings, self.store, self.logs, self.egress, capacity=self.lifecycle.capacity

@@ -15,85 +15,80 @@ the only one holding its key (in its model proxy container); a run with a reposi
 provider's family with the clone container, the only one holding the repository token. Each
 container gets its own overrides: the agent its job, the model proxy the run's spend cap
 (``max_cost_usd``, at most the setting), the clone container the repository to clone.
+
+A run with a repository also gets, in its agent's overrides only, a presigned URL to save its
+session with; a continuation (``continue_from``, ``continuation.py``) clones its parent's
+repository at the chain's root commit, and its clone container alone gets a presigned URL to
+read the bundle with. That bundle is PUT after the record is written and before RunTask; a
+failed PUT fails the run like a failed RunTask (FAILED_TO_START, slot released).
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from ..cloud import key_check
-from ..cloud.ecs import Ecs, RunTaskFailed, check_overrides, container_overrides, exec_command
+from ..cloud.artifacts import Artifacts
+from ..cloud.ecs import Ecs, RunTaskFailed, check_overrides, exec_command
+from ..cloud.logs import LogReader
+from ..core import aws
 from ..core.config import ApiConfig
 from ..core.domains import check_allowed as check_egress_allowed
 from ..core.errors import Conflict, NotFound, TooManyRuns
-from ..core.gitref import repo_url
 from ..core.ids import RUN_ID_RE, new_run_id
 from ..core.statuses import FAILED_TO_START, PENDING, STARTING, STATUS_RANK, STOPPING, TERMINAL
 from ..core.times import now_iso
 from ..persistence import idempotency
-from ..persistence.store import CreateRejected, Store
+from ..persistence.items import CreateRejected
+from ..persistence.store import Store
 from .capacity import Capacity, first_capacity, priced, quota_refusal
+from .continuation import Continuations
 from .egress import RunDomainList
-from .request import RunRequest, check_cost_allowed, check_repo_allowed, usd_text
+from .request import RunRequest, check_cost_allowed, check_repo_allowed
+from .task_overrides import with_urls
 
 log = logging.getLogger(__name__)
-
-
-def task_environment(run_id: str, req: RunRequest) -> dict[str, str]:
-    """The agent container's environment for a run (its ECS overrides)."""
-    env = {"RUN_ID": run_id, "AGENT_MAX_RUNTIME_SECONDS": str(req.max_runtime_seconds)}
-    if req.provider and req.model:
-        env["AGENT_PROVIDER"] = req.provider
-        env["AGENT_MODEL"] = req.model
-    if req.prompt is not None:
-        env["JOB_PROMPT"] = req.prompt
-    if req.repo is not None:
-        env["AGENT_REPO_URL"] = repo_url(req.repo)
-        if req.ref is not None:
-            env["AGENT_REPO_REF"] = req.ref
-    return env
-
-
-def task_overrides(settings: ApiConfig, run_id: str, req: RunRequest) -> dict[str, Any]:
-    """RunTask's overrides: the agent's job, the model proxy's cap and, with a repository,
-    the clone container's repository (the agent gets it too: it waits for that clone)."""
-    proxy = {
-        "RUN_ID": run_id,
-        "MODEL_PROXY_MAX_COST_USD": usd_text(req.cost_cap(settings.max_run_cost_usd)),
-    }
-    repo_init = None
-    if req.repo is not None:
-        repo_init = {"RUN_ID": run_id, "AGENT_REPO_URL": repo_url(req.repo)}
-        if req.ref is not None:
-            repo_init["AGENT_REPO_REF"] = req.ref
-    return container_overrides(settings, task_environment(run_id, req), proxy, repo_init)
 
 
 class RunLifecycle:
     """Create (record + slot first, then RunTask), replay, stop, stop all."""
 
     def __init__(
-        self, settings: ApiConfig, store: Store, ecs: Ecs, egress: RunDomainList | None = None
+        self,
+        settings: ApiConfig,
+        store: Store,
+        ecs: Ecs,
+        egress: RunDomainList | None = None,
+        continuations: Continuations | None = None,
     ):
         self.settings = settings
         self.store = store
         self.ecs = ecs
         self.egress = egress or RunDomainList(settings, store)
         self.capacity = Capacity(settings, store, ecs)
+        self.continuations = continuations or Continuations(
+            settings, store, LogReader(settings.log_group_name), Artifacts(settings.artifact_bucket)
+        )
 
     def create(
         self, subject: str, req: RunRequest, idempotency_key: str | None, interactive: bool
     ) -> tuple[dict[str, Any], bool]:
         """Create a run or session; returns (response body, replayed?)."""
         kind = "session" if interactive else "run"
-        check_repo_allowed(req.repo, self.settings.allowed_repos)
+        # A continuation's parent is checked first (404/400/409); its task then clones the
+        # parent's repository at the chain's root commit.
+        parent = self.continuations.parent_of(req) if req.continue_from is not None else None
+        task_req = req if parent is None else replace(req, repo=parent.repo, ref=parent.root_commit)
+        check_repo_allowed(task_req.repo, self.settings.allowed_repos)
         check_egress_allowed(req.egress_domains, self.settings.egress_run_domains_allowed)
         check_cost_allowed(req.max_cost_usd, self.settings.max_run_cost_usd)
+        has_repo = task_req.repo is not None
         if req.provider is not None:  # a configuration error is a 500 before anything is written
-            self.settings.task_definition_arn(req.provider, req.repo is not None)
+            self.settings.task_definition_arn(req.provider, has_repo)
         run_id = new_run_id()
-        overrides = task_overrides(self.settings, run_id, req)
+        overrides = self.overrides_for(run_id, task_req, parent is not None, interactive)
         check_overrides(overrides)  # 413 before anything is written
 
         request_hash = idempotency.request_hash(kind, req.canonical())
@@ -104,12 +99,52 @@ class RunLifecycle:
                 return self._replay(existing, request_hash), True
 
         # 409/503 before anything is written: ECS could not start the task anyway.
-        provider = key_check.require_task_secrets(self.settings, req.provider, req.repo is not None)
-        record = self._new_record(run_id, kind, subject, provider, req)
-        replayed = self._record(record, (key_hash, request_hash) if key_hash else None)
+        provider = key_check.require_task_secrets(self.settings, req.provider, has_repo)
+        # The bundle is built (reads only: the parent's log stream and artifacts) before the
+        # record, so a parent that cannot be continued takes no slot.
+        bundle = self.continuations.bundle(run_id, parent) if parent is not None else None
+        record = self._new_record(run_id, kind, subject, provider, task_req)
+        if parent is not None:
+            record.update(
+                {
+                    "ref": parent.ref,
+                    "parent_run_id": parent.run_id,
+                    "root_commit": parent.root_commit,
+                }
+            )
+        claim = (key_hash, request_hash) if key_hash else None
+        replayed = self._record(record, claim, parent.run_id if parent else None)
         if replayed is not None:
             return replayed, True
-        return self._start(record, req, overrides, interactive), False
+        failure = self._write_bundle(record, bundle) if bundle is not None else None
+        if failure is not None:
+            return {"run_id": run_id, "status": FAILED_TO_START, "reason": failure}, False
+        return self._start(record, task_req, overrides, interactive), False
+
+    def overrides_for(
+        self, run_id: str, task_req: RunRequest, continuing: bool, interactive: bool
+    ) -> dict[str, Any]:
+        """The task's overrides with its presigned URLs (``task_overrides.py``)."""
+        return with_urls(
+            self.settings, self.continuations, run_id, task_req, continuing, interactive
+        )
+
+    def _write_bundle(self, record: dict[str, Any], bundle: bytes) -> str | None:
+        """PUT the bundle (the run is recorded, its task not started); on failure the run is
+        FAILED_TO_START with the reason returned and its slot released, as after a failed
+        RunTask (its parent's claim is released lazily, like any ended continuation's)."""
+        run_id = str(record["run_id"])
+        try:
+            self.continuations.write_bundle(run_id, bundle)
+        except Exception as exc:
+            code = aws.error_code(exc) or type(exc).__name__
+            reason = f"the continuation bundle could not be written to the artifact bucket ({code})"
+            log.warning("run %s failed to start: %s", run_id, reason)
+            self.store.transition(
+                run_id, FAILED_TO_START, {"failure_reason": reason}, current=record
+            )
+            return reason
+        return None
 
     def _new_record(
         self, run_id: str, kind: str, subject: str, provider: str, req: RunRequest
@@ -142,18 +177,26 @@ class RunLifecycle:
         return record
 
     def _record(
-        self, record: dict[str, Any], claim: tuple[str, str] | None
+        self, record: dict[str, Any], claim: tuple[str, str] | None, continues: str | None = None
     ) -> dict[str, Any] | None:
-        """Write the record, its slot and its key's claim; the replayed body when another
-        request with the key won the race, None when this one was recorded."""
+        """Write the record, its slot, its key's claim (and a continuation's claim on its
+        parent); the replayed body when another request with the key won the race, None when
+        this one was recorded."""
         try:
-            self.store.create_run(record, self.settings.max_concurrent_runs, claim)
+            self.store.create_run(record, self.settings.max_concurrent_runs, claim, continues)
         except CreateRejected as exc:
             if exc.reason == "idempotency" and claim:
                 existing = self.store.get_idempotency(claim[0])
                 if existing:
                     return self._replay(existing, claim[1])
                 raise Conflict("a request with this Idempotency-Key is in progress") from None
+            if exc.reason == "continuation":
+                if exc.holder:
+                    raise Conflict(
+                        f"run {continues} already has a continuation running: {exc.holder}; "
+                        "retry once it stopped"
+                    ) from None
+                raise Conflict(f"run {continues} changed meanwhile; retry") from None
             if exc.reason == "capacity":
                 raise TooManyRuns(
                     f"concurrency limit reached: {self.settings.max_concurrent_runs} runs are "

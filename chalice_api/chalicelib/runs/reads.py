@@ -12,13 +12,12 @@ from typing import Any
 
 from ..cloud.ecs import exec_command, task_id
 from ..cloud.logs import LogReader, stream_name
-from ..core import aws
 from ..core.config import ApiConfig
 from ..core.errors import BadRequest, NotFound, PayloadTooLarge
 from ..core.statuses import STOPPED, TERMINAL
 from ..persistence.page_tokens import encode_token
 from ..persistence.store import RUNS_PARTITION, Store
-from . import cost, results
+from . import cost, patches, results
 
 PUBLIC_FIELDS = (
     "run_id",
@@ -28,6 +27,8 @@ PUBLIC_FIELDS = (
     "model",
     "repo",
     "ref",
+    "parent_run_id",
+    "root_commit",
     "max_runtime_seconds",
     "max_cost_usd",
     "budget_exceeded",
@@ -157,21 +158,10 @@ class RunReads:
         )
         if int(meta.get("bytes") or 0) > limit:
             raise PayloadTooLarge(too_large, code="patch_too_large")
-        stream = stream_name(self.settings.container_name, task_id(str(record["task_arn"])))
         try:
-            text = results.assemble_patch(
-                self.logs.tail(stream, results.PATCH_PAGES), run_id, chunks
-            )
-        except results.PatchIncomplete as exc:
-            shown = ", ".join(str(i) for i in exc.missing[:10])
-            raise NotFound(
-                f"no patch: {len(exc.missing)} of {chunks} chunk(s) are missing from the log "
-                f"stream (seq {shown})"
-            ) from None
-        except Exception as exc:
-            if aws.error_code(exc) == "ResourceNotFoundException":
-                raise NotFound("no patch: the run's log stream does not exist") from None
-            raise
+            text = patches.read_patch(self.settings, self.logs, record, chunks)
+        except patches.PatchUnavailable as exc:
+            raise NotFound(f"no patch: {exc}") from None
         if len(json.dumps(text)) > limit:
             raise PayloadTooLarge(too_large, code="patch_too_large")
         return text, meta

@@ -26,6 +26,8 @@ class RunRequest:
     egress_domains: tuple[str, ...] = ()  # sorted; checked against the setting in lifecycle.py
     # The run's model spend cap (None: the setting max_run_cost_usd); checked in lifecycle.py.
     max_cost_usd: Decimal | None = None
+    # The stopped run this one continues (``continuation.py``); its repo is then the parent's.
+    continue_from: str | None = None
 
     def cost_cap(self, setting: Decimal) -> Decimal:
         """The cap the model proxy keeps for this run: the request's, or the setting."""
@@ -34,8 +36,9 @@ class RunRequest:
     def canonical(self) -> str:
         """Stable text of the request, hashed to detect Idempotency-Key reuse with a new body.
 
-        ``repo``/``ref``/``egress_domains``/``max_cost_usd`` are included only when given, so
-        a request without them hashes as it did before they existed (stored keys still replay).
+        ``repo``/``ref``/``egress_domains``/``max_cost_usd``/``continue_from`` are included only
+        when given, so a request without them hashes as it did before they existed (stored
+        keys still replay).
         """
         data: dict[str, Any] = {
             "prompt": self.prompt,
@@ -51,6 +54,8 @@ class RunRequest:
             data["egress_domains"] = list(self.egress_domains)
         if self.max_cost_usd is not None:
             data["max_cost_usd"] = usd_text(self.max_cost_usd)
+        if self.continue_from is not None:
+            data["continue_from"] = self.continue_from
         return json.dumps(data, sort_keys=True, ensure_ascii=True)
 
 

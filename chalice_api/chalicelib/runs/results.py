@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
+from ..core.ids import RUN_ID_RE
 from . import secret_scan
 
 FINAL_MESSAGE_MAX_BYTES = 64 * 1024
@@ -34,6 +35,8 @@ PATCH_PAGES = 40  # 10 MB of patch in pages of at most 1 MB, with room for other
 FRAGMENT_MAX_BYTES = 2 * 1024 * 1024
 SHA_RE = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 REASON_MAX_CHARS = 200
+# The agent's cap on a whole patch (image/lib/patch.js); a longer one is cut and flagged.
+PATCH_MAX_BYTES = 10 * 1024 * 1024
 # Lambda answers at most 6 MB; the patch travels JSON-escaped inside the proxy response.
 PATCH_RESPONSE_MAX_BYTES = 5 * 1024 * 1024
 
@@ -133,17 +136,46 @@ def _final_message(value: Any) -> tuple[str | None, bool]:
     return raw[:FINAL_MESSAGE_MAX_BYTES].decode("utf-8", "ignore"), True
 
 
+def _sha(value: Any) -> str | None:
+    return value if isinstance(value, str) and SHA_RE.fullmatch(value) else None
+
+
 def _patch(value: Any) -> dict[str, Any] | None:
     if not isinstance(value, dict):
         return None
-    base = value.get("base_commit")
     out: dict[str, Any] = {
-        "base_commit": base if isinstance(base, str) and SHA_RE.fullmatch(base) else None,
+        "base_commit": _sha(value.get("base_commit")),
         "truncated": value.get("truncated") is True,
     }
     for key in ("files_changed", "insertions", "deletions", "bytes", "chunks"):
         out[key] = count_of(value.get(key))
+    # A continuation's patch is relative to the synthetic commit of its chain (base_commit);
+    # these name the run it continued and the repository commit the chain started from.
+    if "parent_run_id" in value or "root_commit" in value:
+        parent = value.get("parent_run_id")
+        out["parent_run_id"] = (
+            parent if isinstance(parent, str) and RUN_ID_RE.fullmatch(parent) else None
+        )
+        out["root_commit"] = _sha(value.get("root_commit"))
     return out
+
+
+def _session(value: Any) -> dict[str, Any] | None:
+    """What the agent says it saved of its session (``sessions/<run>.jsonl``); null when the
+    run had no upload URL."""
+    if not isinstance(value, dict):
+        return None
+    return {
+        "saved": value.get("saved") is True,
+        "bytes": count_of(value.get("bytes")),
+        "messages": count_of(value.get("messages")),
+        "truncated": value.get("truncated") is True,
+    }
+
+
+def _patch_error(value: Any) -> str | None:
+    """Why the agent could not collect its patch (a continuation must not start without it)."""
+    return _text(value)[:REASON_MAX_CHARS] if isinstance(value, str) and value else None
 
 
 def sanitize(raw: Any) -> dict[str, Any]:
@@ -169,6 +201,8 @@ def sanitize(raw: Any) -> dict[str, Any]:
         "tool_calls": count_of(raw.get("tool_calls")),
         "duration_seconds": _number(raw.get("duration_seconds"), MAX_SECONDS, 3),
         "patch": _patch(raw.get("patch")),
+        "patch_error": _patch_error(raw.get("patch_error")),
+        "session": _session(raw.get("session")),
     }
 
 
@@ -194,6 +228,20 @@ def assemble_patch(pages: Iterable[list[dict[str, Any]]], run_id: str, chunks: i
     if missing:
         raise PatchIncomplete(missing)
     return "".join(found[i] for i in range(chunks))
+
+
+def clone_commit(pages: Iterable[list[dict[str, Any]]], run_id: str) -> str | None:
+    """The commit the run's workspace was cloned at: ``base_commit`` of its ``repo_ready``
+    event (near the START of the stream: ``pages`` come oldest first), or None."""
+    for page in pages:
+        for event in page:
+            message = str(event.get("message", ""))
+            if not message.startswith('{"type":"repo_ready"'):
+                continue
+            parsed = _first_value(message)
+            if isinstance(parsed, dict) and parsed.get("run_id") in (None, run_id):
+                return _sha(parsed.get("base_commit"))
+    return None
 
 
 def model_cost(result: Any) -> float | None:
