@@ -32,11 +32,14 @@ def lambda_environment(
     agent: AgentOutputs,
     *,
     origin_verify_secret_arn: str,
+    artifact_bucket: str,
 ) -> dict[str, str]:
     """Every control function gets the same variables; each reads the ones it needs."""
     return check_environment(
         {
             **_runtime_environment(settings, foundation, agent),
+            # Where a run's conversation and a continued run's bundle go (presigned URLs).
+            "ARTIFACT_BUCKET": artifact_bucket,
             **_identity_environment(settings),
             **_pricing_environment(settings),
             **_secret_environment(foundation, origin_verify_secret_arn),

@@ -1,10 +1,11 @@
 """Who may do what in the control plane: the roles its functions run as, and who may invoke admin.
 
-The control API, the task-state handler and the reaper share one role; the admin function,
-which alone writes provider keys, has its own; a GitHub OIDC role alone may invoke it. Each
-grant sits next to the role that holds it, so a reviewer reads the whole of the control plane's
-IAM here. The roles are created in the stack's scope rather than this construct's: their
-Terraform logical ids (derived from the construct path) stay those the deployed state knows.
+The control API, the task-state handler and the reaper share one role (the only runtime role
+with S3: it presigns the artifact bucket's URLs); the admin function, which alone writes
+provider keys, has its own; a GitHub OIDC role alone may invoke it. Each grant sits next to the
+role that holds it, so a reviewer reads the whole of the control plane's IAM here. The roles
+are created in the stack's scope rather than this construct's: their Terraform logical ids
+(derived from the construct path) stay those the deployed state knows.
 """
 
 from __future__ import annotations
@@ -20,8 +21,15 @@ from stacks.api.egress_access import egress_statements
 from stacks.api.functions import ADMIN_FUNCTION, FunctionRoles, function_log_group_name
 from stacks.foundation import FoundationOutputs
 from stacks.foundation.github.names import github_role_name
-from stacks.shared.actions import KEY_USE, KEY_USE_AND_ENCRYPT, LOG_STREAM_WRITE, RUN_TABLE
+from stacks.shared.actions import (
+    ARTIFACT_OBJECTS,
+    KEY_USE,
+    KEY_USE_AND_ENCRYPT,
+    LOG_STREAM_WRITE,
+    RUN_TABLE,
+)
 from stacks.shared.arns import Arns
+from stacks.shared.artifacts import ARTIFACT_PREFIXES
 from stacks.shared.constants import TABLE_TIME_INDEX
 from stacks.shared.iam import (
     Statement,
@@ -43,6 +51,8 @@ class ControlRolesProps:
     # Every function Chalice built, by its Chalice name.
     function_names: Sequence[str]
     origin_verify_secret_arn: str
+    # The artifact bucket (stacks/api/artifacts.py): this role presigns its URLs.
+    artifact_bucket_arn: str
 
 
 class ControlRoles(Construct):
@@ -63,7 +73,11 @@ class ControlRoles(Construct):
             name=f"{settings.prefix}-api",
             description="Control API, task-state handler and reaper: run and track agent tasks",
             trust_policy=lambda_trust,
-            statements=[*self._run_task_statements(), *self._api_data_statements()],
+            statements=[
+                *self._run_task_statements(),
+                *self._api_data_statements(),
+                *self._artifact_statements(),
+            ],
         )
         self.admin: IamRole = role_with_policy(
             scope,
@@ -181,6 +195,35 @@ class ControlRoles(Construct):
             Statement(sid="UseProjectKey", actions=KEY_USE, resources=[props.foundation.key_arn]),
             self._own_logs(control_functions),
             *egress_statements(props.foundation),
+        ]
+
+    def _artifact_statements(self) -> list[Statement]:
+        """A run's conversation and a continued run's bundle: the objects, and the key S3
+        encrypts them with.
+
+        The agent task holds no S3 permission at all: the URLs it gets (a PUT of its
+        conversation, repo-init's GET of the bundle) are presigned with this role's
+        credentials, so S3 authorizes each against this statement and calls KMS as this role.
+        """
+        props = self._props
+        bucket = props.artifact_bucket_arn
+        return [
+            Statement(
+                sid="ArtifactObjects",
+                actions=ARTIFACT_OBJECTS,
+                resources=[f"{bucket}/{prefix}*" for prefix in ARTIFACT_PREFIXES],
+            ),
+            Statement(
+                # Only through S3 in this region. `UseProjectKey` allows the same actions without
+                # the condition (DynamoDB, Secrets Manager, the functions' encrypted
+                # environment); this statement is what the artifact URLs need on their own.
+                sid="ArtifactKey",
+                actions=KEY_USE,
+                resources=[props.foundation.key_arn],
+                conditions={
+                    "StringEquals": {"kms:ViaService": f"s3.{props.settings.region}.amazonaws.com"}
+                },
+            ),
         ]
 
     def _admin_statements(self) -> list[Statement]:

@@ -1,10 +1,11 @@
 """The `api` stack: the control plane (docs/ARCHITECTURE.md §1 and §5).
 
-Reads top to bottom like the request path, inside out: the roles the control functions run
-as, the functions Chalice built (with their triggers and the REST API), the edge every request
-must come through (CloudFront + WAF), and the GitHub OIDC role that alone may invoke the admin
-function. Values from `foundation` and `agent` arrive as their typed outputs (remote state in
-Terraform).
+Reads top to bottom like the request path, inside out: the artifact bucket the control plane
+presigns URLs for (a run's conversation, a continued run's bundle), the roles the control
+functions run as, the functions Chalice built (with their triggers and the REST API), the edge
+every request must come through (CloudFront + WAF), and the GitHub OIDC role that alone may
+invoke the admin function. Values from `foundation` and `agent` arrive as their typed outputs
+(remote state in Terraform).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from cdktf_cdktf_provider_aws.iam_role import IamRole
 from constructs import Construct
 
 from stacks.agent import AgentOutputs
+from stacks.api.artifacts import ArtifactBucket, ArtifactBucketProps
 from stacks.api.control_plane import ControlPlane
 from stacks.api.edge import Edge
 from stacks.api.lambda_environment import lambda_environment
@@ -43,6 +45,12 @@ class ApiStack(CloudAgentStack):
         origin_verify = OriginVerifySecret(
             self, "origin_verify", settings=settings, kms_key_arn=foundation.key_arn
         )
+        # --- What a continued run needs of its parent; only the control role reaches it. ---
+        self.artifacts = ArtifactBucket(
+            self,
+            "artifacts",
+            props=ArtifactBucketProps(settings=settings, arns=arns, kms_key_arn=foundation.key_arn),
+        )
         roles = ControlRoles(
             self,
             "control_roles",
@@ -53,6 +61,7 @@ class ApiStack(CloudAgentStack):
                 agent=agent,
                 function_names=tuple(package.functions),
                 origin_verify_secret_arn=origin_verify.secret.arn,
+                artifact_bucket_arn=self.artifacts.bucket.arn,
             ),
         )
         # --- The functions Chalice built, their triggers and the REST API. ---
@@ -63,7 +72,11 @@ class ApiStack(CloudAgentStack):
             package=package,
             roles=roles.function_roles,
             environment=lambda_environment(
-                settings, foundation, agent, origin_verify_secret_arn=origin_verify.secret.arn
+                settings,
+                foundation,
+                agent,
+                origin_verify_secret_arn=origin_verify.secret.arn,
+                artifact_bucket=self.artifacts.bucket.bucket,
             ),
             kms_key_arn=foundation.key_arn,
             cluster_arn=foundation.cluster_arn,
@@ -99,5 +112,6 @@ class ApiStack(CloudAgentStack):
             "admin_invoke_role_arn": invoke_role.arn,
             "api_audience": self.settings.api_audience,
             "table_name": foundation.table_name,
+            "artifact_bucket_name": self.artifacts.bucket.bucket,
         }.items():
             TerraformOutput(self, output, value=value)

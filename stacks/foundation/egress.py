@@ -10,8 +10,9 @@ security group in `agent` limits ports, and DNS to this resolver). The setting `
 * `off`: no firewall, no query log.
 
 The allow-list is `egress_allow_domains` plus the AWS hosts Fargate needs for the task itself
-(`stacks/shared/egress.py`). With `egress_run_domains_allowed` non-empty, a second list starts
-empty; the control API adds a run's domains to it while that run is running.
+(`stacks/shared/egress.py`) and the artifact bucket's host, which the control API's presigned
+URLs name (`stacks/shared/artifacts.py`). With `egress_run_domains_allowed` non-empty, a
+second list starts empty; the control API adds a run's domains to it while that run is running.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from cdktf_cdktf_provider_aws.route53_resolver_query_log_config_association impo
 )
 from constructs import Construct
 
+from stacks.shared.artifacts import artifact_bucket_host
 from stacks.shared.egress import (
     ALLOW_LIST_PRIORITY,
     CATCH_ALL_DOMAIN,
@@ -55,9 +57,16 @@ ASSOCIATION_PRIORITY = 101
 
 
 def allowed_domains(settings: Settings, account: str) -> list[str]:
-    """The allow-list: the setting's names, then the AWS hosts the task itself needs."""
+    """The allow-list: the setting's names, the AWS hosts the task itself needs, then the
+    artifact bucket's host."""
     domains = list(settings.egress_domains)
     domains += [d for d in aws_endpoint_domains(settings.region, account) if d not in domains]
+    # The one host the presigned URLs name (the agent's conversation up, a continued run's
+    # bundle down): this bucket's regional name exactly, never `*.s3...`, which would let a
+    # task reach any bucket that takes its requests.
+    bucket_host = artifact_bucket_host(settings, account)
+    if bucket_host not in domains:
+        domains.append(bucket_host)
     return domains
 
 

@@ -40,6 +40,9 @@ RUN_TABLE = (
     "dynamodb:UpdateItem",
 )
 
+# The artifact bucket's objects, as the control role reaches them and presigns URLs for them.
+ARTIFACT_OBJECTS = ("s3:GetObject", "s3:PutObject")
+
 # Writing a function's or a task's own log streams.
 LOG_STREAM_WRITE = ("logs:CreateLogStream", "logs:PutLogEvents")
 LOG_STREAM_READ = ("logs:DescribeLogStreams", "logs:GetLogEvents")

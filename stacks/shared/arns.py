@@ -15,6 +15,7 @@ from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdent
 from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from constructs import Construct
 
+from stacks.shared.artifacts import artifact_bucket_name, artifact_bucket_pattern
 from stacks.shared.constants import EDGE_REGION, GITHUB_OIDC_HOST
 from stacks.shared.settings import Settings
 
@@ -249,11 +250,25 @@ class Arns:
         """EC2 names resources by generated ID, so the scope is this account and region."""
         return [self.arn("ec2", "*")]
 
+    def s3(self, resource: str) -> str:
+        """An S3 bucket or object ARN: S3 ARNs carry neither region nor account."""
+        return f"arn:{self.partition}:s3:::{resource}"
+
+    @property
+    def artifact_bucket(self) -> str:
+        """The artifact bucket (stacks/shared/artifacts.py), by its name: one bucket."""
+        return self.s3(artifact_bucket_name(self.settings, self.account))
+
+    @property
+    def artifact_buckets(self) -> str:
+        """This environment's artifact buckets and their objects (`<prefix>-artifacts-*`)."""
+        return self.s3(artifact_bucket_pattern(self.settings))
+
     def state(self) -> tuple[list[str], list[str]]:
         """(bucket, objects) of this environment's state; empty without a state bucket."""
         bucket = self.settings.state_bucket
         if not bucket:
             return [], []
         key_prefix = self.settings.state_key("x").rsplit("/", 1)[0]
-        base = f"arn:{self.partition}:s3:::{bucket}"
+        base = self.s3(bucket)
         return [base], [f"{base}/{key_prefix}/*"]

@@ -119,6 +119,12 @@ LAMBDA_ENVIRONMENT: tuple[EnvVar, ...] = (
     EnvVar("SUBNET_IDS", "csv", "foundation: the task subnets", required=True),
     EnvVar("SECURITY_GROUP_IDS", "csv", "agent: the tasks' security group", required=True),
     EnvVar("LOG_GROUP_NAME", "text", "agent: the task log group", required=True),
+    EnvVar(
+        "ARTIFACT_BUCKET",
+        "text",
+        "api: the artifact bucket (sessions/, continuations/)",
+        required=True,
+    ),
     _from_setting(
         "ASSIGN_PUBLIC_IP",
         "network_mode",

@@ -11,6 +11,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
+from stacks.shared.artifacts import artifact_bucket_name_problem
 from stacks.shared.other_variables import OTHER_VARIABLES
 from stacks.shared.setting_fields import ENV_PREFIX, SettingSpec, specs_of
 from stacks.shared.settings import Settings
@@ -82,6 +83,11 @@ def validate(settings: Settings) -> Settings:
         value = getattr(settings, spec.name)
         if not spec.check(value):
             _fail(spec, value)
+    # Names made of several settings: the artifact bucket's must fit S3's 63 characters.
+    problem = artifact_bucket_name_problem(settings)
+    if problem:
+        spec = next(s for s in specs() if s.name == "env_name")
+        raise SettingsError(f"setting '{spec.name}' ({spec.env_var}): {problem}")
     return settings
 
 

@@ -205,6 +205,14 @@ class Settings:
         check=one_of(True, False),
         lambda_env="REPO_TOKEN_SECRET_ARN",
     )
+    artifact_retention_days: int = setting(
+        30,
+        accepted="a whole number of days from 1 to 365",
+        help="days the artifact bucket keeps a run's saved conversation and a continued run's "
+        "bundle; S3 then deletes them, and a later continuation of that run gets no "
+        "conversation",
+        check=Range(1, 365),
+    )
     github_oidc_provider_exists: bool = setting(
         False,
         accepted="true or false",

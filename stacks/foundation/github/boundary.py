@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from stacks.foundation.github.image import image_statements
 from stacks.foundation.github.plan import plan_statements
 from stacks.shared.actions import (
+    ARTIFACT_OBJECTS,
     ECR_LOGIN,
     ECR_PULL,
     ECS_EXEC_CHANNELS,
@@ -110,6 +111,10 @@ def runtime_statements(arns: Arns) -> list[Statement]:
         # The control API hands the agent's roles to ECS when it runs a task.
         Statement(sid="RuntimePassRoles", actions=["iam:PassRole"], resources=[arns.roles]),
         Statement(sid="RuntimeInvoke", actions=["lambda:InvokeFunction"], resources=arns.functions),
+        # The control API's artifact objects, which it presigns URLs for (stacks/api/roles.py).
+        Statement(
+            sid="RuntimeArtifacts", actions=ARTIFACT_OBJECTS, resources=[arns.artifact_buckets]
+        ),
     ]
 
 

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import pytest
 
+from stacks.foundation.egress import allowed_domains
+from stacks.shared.artifacts import artifact_bucket_host
 from stacks.shared.egress import (
     CATCH_ALL_PRIORITY,
     aws_endpoint_domains,
 )
+from stacks.shared.setting_loader import load_settings
 from stacks.shared.settings import DEFAULT_EGRESS_DOMAINS
 from tests.support.synthesized import one, resources
 
@@ -76,11 +79,32 @@ def test_the_aws_hosts_fargate_needs_are_allowed_by_exact_name(enforce) -> None:
     allowed = _lists(enforce)["cloudagent-dev-egress-allow"]["domains"]
     account = "${data.aws_caller_identity.account.account_id}"
     expected = aws_endpoint_domains("us-east-1", account)
-    assert allowed[len(DEFAULT_EGRESS_DOMAINS) :] == expected
+    assert allowed[len(DEFAULT_EGRESS_DOMAINS) : -1] == expected
     assert "api.ecr.us-east-1.amazonaws.com" in allowed
     assert "secretsmanager.us-east-1.amazonaws.com" in allowed
     assert not any(d.startswith("*") and d.endswith("amazonaws.com") for d in allowed)
     assert f"{account}.dkr.ecr.us-east-1.amazonaws.com" in allowed
+
+
+def test_the_artifact_bucket_is_allowed_by_its_one_regional_host(enforce, stacks) -> None:
+    """The presigned URLs name `<bucket>.s3.<region>.amazonaws.com`: that name, last, and no
+    other S3 name; the bucket the api stack creates is the one it names."""
+    allowed = _lists(enforce)["cloudagent-dev-egress-allow"]["domains"]
+    account = "${data.aws_caller_identity.account.account_id}"
+    bucket = f"cloudagent-dev-artifacts-{account}-us-east-1"
+    assert allowed[-1] == f"{bucket}.s3.us-east-1.amazonaws.com"
+    assert one(stacks["api"], "aws_s3_bucket")["bucket"] == bucket
+    s3_names = [d for d in allowed if ".s3." in d or d.startswith("s3.")]
+    assert [d for d in s3_names if "starport-layer-bucket" not in d] == [allowed[-1]]
+    assert not any("*" in d for d in s3_names)
+
+
+def test_a_domain_the_setting_already_lists_is_not_listed_twice() -> None:
+    settings = load_settings(environ={})
+    host = artifact_bucket_host(settings, "123456789012")
+    with_host = load_settings(environ={"CLOUDAGENT_EGRESS_ALLOW_DOMAINS": f"github.com,{host}"})
+    domains = allowed_domains(with_host, "123456789012")
+    assert domains.count(host) == 1 and domains[:2] == ["github.com", host]
 
 
 def test_enforce_fails_closed_and_is_associated_after_every_rule(enforce) -> None:

@@ -64,6 +64,9 @@ BAD_VALUES = [
     ("max_run_cost_usd", "inf", "from 0.01 to 1000"),
     ("max_run_cost_usd", "25 USD", "a decimal number"),
     ("max_run_cost_usd", "2.505", "at most 2 decimals"),
+    ("artifact_retention_days", "0", "from 1 to 365"),
+    ("artifact_retention_days", "366", "from 1 to 365"),
+    ("artifact_retention_days", "30d", "whole number"),
 ]
 
 
@@ -133,6 +136,13 @@ def test_synth_stops_with_one_line_naming_the_setting(tmp_path) -> None:
     assert "setting 'github_repo' (CLOUDAGENT_GITHUB_REPO)" in lines[0]
     assert "ORG/REPO" in lines[0]
     assert not (tmp_path / "stacks").exists()
+
+
+def test_artifacts_are_kept_30_days_by_default_and_up_to_a_year() -> None:
+    assert load_settings(environ={}).artifact_retention_days == 30
+    for days in ("1", "365"):
+        environ = {"CLOUDAGENT_ARTIFACT_RETENTION_DAYS": days}
+        assert load_settings(environ=environ).artifact_retention_days == int(days)
 
 
 def test_api_audience_defaults_to_the_prefix() -> None:
