@@ -80,36 +80,8 @@ class ArtifactBucket(Construct):
             force_destroy=True,
         )
         bucket = self.bucket.id
-        S3BucketOwnershipControls(
-            self,
-            "ownership",
-            bucket=bucket,
-            rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
-        )
-        public_access = S3BucketPublicAccessBlock(
-            self,
-            "public_access",
-            bucket=bucket,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-        )
-        S3BucketServerSideEncryptionConfigurationA(
-            self,
-            "encryption",
-            bucket=bucket,
-            rule=[
-                S3BucketServerSideEncryptionConfigurationRuleA(
-                    apply_server_side_encryption_by_default=(
-                        S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-                            sse_algorithm="aws:kms", kms_master_key_id=props.kms_key_arn
-                        )
-                    ),
-                    bucket_key_enabled=True,
-                )
-            ],
-        )
+        public_access = self._close(bucket)
+        self._encrypt(bucket, props.kms_key_arn)
         S3BucketPolicy(
             self,
             "policy",
@@ -120,6 +92,46 @@ class ArtifactBucket(Construct):
             # unconditional, devtools/plan_only.py).
             depends_on=[public_access],
         )
+        self._expire(bucket, settings.artifact_retention_days)
+
+    def _close(self, bucket: str) -> S3BucketPublicAccessBlock:
+        """ACLs disabled (the account owns every object) and every public-access block on."""
+        S3BucketOwnershipControls(
+            self,
+            "ownership",
+            bucket=bucket,
+            rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
+        )
+        return S3BucketPublicAccessBlock(
+            self,
+            "public_access",
+            bucket=bucket,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+        )
+
+    def _encrypt(self, bucket: str, kms_key_arn: str) -> None:
+        """SSE-KMS with the project key by default, through an S3 Bucket Key."""
+        by_default = (
+            S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+                sse_algorithm="aws:kms", kms_master_key_id=kms_key_arn
+            )
+        )
+        S3BucketServerSideEncryptionConfigurationA(
+            self,
+            "encryption",
+            bucket=bucket,
+            rule=[
+                S3BucketServerSideEncryptionConfigurationRuleA(
+                    apply_server_side_encryption_by_default=by_default, bucket_key_enabled=True
+                )
+            ],
+        )
+
+    def _expire(self, bucket: str, days: int) -> None:
+        """Every object goes after `days`; an upload never completed, after a day."""
         S3BucketLifecycleConfiguration(
             self,
             "lifecycle",
@@ -130,11 +142,7 @@ class ArtifactBucket(Construct):
                     status="Enabled",
                     # An empty filter: every object of the bucket.
                     filter=[S3BucketLifecycleConfigurationRuleFilter()],
-                    expiration=[
-                        S3BucketLifecycleConfigurationRuleExpiration(
-                            days=settings.artifact_retention_days
-                        )
-                    ],
+                    expiration=[S3BucketLifecycleConfigurationRuleExpiration(days=days)],
                     abort_incomplete_multipart_upload=[
                         S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
                             days_after_initiation=ABORT_INCOMPLETE_UPLOAD_DAYS

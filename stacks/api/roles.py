@@ -198,13 +198,9 @@ class ControlRoles(Construct):
         ]
 
     def _artifact_statements(self) -> list[Statement]:
-        """A run's conversation and a continued run's bundle: the objects, and the key S3
-        encrypts them with.
-
-        The agent task holds no S3 permission at all: the URLs it gets (a PUT of its
-        conversation, repo-init's GET of the bundle) are presigned with this role's
-        credentials, so S3 authorizes each against this statement and calls KMS as this role.
-        """
+        """The artifact objects and the key S3 encrypts them with. The agent task holds no S3
+        permission: its URLs are presigned with this role's credentials, so S3 authorizes each
+        against these statements and calls KMS as this role."""
         props = self._props
         bucket = props.artifact_bucket_arn
         return [
