@@ -7,8 +7,9 @@ Two kinds of objects (stacks/shared/artifacts.py names the prefixes):
 * `continuations/<run_id>.json`: a continued run's bundle (the chain's patches and the
   conversation), written by the control Lambda and read by repo-init with a presigned URL.
 
-Only the control Lambda's role has S3 permissions on it (stacks/api/roles.py); the agent task
-has none and reaches exactly one object for one request through each URL. The bucket is as
+Only the control Lambda's role has S3 permissions on it (`artifact_access_statements`, held
+by the role in stacks/api/roles.py); the agent task has none and reaches exactly one object
+for one request through each URL. The bucket is as
 closed as the rest of the project's data: SSE-KMS with the project key (an S3 Bucket Key, so
 KMS is called per bucket key, not per object), all four public-access blocks, ACLs disabled
 (BucketOwnerEnforced), and a policy that refuses plain HTTP and any PUT that names its own
@@ -42,8 +43,10 @@ from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration imp
 )
 from constructs import Construct
 
+from stacks.shared.actions import ARTIFACT_OBJECTS, KEY_USE
 from stacks.shared.arns import Arns
-from stacks.shared.artifacts import artifact_bucket_name
+from stacks.shared.artifacts import ARTIFACT_PREFIXES, artifact_bucket_name
+from stacks.shared.iam import Statement
 from stacks.shared.settings import Settings
 
 # An upload the agent started and never completed is cleaned up after a day.
@@ -80,36 +83,8 @@ class ArtifactBucket(Construct):
             force_destroy=True,
         )
         bucket = self.bucket.id
-        S3BucketOwnershipControls(
-            self,
-            "ownership",
-            bucket=bucket,
-            rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
-        )
-        public_access = S3BucketPublicAccessBlock(
-            self,
-            "public_access",
-            bucket=bucket,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-        )
-        S3BucketServerSideEncryptionConfigurationA(
-            self,
-            "encryption",
-            bucket=bucket,
-            rule=[
-                S3BucketServerSideEncryptionConfigurationRuleA(
-                    apply_server_side_encryption_by_default=(
-                        S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-                            sse_algorithm="aws:kms", kms_master_key_id=props.kms_key_arn
-                        )
-                    ),
-                    bucket_key_enabled=True,
-                )
-            ],
-        )
+        public_access = self._close(bucket)
+        self._encrypt(bucket, props.kms_key_arn)
         S3BucketPolicy(
             self,
             "policy",
@@ -120,6 +95,46 @@ class ArtifactBucket(Construct):
             # unconditional, devtools/plan_only.py).
             depends_on=[public_access],
         )
+        self._expire(bucket, settings.artifact_retention_days)
+
+    def _close(self, bucket: str) -> S3BucketPublicAccessBlock:
+        """ACLs disabled (the account owns every object) and every public-access block on."""
+        S3BucketOwnershipControls(
+            self,
+            "ownership",
+            bucket=bucket,
+            rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
+        )
+        return S3BucketPublicAccessBlock(
+            self,
+            "public_access",
+            bucket=bucket,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+        )
+
+    def _encrypt(self, bucket: str, kms_key_arn: str) -> None:
+        """SSE-KMS with the project key by default, through an S3 Bucket Key."""
+        by_default = (
+            S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+                sse_algorithm="aws:kms", kms_master_key_id=kms_key_arn
+            )
+        )
+        S3BucketServerSideEncryptionConfigurationA(
+            self,
+            "encryption",
+            bucket=bucket,
+            rule=[
+                S3BucketServerSideEncryptionConfigurationRuleA(
+                    apply_server_side_encryption_by_default=by_default, bucket_key_enabled=True
+                )
+            ],
+        )
+
+    def _expire(self, bucket: str, days: int) -> None:
+        """Every object goes after `days`; an upload never completed, after a day."""
         S3BucketLifecycleConfiguration(
             self,
             "lifecycle",
@@ -130,11 +145,7 @@ class ArtifactBucket(Construct):
                     status="Enabled",
                     # An empty filter: every object of the bucket.
                     filter=[S3BucketLifecycleConfigurationRuleFilter()],
-                    expiration=[
-                        S3BucketLifecycleConfigurationRuleExpiration(
-                            days=settings.artifact_retention_days
-                        )
-                    ],
+                    expiration=[S3BucketLifecycleConfigurationRuleExpiration(days=days)],
                     abort_incomplete_multipart_upload=[
                         S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
                             days_after_initiation=ABORT_INCOMPLETE_UPLOAD_DAYS
@@ -182,3 +193,37 @@ def artifact_bucket_policy_json(bucket_arn: str) -> str:
             ],
         }
     )
+
+
+def artifact_access_statements(*, bucket_arn: str, key_arn: str, region: str) -> list[Statement]:
+    """What the control role holds on the bucket (stacks/api/roles.py): the objects of the two
+    prefixes, the bucket's listing, the project key through S3.
+
+    The agent task holds no S3 permission: its URLs are presigned with the control role's
+    credentials, so S3 authorizes each against these statements and calls KMS as that role.
+    """
+    return [
+        Statement(
+            sid="ArtifactObjects",
+            actions=ARTIFACT_OBJECTS,
+            resources=[f"{bucket_arn}/{prefix}*" for prefix in ARTIFACT_PREFIXES],
+        ),
+        Statement(
+            # Without it S3 answers a GET of a missing object (a run that saved no
+            # conversation) with 403 AccessDenied instead of 404 NoSuchKey, and the control
+            # plane could not tell "none" from "refused". It lists run ids, which the run table
+            # this role reads already holds.
+            sid="ArtifactListing",
+            actions=["s3:ListBucket"],
+            resources=[bucket_arn],
+        ),
+        Statement(
+            # Only through S3 in this region. `UseProjectKey` allows the same actions without the
+            # condition (DynamoDB, Secrets Manager, the functions' encrypted environment); this
+            # is what the artifact URLs need on their own.
+            sid="ArtifactKey",
+            actions=KEY_USE,
+            resources=[key_arn],
+            conditions={"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
+        ),
+    ]

@@ -17,19 +17,13 @@ from cdktf_cdktf_provider_aws.iam_role import IamRole
 from constructs import Construct
 
 from stacks.agent import AgentOutputs
+from stacks.api.artifacts import artifact_access_statements
 from stacks.api.egress_access import egress_statements
 from stacks.api.functions import ADMIN_FUNCTION, FunctionRoles, function_log_group_name
 from stacks.foundation import FoundationOutputs
 from stacks.foundation.github.names import github_role_name
-from stacks.shared.actions import (
-    ARTIFACT_OBJECTS,
-    KEY_USE,
-    KEY_USE_AND_ENCRYPT,
-    LOG_STREAM_WRITE,
-    RUN_TABLE,
-)
+from stacks.shared.actions import KEY_USE, KEY_USE_AND_ENCRYPT, LOG_STREAM_WRITE, RUN_TABLE
 from stacks.shared.arns import Arns
-from stacks.shared.artifacts import ARTIFACT_PREFIXES
 from stacks.shared.constants import TABLE_TIME_INDEX
 from stacks.shared.iam import (
     Statement,
@@ -76,7 +70,11 @@ class ControlRoles(Construct):
             statements=[
                 *self._run_task_statements(),
                 *self._api_data_statements(),
-                *self._artifact_statements(),
+                *artifact_access_statements(
+                    bucket_arn=props.artifact_bucket_arn,
+                    key_arn=props.foundation.key_arn,
+                    region=settings.region,
+                ),
             ],
         )
         self.admin: IamRole = role_with_policy(
@@ -195,35 +193,6 @@ class ControlRoles(Construct):
             Statement(sid="UseProjectKey", actions=KEY_USE, resources=[props.foundation.key_arn]),
             self._own_logs(control_functions),
             *egress_statements(props.foundation),
-        ]
-
-    def _artifact_statements(self) -> list[Statement]:
-        """A run's conversation and a continued run's bundle: the objects, and the key S3
-        encrypts them with.
-
-        The agent task holds no S3 permission at all: the URLs it gets (a PUT of its
-        conversation, repo-init's GET of the bundle) are presigned with this role's
-        credentials, so S3 authorizes each against this statement and calls KMS as this role.
-        """
-        props = self._props
-        bucket = props.artifact_bucket_arn
-        return [
-            Statement(
-                sid="ArtifactObjects",
-                actions=ARTIFACT_OBJECTS,
-                resources=[f"{bucket}/{prefix}*" for prefix in ARTIFACT_PREFIXES],
-            ),
-            Statement(
-                # Only through S3 in this region. `UseProjectKey` allows the same actions without
-                # the condition (DynamoDB, Secrets Manager, the functions' encrypted
-                # environment); this statement is what the artifact URLs need on their own.
-                sid="ArtifactKey",
-                actions=KEY_USE,
-                resources=[props.foundation.key_arn],
-                conditions={
-                    "StringEquals": {"kms:ViaService": f"s3.{props.settings.region}.amazonaws.com"}
-                },
-            ),
         ]
 
     def _admin_statements(self) -> list[Statement]:

@@ -10,6 +10,8 @@ invoke the admin function. Values from `foundation` and `agent` arrive as their 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from cdktf import TerraformOutput
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from constructs import Construct
@@ -51,18 +53,13 @@ class ApiStack(CloudAgentStack):
             "artifacts",
             props=ArtifactBucketProps(settings=settings, arns=arns, kms_key_arn=foundation.key_arn),
         )
-        roles = ControlRoles(
-            self,
-            "control_roles",
-            props=ControlRolesProps(
-                settings=settings,
-                arns=arns,
-                foundation=foundation,
-                agent=agent,
-                function_names=tuple(package.functions),
-                origin_verify_secret_arn=origin_verify.secret.arn,
-                artifact_bucket_arn=self.artifacts.bucket.arn,
-            ),
+        roles = self._control_roles(package.functions, foundation, agent, origin_verify)
+        environment = lambda_environment(
+            settings,
+            foundation,
+            agent,
+            origin_verify_secret_arn=origin_verify.secret.arn,
+            artifact_bucket=self.artifacts.bucket.bucket,
         )
         # --- The functions Chalice built, their triggers and the REST API. ---
         self.control_plane = ControlPlane(
@@ -71,13 +68,7 @@ class ApiStack(CloudAgentStack):
             settings=settings,
             package=package,
             roles=roles.function_roles,
-            environment=lambda_environment(
-                settings,
-                foundation,
-                agent,
-                origin_verify_secret_arn=origin_verify.secret.arn,
-                artifact_bucket=self.artifacts.bucket.bucket,
-            ),
+            environment=environment,
             kms_key_arn=foundation.key_arn,
             cluster_arn=foundation.cluster_arn,
             origin_verify=origin_verify,
@@ -91,16 +82,42 @@ class ApiStack(CloudAgentStack):
             origin_verify=origin_verify,
             kms_key_arn=foundation.key_arn,
         )
-        invoke = AdminInvokeRole(
+        self._output_values(foundation, self._admin_invoke_role().role)
+
+    def _control_roles(
+        self,
+        function_names: Sequence[str],
+        foundation: FoundationOutputs,
+        agent: AgentOutputs,
+        origin_verify: OriginVerifySecret,
+    ) -> ControlRoles:
+        """The roles the control functions run as, granted on what the other workspaces and
+        this stack (the origin secret, the artifact bucket) created."""
+        return ControlRoles(
+            self,
+            "control_roles",
+            props=ControlRolesProps(
+                settings=self.settings,
+                arns=self.arns,
+                foundation=foundation,
+                agent=agent,
+                function_names=tuple(function_names),
+                origin_verify_secret_arn=origin_verify.secret.arn,
+                artifact_bucket_arn=self.artifacts.bucket.arn,
+            ),
+        )
+
+    def _admin_invoke_role(self) -> AdminInvokeRole:
+        """The GitHub OIDC role that alone may invoke the admin function."""
+        return AdminInvokeRole(
             self,
             "admin_invoke",
             props=AdminInvokeRoleProps(
-                settings=settings,
-                arns=arns,
+                settings=self.settings,
+                arns=self.arns,
                 admin_function_arn=self.control_plane.admin_function.arn,
             ),
         )
-        self._output_values(foundation, invoke.role)
 
     def _output_values(self, foundation: FoundationOutputs, invoke_role: IamRole) -> None:
         """What an operator and the workflows read after apply: the URL, the admin handles."""

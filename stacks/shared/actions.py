@@ -42,6 +42,43 @@ RUN_TABLE = (
 
 # The artifact bucket's objects, as the control role reaches them and presigns URLs for them.
 ARTIFACT_OBJECTS = ("s3:GetObject", "s3:PutObject")
+# The artifact bucket as `terraform plan` refreshes it: the provider's aws_s3_bucket reads every
+# sub-configuration of a bucket (HeadBucket is s3:ListBucket) and fails on any refusal; the
+# bucket's own configuration resources read theirs. Bucket-level only: no object is read.
+ARTIFACT_BUCKET_READ = (
+    "s3:GetAccelerateConfiguration",
+    "s3:GetBucketAcl",
+    "s3:GetBucketCORS",
+    "s3:GetBucketLogging",
+    "s3:GetBucketObjectLockConfiguration",
+    "s3:GetBucketOwnershipControls",
+    "s3:GetBucketPolicy",
+    "s3:GetBucketPublicAccessBlock",
+    "s3:GetBucketRequestPayment",
+    "s3:GetBucketTagging",
+    "s3:GetBucketVersioning",
+    "s3:GetBucketWebsite",
+    "s3:GetEncryptionConfiguration",
+    "s3:GetLifecycleConfiguration",
+    "s3:GetReplicationConfiguration",
+    "s3:ListBucket",
+)
+# ...what `terraform apply` and `destroy` write: create and delete it, tag it, and set (or, by
+# the same actions, remove) each configuration the api stack gives it...
+ARTIFACT_BUCKET_WRITE = (
+    "s3:CreateBucket",
+    "s3:DeleteBucket",
+    "s3:DeleteBucketPolicy",
+    "s3:PutBucketOwnershipControls",
+    "s3:PutBucketPolicy",
+    "s3:PutBucketPublicAccessBlock",
+    "s3:PutBucketTagging",
+    "s3:PutEncryptionConfiguration",
+    "s3:PutLifecycleConfiguration",
+)
+# ...and how `force_destroy` empties it first: list every version, delete them.
+ARTIFACT_BUCKET_EMPTY = ("s3:ListBucketVersions",)
+ARTIFACT_OBJECT_DELETE = ("s3:DeleteObject", "s3:DeleteObjectVersion")
 
 # Writing a function's or a task's own log streams.
 LOG_STREAM_WRITE = ("logs:CreateLogStream", "logs:PutLogEvents")

@@ -203,10 +203,6 @@ class Arns:
         return [self.arn("events", f"rule/{self.prefix}-*")]
 
     @property
-    def rest_apis(self) -> list[str]:
-        return [*self.rest_api_collection, *self.rest_api_parts, *self.api_tags]
-
-    @property
     def rest_api_collection(self) -> list[str]:
         """What creating a REST API (`POST /restapis`) authorizes against."""
         return [self.arn("apigateway", "/restapis", account="")]

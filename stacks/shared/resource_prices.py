@@ -36,6 +36,7 @@ ECS = "https://aws.amazon.com/ecs/pricing/"
 EVENTBRIDGE = "https://aws.amazon.com/eventbridge/pricing/"
 SNS = "https://aws.amazon.com/sns/pricing/"
 IAM = "https://aws.amazon.com/iam/"  # "offered at no additional charge"
+S3 = "https://aws.amazon.com/s3/pricing/"
 
 # Every public IPv4 address, attached or not: $0.005 an hour (VPC pricing, "Public IPv4").
 PUBLIC_IPV4_HOURLY_USD = 0.005
@@ -194,6 +195,25 @@ RESOURCE_PRICES: dict[str, ResourcePrice] = {
         ECR,
     ),
     "aws_ecr_lifecycle_policy": free("free", ECR),
+    # The artifact bucket (stacks/api/artifacts.py): an empty bucket costs nothing, and with no
+    # runs every object is gone after artifact_retention_days. Per run: a conversation of at
+    # most 8 MiB (and a continued run's bundle) stored until it expires, a few requests.
+    "aws_s3_bucket": usage(
+        "S3 Standard storage $0.023/GB-month until objects expire; PUT $0.005 and GET "
+        "$0.0004 per 1,000 requests",
+        S3,
+    ),
+    "aws_s3_bucket_server_side_encryption_configuration": usage(
+        "KMS requests $0.03/10,000 with the project key (no key of its own), few with the "
+        "bucket key",
+        KMS,
+    ),
+    "aws_s3_bucket_lifecycle_configuration": free(
+        "free (expiring objects costs nothing; no transitions)", S3
+    ),
+    "aws_s3_bucket_ownership_controls": free("free", S3),
+    "aws_s3_bucket_public_access_block": free("free", S3),
+    "aws_s3_bucket_policy": free("free", S3),
     # --- compute ---
     "aws_ecs_cluster": usage("Fargate task-hours (see the agent-hour table)", ECS),
     "aws_ecs_cluster_capacity_providers": free("free", ECS),

@@ -55,6 +55,23 @@ def test_the_default_deployment_idles_within_budget(stacks: dict[str, dict]) -> 
     assert idle_total(lines, later=True) <= IDLE_BUDGET_USD, priced
 
 
+def test_the_artifact_bucket_costs_nothing_idle_and_brings_no_key(stacks: dict[str, dict]) -> None:
+    """Storage and requests are use; it is encrypted with the foundation key, not a $1 key."""
+    s3 = [line for line in idle_lines(stacks) if line.resource_type.startswith("aws_s3_")]
+    assert {line.resource_type for line in s3} == {
+        "aws_s3_bucket",
+        "aws_s3_bucket_lifecycle_configuration",
+        "aws_s3_bucket_ownership_controls",
+        "aws_s3_bucket_policy",
+        "aws_s3_bucket_public_access_block",
+        "aws_s3_bucket_server_side_encryption_configuration",
+    }
+    assert all(line.stack == "api" and line.monthly_usd == 0 for line in s3), s3
+    assert "$0.023/GB-month" in RESOURCE_PRICES["aws_s3_bucket"].basis
+    keys = [line for line in idle_lines(stacks) if line.resource_type == "aws_kms_key"]
+    assert [(line.stack, line.resources) for line in keys] == [("foundation", 1)]
+
+
 def test_every_synthesized_resource_type_has_a_price(stacks: dict[str, dict]) -> None:
     assert missing_prices(stacks) == {}
     priced = {line.resource_type for line in idle_lines(stacks)}

@@ -76,6 +76,9 @@ PLAN_CASES = (
     "agent_sg_ingress",
     "agent_sg_dns_anywhere",
     "dns_firewall_deny_only_alerts",
+    "bucket_public_acls_allowed",
+    "bucket_sse_s3",
+    "bucket_never_expires",
 )
 
 

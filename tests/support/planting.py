@@ -325,6 +325,23 @@ def rule_named(suffix: str) -> Callable[[str, Body], bool]:
     return lambda _, body: str(body.get("name", "")).endswith(suffix)
 
 
+def in_rule(change: Callable[[dict], None]) -> Callable[[Body], None]:
+    """Change the one `rule` block of an S3 configuration (lifecycle, encryption)."""
+
+    def mutate(body: Body) -> None:
+        (rule,) = body["rule"]
+        change(rule)
+
+    return mutate
+
+
+def _drop_statement(sid: str) -> Callable[[dict], None]:
+    def apply(policy: dict) -> None:
+        policy["Statement"] = [s for s in policy["Statement"] if s.get("Sid") != sid]
+
+    return apply
+
+
 def _task_role_statement(action: str, resource: str) -> dict:
     return {"Sid": "Planted", "Effect": "Allow", "Action": action, "Resource": resource}
 
@@ -612,6 +629,46 @@ PLANTS: tuple[Plant, ...] = (
     Plant("role_inline_policy", "CKV_CA_15", "agent", "aws_iam_role", any_resource,
           set_attr("inline_policy", [{"name": "p", "policy": '{"Statement": []}'}]),
           "inline_policy"),
+    # CKV_CA_26 — the artifact bucket: private, KMS, TLS-only, expiring
+    Plant("bucket_public_acls_allowed", "CKV_CA_26", "api",
+          "aws_s3_bucket_public_access_block", any_resource,
+          set_attr("block_public_acls", False), "block_public_acls is False"),
+    Plant("bucket_acls_enabled", "CKV_CA_26", "api", "aws_s3_bucket_ownership_controls",
+          any_resource, set_attr("rule", {"object_ownership": "ObjectWriter"}),
+          "ACLs stay enabled"),
+    Plant("bucket_acl_public_read", "CKV_CA_26", "api", "aws_s3_bucket", any_resource,
+          set_attr("acl", "public-read"), "acl 'public-read'"),
+    Plant("bucket_sse_s3", "CKV_CA_26", "api",
+          "aws_s3_bucket_server_side_encryption_configuration", any_resource,
+          in_rule(lambda r: r["apply_server_side_encryption_by_default"].update(
+              {"sse_algorithm": "AES256", "kms_master_key_id": None})),
+          "sse_algorithm 'AES256'"),
+    Plant("bucket_aws_managed_key", "CKV_CA_26", "api",
+          "aws_s3_bucket_server_side_encryption_configuration", any_resource,
+          in_rule(lambda r: r["apply_server_side_encryption_by_default"].pop(
+              "kms_master_key_id")),
+          "AWS's aws/s3 key"),
+    Plant("bucket_without_bucket_key", "CKV_CA_26", "api",
+          "aws_s3_bucket_server_side_encryption_configuration", any_resource,
+          in_rule(lambda r: r.__setitem__("bucket_key_enabled", False)), "bucket_key_enabled"),
+    Plant("bucket_plain_http", "CKV_CA_26", "api", "aws_s3_bucket_policy", any_resource,
+          edit_json("policy", _drop_statement("DenyInsecureTransport")),
+          "plain HTTP is allowed"),
+    Plant("bucket_policy_public_read", "CKV_CA_26", "api", "aws_s3_bucket_policy",
+          any_resource,
+          add_statement({"Sid": "Public", "Effect": "Allow", "Principal": "*",
+                         "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}),
+          "statement 'Public': allows every principal"),
+    Plant("bucket_never_expires", "CKV_CA_26", "api", "aws_s3_bucket_lifecycle_configuration",
+          any_resource, in_rule(lambda r: r.pop("expiration")), "expires it within 365 days"),
+    Plant("bucket_expiry_on_one_prefix", "CKV_CA_26", "api",
+          "aws_s3_bucket_lifecycle_configuration", any_resource,
+          in_rule(lambda r: r.__setitem__("filter", [{"prefix": "sessions/"}])),
+          "expires it within 365 days"),
+    Plant("bucket_keeps_unfinished_uploads", "CKV_CA_26", "api",
+          "aws_s3_bucket_lifecycle_configuration", any_resource,
+          in_rule(lambda r: r.pop("abort_incomplete_multipart_upload")),
+          "aborts unfinished multipart uploads"),
 )  # fmt: skip
 
 

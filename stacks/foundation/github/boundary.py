@@ -118,7 +118,7 @@ def runtime_statements(arns: Arns) -> list[Statement]:
     ]
 
 
-def _merged(statements: Iterable[Statement]) -> list[Statement]:
+def _merged(arns: Arns, statements: Iterable[Statement]) -> list[Statement]:
     """Fold statements into two: the `*`-only actions, and every other action on the union of
     the project's resource scopes (conditions dropped).
 
@@ -127,6 +127,7 @@ def _merged(statements: Iterable[Statement]) -> list[Statement]:
     for managed policies. One statement instead of one per service saves about 800 characters
     and widens nothing that can match: a request is authorized against ARNs of its own
     service's resource types, and every scope here names one service's project resources.
+    A scope that names the project holds in every region (`_in_every_region`).
     """
     star: set[str] = set()
     actions: set[str] = set()
@@ -136,11 +137,30 @@ def _merged(statements: Iterable[Statement]) -> list[Statement]:
             star.update(statement.actions)
             continue
         actions.update(statement.actions)
-        resources.extend(r for r in statement.resources if r not in resources)
+        scopes = (_in_every_region(arns, r) for r in statement.resources)
+        resources.extend(r for r in scopes if r not in resources)
     return [
         Statement(sid="WithoutResourceType", actions=sorted(star), resources=["*"]),
         Statement(sid="ProjectResources", actions=sorted(actions), resources=_uncovered(resources)),
     ]
+
+
+def _in_every_region(arns: Arns, resource: str) -> str:
+    """`resource` with `*` for its region when it names the project (by its prefix).
+
+    IAM names are per account, not per region, so an account holds one deployment of an
+    environment: `cloudagent-dev-*` in another region can only be this environment's too. A
+    ceiling loses nothing by it, and gains the region's characters once per scope — what lets
+    it hold the artifact bucket's refresh reads under 6,144 with the longest names. Scopes by
+    resource type alone (`key/*`, `vpc/*`) keep their region.
+    """
+    parts = resource.split(":", 5)
+    names_project = len(parts) == 6 and (
+        arns.prefix in parts[5] or arns.settings.log_group_prefix in parts[5]
+    )
+    if names_project and parts[3] not in ("", "*"):
+        parts[3] = "*"
+    return ":".join(parts)
 
 
 def _uncovered(resources: list[str]) -> list[str]:
@@ -163,6 +183,7 @@ def boundary_statements(arns: Arns, repository_arn: str) -> list[Statement]:
     create or write policies into roles that carry this boundary.
     """
     allowed = _merged(
-        [*plan_statements(arns), *image_statements(repository_arn), *runtime_statements(arns)]
+        arns,
+        [*plan_statements(arns), *image_statements(repository_arn), *runtime_statements(arns)],
     )
     return [*allowed, *boundary_guards(arns)]

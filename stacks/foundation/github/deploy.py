@@ -15,6 +15,11 @@ from __future__ import annotations
 
 from stacks.foundation.github.boundary import BOUNDED_ROLE_WRITES
 from stacks.foundation.github.protections import deploy_protections
+from stacks.shared.actions import (
+    ARTIFACT_BUCKET_EMPTY,
+    ARTIFACT_BUCKET_WRITE,
+    ARTIFACT_OBJECT_DELETE,
+)
 from stacks.shared.arns import Arns
 from stacks.shared.iam import Statement, folded_statements
 
@@ -221,6 +226,23 @@ def _api_writes(arns: Arns) -> list[Statement]:
     ]
 
 
+def _artifact_writes(arns: Arns) -> list[Statement]:
+    """The artifact bucket (api stack), by its exact name, and its objects only to empty it."""
+    return [
+        Statement(
+            sid="ArtifactBucket",
+            actions=[*ARTIFACT_BUCKET_WRITE, *ARTIFACT_BUCKET_EMPTY],
+            resources=[arns.artifact_bucket],
+        ),
+        Statement(
+            # `force_destroy` deletes what runs left before the bucket goes; nothing reads them.
+            sid="EmptyArtifactBucket",
+            actions=ARTIFACT_OBJECT_DELETE,
+            resources=[f"{arns.artifact_bucket}/*"],
+        ),
+    ]
+
+
 def _state_writes(arns: Arns) -> list[Statement]:
     """The S3 lock file (`use_lockfile`) is written and deleted next to the state."""
     _, objects = arns.state()
@@ -238,6 +260,7 @@ def deploy_statements(arns: Arns) -> list[Statement]:
             *_foundation_writes(arns),
             *_role_writes(arns),
             *_api_writes(arns),
+            *_artifact_writes(arns),
             *_state_writes(arns),
             *deploy_protections(arns),
         ]

@@ -7,6 +7,7 @@ runs `terraform plan -lock=false` because the S3 lock file is a write.
 from __future__ import annotations
 
 from stacks.shared.actions import (
+    ARTIFACT_BUCKET_READ,
     DNS_FIREWALL_READ,
     READ_ACTION_PREFIXES,
     READ_ACTIONS_WITHOUT_READ_PREFIX,
@@ -163,7 +164,7 @@ def _runtime_reads(arns: Arns) -> list[Statement]:
 
 
 def _control_plane_reads(arns: Arns) -> list[Statement]:
-    """The functions, the REST API, CloudFront, WAF and the EventBridge rules."""
+    """The functions, the REST API, CloudFront, WAF, the EventBridge rules, the artifact bucket."""
     return [
         Statement(
             sid="ReadLambda",
@@ -177,7 +178,13 @@ def _control_plane_reads(arns: Arns) -> list[Statement]:
             ],
             resources=arns.functions,
         ),
-        Statement(sid="ReadApiGateway", actions=["apigateway:GET"], resources=arns.rest_apis),
+        Statement(
+            # Each REST API and its parts, and their tags; never the collection (`/restapis`):
+            # no refresh lists REST APIs, and creating one is the deploy role's (tagged.py).
+            sid="ReadApiGateway",
+            actions=["apigateway:GET"],
+            resources=[*arns.rest_api_parts, *arns.api_tags],
+        ),
         Statement(
             sid="ReadCloudFront",
             actions=[
@@ -204,6 +211,13 @@ def _control_plane_reads(arns: Arns) -> list[Statement]:
                 "events:ListTargetsByRule",
             ],
             resources=arns.rules,
+        ),
+        Statement(
+            # The bucket's configuration, by its name; none of its objects (the agents'
+            # conversations), which stay the control role's alone.
+            sid="ReadArtifactBucket",
+            actions=ARTIFACT_BUCKET_READ,
+            resources=[arns.artifact_bucket],
         ),
     ]
 

@@ -164,8 +164,11 @@ def test_only_the_control_role_reaches_objects_of_the_bucket(
     assert sorted(key["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
     assert key["Resource"].startswith(KEY_FROM_FOUNDATION)
     assert key["Condition"] == {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}
+    # The listing, so that a missing object is 404 NoSuchKey and not 403 (no object reached).
+    assert statements["ArtifactListing"]["Action"] == "s3:ListBucket"
+    assert statements["ArtifactListing"]["Resource"] == arn
     s3_statements = [s for s in statements.values() if "s3:" in json.dumps(s["Action"])]
-    assert [s["Sid"] for s in s3_statements] == ["ArtifactObjects"]
+    assert [s["Sid"] for s in s3_statements] == ["ArtifactObjects", "ArtifactListing"]
 
     holders = set()
     for name, role in roles(stacks).items():

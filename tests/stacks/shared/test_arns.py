@@ -46,6 +46,8 @@ def resources_of(arns: Arns) -> list[str]:
         arns.arn("lambda", f"function:{p}-api"),
         arns.arn("events", f"rule/{p}-task-state"),
         arns.arn("wafv2", f"global/webacl/{p}/abc", region="us-east-1"),
+        arns.artifact_bucket,
+        f"{arns.artifact_bucket}/sessions/run_01.jsonl",
     ]
 
 
@@ -63,7 +65,8 @@ def patterns_of(arns: Arns) -> list[str]:
         for s in statements
         if s.effect == "Allow"
         for r in s.resources
-        if (r != "*" and f":{ACCOUNT}:" in r) or r.startswith(f"arn:aws:iam::{ACCOUNT}")
+        if (r != "*" and f":{ACCOUNT}:" in r)
+        or r.startswith((f"arn:aws:iam::{ACCOUNT}", "arn:aws:s3:::"))
     ]
 
 

@@ -29,6 +29,11 @@ from stacks.foundation.github import (
 )
 from stacks.foundation.github.dns_firewall import dns_firewall_deploy_statements
 from stacks.foundation.github.tagged import network_statements, tagged_statements
+from stacks.shared.actions import (
+    ARTIFACT_BUCKET_EMPTY,
+    ARTIFACT_BUCKET_READ,
+    ARTIFACT_BUCKET_WRITE,
+)
 from stacks.shared.arns import Arns, boundary_name
 from stacks.shared.iam import PolicyError, github_oidc_trust_json, policy_json
 from stacks.shared.setting_loader import SettingsError, load_settings
@@ -40,7 +45,7 @@ from tests.support.policy_checks import (
     trust_problems,
     write_actions,
 )
-from tests.support.synthesized import role_policies, roles
+from tests.support.synthesized import one, role_policies, roles
 from toolchain.paths import PROJECT_ROOT
 
 SETTINGS = load_settings()
@@ -175,6 +180,72 @@ def test_deploy_cannot_touch_delivery_roles_trust_or_boundary(stacks):
     assert "iam:PutRolePolicy" in denied["DenyDeliveryRoleChanges"]["Action"]
 
 
+# The artifact bucket's exact ARN as foundation writes it (partition and account are its own
+# data sources): `<prefix>-artifacts-<account>-<region>`.
+ARTIFACT_BUCKET_ARN = re.compile(
+    r"arn:\$\{data\.aws_partition\.[\w]+\.partition\}:s3:::"
+    r"cloudagent-dev-artifacts-\$\{data\.aws_caller_identity\.[\w]+\.account_id\}-us-east-1"
+)
+
+
+def _account_free(name: str) -> str:
+    return re.sub(r"\$\{data\.aws_caller_identity\.[^}]+\}", "<account>", name)
+
+
+def test_plan_reads_the_artifact_buckets_configuration_and_none_of_its_objects(stacks):
+    """What the provider refreshes of an S3 bucket, by the bucket's exact ARN; the objects (the
+    agents' conversations) stay the control role's alone."""
+    by_sid = {s["Sid"]: s for s in policy_docs(stacks, github_role(stacks, PLAN))[0]["Statement"]}
+    read = by_sid["ReadArtifactBucket"]
+    assert sorted(read["Action"]) == sorted(ARTIFACT_BUCKET_READ)
+    assert ARTIFACT_BUCKET_ARN.fullmatch(read["Resource"]), read["Resource"]
+    s3 = [s for s in by_sid.values() if "s3:" in json.dumps(s["Action"])]
+    assert [s["Sid"] for s in s3] == ["ReadArtifactBucket"], "local state: no state reads"
+    assert not {"s3:GetObject", "s3:GetObjectVersion"} & set(read["Action"])
+    # The bucket the api stack creates, by the same name.
+    created = _account_free(one(stacks["api"], "aws_s3_bucket")["bucket"])
+    assert _account_free(read["Resource"]).endswith(f":s3:::{created}")
+
+
+def test_deploy_writes_the_artifact_bucket_by_name_and_deletes_only_its_objects(stacks):
+    by_sid = {s["Sid"]: s for s in _deploy_doc(stacks)["Statement"]}
+    bucket = by_sid["ArtifactBucket"]
+    assert ARTIFACT_BUCKET_ARN.fullmatch(bucket["Resource"]), bucket["Resource"]
+    assert sorted(bucket["Action"]) == sorted([*ARTIFACT_BUCKET_WRITE, *ARTIFACT_BUCKET_EMPTY])
+    empty = by_sid["EmptyArtifactBucket"]
+    assert empty["Resource"] == f"{bucket['Resource']}/*"
+    assert sorted(empty["Action"]) == ["s3:DeleteObject", "s3:DeleteObjectVersion"]
+    # Nothing of S3 on any other resource, nothing read of the objects, no wildcard.
+    for statement in by_sid.values():
+        actions = (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
+        if any(a.startswith("s3:") for a in actions) and statement["Effect"] == "Allow":
+            assert statement["Sid"] in ("ArtifactBucket", "EmptyArtifactBucket"), statement
+            assert "s3:GetObject" not in actions and not any("*" in a for a in actions)
+
+
+def test_plan_and_deploy_cover_what_the_provider_calls_for_the_bucket():
+    """Create (CreateBucket with the private canned ACL, tags), each configuration's put and
+    delete, destroy with force_destroy (list versions, delete them) — and every refresh read
+    on the plan side; a missing one fails the apply, or the plan, in a real account."""
+    assert {"s3:CreateBucket", "s3:DeleteBucket", "s3:PutBucketTagging"} <= set(
+        ARTIFACT_BUCKET_WRITE
+    )
+    configurations = {
+        "ownership": ("s3:GetBucketOwnershipControls", "s3:PutBucketOwnershipControls"),
+        "public_access": ("s3:GetBucketPublicAccessBlock", "s3:PutBucketPublicAccessBlock"),
+        "encryption": ("s3:GetEncryptionConfiguration", "s3:PutEncryptionConfiguration"),
+        "policy": ("s3:GetBucketPolicy", "s3:PutBucketPolicy"),
+        "lifecycle": ("s3:GetLifecycleConfiguration", "s3:PutLifecycleConfiguration"),
+    }
+    for read, write in configurations.values():
+        assert read in ARTIFACT_BUCKET_READ and write in ARTIFACT_BUCKET_WRITE
+    assert "s3:DeleteBucketPolicy" in ARTIFACT_BUCKET_WRITE
+    assert ARTIFACT_BUCKET_EMPTY == ("s3:ListBucketVersions",)
+    assert "s3:ListBucket" in ARTIFACT_BUCKET_READ  # HeadBucket
+
+
 def test_image_role_pushes_only_to_the_agent_repository(stacks):
     doc = policy_docs(stacks, github_role(stacks, IMAGE))[0]
     by_sid = {s["Sid"]: s for s in doc["Statement"]}
@@ -257,6 +328,24 @@ def _as_list(value):
     return value if isinstance(value, list) else [value]
 
 
+def test_boundary_scopes_that_name_the_project_hold_in_every_region():
+    """A ceiling by the project's names in any region (IAM names are per account, so one
+    account holds one `dev`); scopes by resource type alone keep their region."""
+    [allowed] = [s for s in _literal_boundary()[0]["Statement"] if s["Sid"] == "ProjectResources"]
+    scopes = allowed["Resource"]
+    assert "arn:aws:dynamodb:*:123456789012:table/cloudagent-dev" in scopes
+    assert "arn:aws:lambda:*:123456789012:function:cloudagent-dev-*" in scopes
+    assert "arn:aws:logs:*:123456789012:log-group:/cloudagent/dev/*" in scopes
+    assert "arn:aws:kms:us-east-1:123456789012:key/*" in scopes
+    assert "arn:aws:ec2:us-east-1:123456789012:vpc/*" in scopes
+    assert "arn:aws:s3:::cloudagent-dev-artifacts-*" in scopes
+    for scope in scopes:
+        region = scope.split(":")[3]
+        assert region in ("", "*", "us-east-1"), scope
+        if region == "us-east-1":
+            assert "cloudagent-dev" not in scope and "/cloudagent/dev" not in scope, scope
+
+
 def test_boundary_denies_editing_skipping_and_removing_itself():
     denies = {s["Sid"]: s for s in _literal_boundary()[0]["Statement"] if s["Effect"] == "Deny"}
     assert set(denies) == {
@@ -269,14 +358,27 @@ def test_boundary_denies_editing_skipping_and_removing_itself():
     ].endswith(f":policy/{boundary_name(SETTINGS)}")
 
 
-@pytest.mark.parametrize("region", ["us-east-1", "eu-west-2"])
-def test_policies_fit_iam_size_limits_with_long_names(region):
+LONG_STATE_BUCKET = "a-rather-long-terraform-state-bucket-name-0123456789"
+
+
+@pytest.mark.parametrize(
+    ("env", "region", "state_bucket"),
+    [
+        ("productioneu0001", "us-east-1", LONG_STATE_BUCKET),
+        ("productioneu0001", "eu-west-2", LONG_STATE_BUCKET),
+        # The longest names the artifact bucket's 63 characters allow (env + region <= 28),
+        # with a state bucket name as long as S3 allows.
+        ("productioneu0001", "eu-central-1", "s" * 63),
+        ("production0001", "ap-southeast-2", "s" * 63),
+    ],
+)
+def test_policies_fit_iam_size_limits_with_long_names(env, region, state_bucket):
     """IAM refuses larger documents at apply; long names and a second region are the worst case."""
     settings = load_settings(
         environ={
-            "CLOUDAGENT_ENV_NAME": "productioneu0001",
+            "CLOUDAGENT_ENV_NAME": env,
             "CLOUDAGENT_REGION": region,
-            "CLOUDAGENT_STATE_BUCKET": "a-rather-long-terraform-state-bucket-name-0123456789",
+            "CLOUDAGENT_STATE_BUCKET": state_bucket,
         }
     )
     arns = Arns(settings=settings, account="123456789012")
