@@ -2,7 +2,9 @@
 
 moto 5.2 (`moto/route53resolver/`) implements resolver endpoints, rules and query-log configs
 but no DNS Firewall API at all, and no way to delete or disassociate a query-log config — so
-`make down` could not destroy one. These resources are planned (their JSON is asserted in
+`make down` could not destroy one; and `make up` reaches moto over plain HTTP, which the
+artifact bucket's TLS-only policy refuses (tests/stacks/api/test_artifacts.py asserts the policy,
+CKV_CA_26 scans it). These resources are planned (their JSON is asserted in
 tests/stacks/foundation/test_egress.py and scanned by CKV_CA_19); everything else in the stack
 is applied with `-target`. The addresses follow from the synth: they depend on `egress_mode`
 and `egress_run_domains_allowed`.
@@ -16,6 +18,10 @@ _NO_FIREWALL = "moto 5.2 has no Route 53 Resolver DNS Firewall API"
 _NO_QUERY_LOG_DELETE = (
     "moto 5.2 cannot delete or disassociate a Resolver query-log config (make down would fail)"
 )
+_TLS_ONLY_POLICY = (
+    "moto 5.2 reads a Deny's condition as always met, and make up serves moto over plain HTTP, "
+    "which the artifact bucket's TLS-only policy refuses anyway: every object request would fail"
+)
 
 PLAN_ONLY_TYPES: dict[str, dict[str, str]] = {
     "foundation": {
@@ -27,6 +33,7 @@ PLAN_ONLY_TYPES: dict[str, dict[str, str]] = {
         "aws_route53_resolver_query_log_config": _NO_QUERY_LOG_DELETE,
         "aws_route53_resolver_query_log_config_association": _NO_QUERY_LOG_DELETE,
     },
+    "api": {"aws_s3_bucket_policy": _TLS_ONLY_POLICY},
 }
 
 
