@@ -75,7 +75,10 @@ def _git(work: Path, *args: str, check: bool = True) -> subprocess.CompletedProc
 
 def _checkout(bare: Path, base: str, into: Path, patches: list[str]) -> Path:
     """A clone of `bare` at `base` with each of `patches` applied and committed."""
-    subprocess.run(["git", "clone", "-q", str(bare), str(into)], check=True)
+    # The runner hands the bare repository to the agent's uid: git's ownership check would
+    # refuse to read it as another user.
+    safe = ["git", "-c", "safe.directory=*"]
+    subprocess.run([*safe, "clone", "-q", str(bare), str(into)], check=True)
     _git(into, "checkout", "-q", "--detach", base)
     for n, text in enumerate(patches):
         (into.parent / f"{into.name}-{n}.diff").write_text(text)
