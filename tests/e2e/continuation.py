@@ -17,6 +17,7 @@ The checks `test_embedded_aws.py` runs on its one `make up`:
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -75,10 +76,11 @@ def _git(work: Path, *args: str, check: bool = True) -> subprocess.CompletedProc
 
 def _checkout(bare: Path, base: str, into: Path, patches: list[str]) -> Path:
     """A clone of `bare` at `base` with each of `patches` applied and committed."""
-    # The runner hands the bare repository to the agent's uid: git's ownership check would
-    # refuse to read it as another user.
-    safe = ["git", "-c", "safe.directory=*"]
-    subprocess.run([*safe, "clone", "-q", str(bare), str(into)], check=True)
+    # The runner hands the bare repository to the agent's uid, and git refuses to read a
+    # repository another user owns: clone from a copy of our own.
+    mine = into.parent / f"{into.name}.git"
+    shutil.copytree(bare, mine)
+    subprocess.run(["git", "clone", "-q", str(mine), str(into)], check=True)
     _git(into, "checkout", "-q", "--detach", base)
     for n, text in enumerate(patches):
         (into.parent / f"{into.name}-{n}.diff").write_text(text)
