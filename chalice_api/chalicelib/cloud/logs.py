@@ -57,24 +57,7 @@ class LogReader:
     def head(self, stream: str, max_pages: int) -> Iterator[list[dict[str, Any]]]:
         """Raw event pages from the START of a stream (each in time order), at most
         ``max_pages`` calls; a missing stream raises ResourceNotFoundException."""
-        token: str | None = None
-        for _ in range(max_pages):
-            kwargs: dict[str, Any] = {
-                "logGroupName": self.log_group,
-                "logStreamName": stream,
-                "startFromHead": True,
-            }
-            if token:
-                kwargs["nextToken"] = token
-            resp = self.api.get_log_events(**kwargs)
-            events = resp.get("events", [])
-            if not events:
-                return
-            yield events
-            forward = resp.get("nextForwardToken")
-            if not forward or forward == token:
-                return
-            token = forward
+        return self._pages(stream, max_pages, from_head=True)
 
     def tail(
         self, stream: str, max_pages: int, limit: int | None = None
@@ -84,12 +67,19 @@ class LogReader:
         At most ``max_pages`` calls; stops at the stream's start. A missing stream raises
         the client's ResourceNotFoundException (callers turn it into a reason).
         """
+        return self._pages(stream, max_pages, from_head=False, limit=limit)
+
+    def _pages(
+        self, stream: str, max_pages: int, *, from_head: bool, limit: int | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """GetLogEvents page by page in one direction, until a page is empty or the token
+        stops moving (CloudWatch repeats the last token at either end of a stream)."""
         token: str | None = None
         for _ in range(max_pages):
             kwargs: dict[str, Any] = {
                 "logGroupName": self.log_group,
                 "logStreamName": stream,
-                "startFromHead": False,
+                "startFromHead": from_head,
             }
             if limit:
                 kwargs["limit"] = limit
@@ -100,10 +90,10 @@ class LogReader:
             if not events:
                 return
             yield events
-            backward = resp.get("nextBackwardToken")
-            if not backward or backward == token:
+            following = resp.get("nextForwardToken" if from_head else "nextBackwardToken")
+            if not following or following == token:
                 return
-            token = backward
+            token = following
 
 
 def _event(raw: dict[str, Any]) -> dict[str, Any]:
