@@ -128,7 +128,7 @@ def run(ctx: DrillContext, *, short: bool) -> DrillReport:
             f"{len(orphans)} record(s) hold no task after the reaper's pass "
             f"(first {orphans[0].get('run_id')} {orphans[0].get('status')})"
         )
-    figures["counter"] = ctx.counter()
+    figures["counter_at_cap"] = ctx.counter()
     problems += ctx.slot_problems()
 
     accepted = [r.run_id for r in responses if r.status == 202 and r.run_id]
