@@ -58,6 +58,13 @@ class VcpuQuotaReached(ApiError):
     status, code = 429, "fargate_vcpu_quota"
 
 
+class Busy(ApiError):
+    """The request collided with other writes too often to be recorded; nothing was written,
+    and the same request may simply be sent again."""
+
+    status, code = 503, "busy"
+
+
 def error_body(code: str, message: str) -> dict[str, Any]:
     """The single error shape every non-2xx response uses."""
     return {"error": {"code": code, "message": message}}

@@ -110,7 +110,8 @@ PATHS: dict[str, Any] = {
                     "whether the task's secrets are set could not be checked, or the artifact "
                     "bucket could not be read (continue_from; nothing recorded); "
                     "egress_unavailable: the run's egress_domains could not be added to the DNS "
-                    "Firewall (the run is FAILED_TO_START, no task started); retry"
+                    "Firewall (the run is FAILED_TO_START, no task started); busy: the create "
+                    "kept colliding with other writes to the run table (nothing recorded); retry"
                 ),
             },
         },

@@ -33,8 +33,9 @@ ACTIVE_CONTINUATION = "active_continuation"
 
 
 class CreateRejected(Exception):
-    """The create transaction was cancelled; ``reason`` is 'idempotency', 'capacity', 'exists'
-    or 'continuation' (then ``holder`` is the parent's continuation that is still running)."""
+    """The create transaction was cancelled; ``reason`` is 'idempotency', 'capacity', 'exists',
+    'continuation' (then ``holder`` is the parent's continuation that is still running) or
+    'conflict' (it kept colliding with other writes; nothing was written)."""
 
     def __init__(self, reason: str, holder: str | None = None):
         super().__init__(reason)

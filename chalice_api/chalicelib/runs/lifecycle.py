@@ -36,11 +36,12 @@ from ..cloud.logs import LogReader
 from ..core import aws
 from ..core.config import ApiConfig
 from ..core.domains import check_allowed as check_egress_allowed
-from ..core.errors import Conflict, NotFound, TooManyRuns
+from ..core.errors import Busy, Conflict, NotFound, TooManyRuns
 from ..core.ids import RUN_ID_RE, new_run_id
 from ..core.statuses import FAILED_TO_START, PENDING, STARTING, STATUS_RANK, STOPPING, TERMINAL
 from ..core.times import now_iso
 from ..persistence import idempotency
+from ..persistence.creation import CONFLICT_ATTEMPTS
 from ..persistence.items import CreateRejected
 from ..persistence.store import Store
 from .capacity import Capacity, first_capacity, priced, quota_refusal
@@ -197,6 +198,9 @@ class RunLifecycle:
                         "retry once it stopped"
                     ) from None
                 raise Conflict(f"run {continues} changed meanwhile; retry") from None
+            if exc.reason == "conflict":
+                busy = f"the create collided with other writes {CONFLICT_ATTEMPTS} times"
+                raise Busy(f"the run table was busy: {busy}; nothing was recorded, retry") from None
             if exc.reason == "capacity":
                 raise TooManyRuns(
                     f"concurrency limit reached: {self.settings.max_concurrent_runs} runs are "
