@@ -28,8 +28,10 @@ import contextlib
 import os
 import signal
 import time
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from devtools.drill.context import RUN_PREFIX, DrillContext, DrillReport
 from devtools.local import processes
@@ -46,6 +48,20 @@ RUN_SECONDS = 90  # a `run: true` run is STOPPED with its result within seconds
 VOLATILE = frozenset(
     {"updated_at", "expires_at", "result_read_at", "blocked_domains_read_at", "gsi1sk"}
 )
+
+
+_T = TypeVar("_T")
+
+
+@dataclass
+class Captured:
+    """One run of the drill: its record as the create left it (DynamoDB's form), its record
+    after the runner's one ordered delivery, and the events that delivery carried."""
+
+    run_id: str
+    snapshot: dict[str, Any]
+    ordered: dict[str, Any]
+    events: dict[str, dict[str, Any]]
 
 
 # --- pure judgement (unit-tested) ------------------------------------------------------------
@@ -67,30 +83,43 @@ def record_mismatches(
 
 
 def slot_release_problems(
-    run_id: str, before: int, rewound: int, samples: list[int], record: dict[str, Any] | None
+    before: int,
+    rewound: int,
+    samples: list[int],
+    final: int,
+    records: dict[str, dict[str, Any] | None],
 ) -> list[str]:
-    """The slot of a rewound run released exactly once: the counter was `before` + 1 once the
-    snapshot was back, `samples` (read after each delivery) never went negative and end at
-    `before`, and the record no longer holds a slot."""
+    """Each rewound run's slot released exactly once. The counter was `before` + N once the
+    N snapshots were back (each with its slot), `samples` (read after every delivery, the runs'
+    deliveries interleaved) never went negative, it is `before` again at the end (`final`),
+    and no record holds a slot: each released at least once and N releases in all, so each
+    exactly once."""
     problems = []
-    if rewound != before + 1:
+    count = len(records)
+    if rewound != before + count:
         problems.append(
-            f"run {run_id}: the counter was {rewound} after the rewind, not {before + 1}"
+            f"the counter was {rewound} after {count} run(s) were rewound, not {before + count}"
         )
     if any(value < 0 for value in samples):
-        problems.append(f"run {run_id}: the counter went negative ({min(samples)})")
-    if samples and samples[-1] != before:
-        released = before + 1 - samples[-1]
-        problems.append(f"run {run_id}: its slot was released {released} times, not once")
-    if record is None or record.get("slot_held") is not False:
+        problems.append(f"the counter went negative ({min(samples)})")
+    if final != before:
+        problems.append(
+            f"{before + count - final} slot(s) released for {count} rewound run(s): "
+            f"the counter is {final}, not {before}"
+        )
+    for run_id, record in records.items():
         held = None if record is None else record.get("slot_held")
-        problems.append(f"run {run_id}: slot_held is {held!r} after its STOPPED event")
+        if held is not False:
+            problems.append(f"run {run_id}: slot_held is {held!r} after its STOPPED event")
     return problems
+
+
+SEQUENCE = ["STOPPED", "RUNNING", "STOPPED", "RUNNING"]
 
 
 def bad_order(events: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """Each event twice, STOPPED before RUNNING: what at-least-once, unordered delivery may do."""
-    return [events["STOPPED"], events["RUNNING"], events["STOPPED"], events["RUNNING"]]
+    return [events[status] for status in SEQUENCE]
 
 
 # --- the running make up ---------------------------------------------------------------------
@@ -209,65 +238,86 @@ def deliver_all(ctx: DrillContext, events: list[dict[str, Any]]) -> tuple[list[i
     return samples, problems
 
 
-def rewind_and_deliver(
-    ctx: DrillContext,
-    run_id: str,
-    snapshot: dict[str, Any],
-    ordered: dict[str, Any],
-    events: dict[str, dict[str, Any]],
-    sequence: list[str],
-) -> list[str]:
-    """Deliver the run's `events` as `sequence` (lastStatus values) to its snapshot put back,
-    and judge the record against the ordered one; the problems found."""
+def _parallel(work: list[Callable[[], _T]]) -> list[_T]:
+    """Each callable in its own thread (EventBridge delivers different runs' events at once)."""
+    if not work:
+        return []
+    with ThreadPoolExecutor(len(work)) as pool:
+        return list(pool.map(lambda job: job(), work))
+
+
+def rewind_and_deliver(ctx: DrillContext, runs: list[Captured], sequence: list[str]) -> list[str]:
+    """Put every run's snapshot back, deliver each run's events as `sequence` (lastStatus
+    values; the runs at once, each run's in order), and judge each record against its ordered
+    one and the slots; the problems found."""
     before = ctx.counter()
-    rewind(ctx, snapshot)
+    for one in runs:
+        rewind(ctx, one.snapshot)
     rewound = ctx.counter()
-    samples, problems = deliver_all(ctx, [events[s] for s in sequence])
-    after = ctx.record(run_id)
-    problems += slot_release_problems(run_id, before, rewound, samples, after)
+    delivered = _parallel(
+        [lambda one=one: deliver_all(ctx, [one.events[s] for s in sequence]) for one in runs]
+    )
+    problems = [p for _, found in delivered for p in found]
+    samples = [value for got, _ in delivered for value in got]
+    after = {one.run_id: ctx.record(one.run_id) for one in runs}
+    problems += slot_release_problems(before, rewound, samples, ctx.counter(), after)
     how = " then ".join(sequence) + " onto the record as its create left it"
-    problems += record_mismatches(ordered, after or {}, how)
+    for one in runs:
+        problems += record_mismatches(one.ordered, after[one.run_id] or {}, how)
     return problems
+
+
+def replay(ctx: DrillContext, runs: list[Captured]) -> list[str]:
+    """Each run's events again, STOPPED first and twice, onto its final record (the runs at
+    once): nothing may change, not the record, not the counter."""
+    counter = ctx.counter()
+    delivered = _parallel([lambda one=one: deliver_all(ctx, bad_order(one.events)) for one in runs])
+    problems = [p for _, found in delivered for p in found]
+    moved = [value for got, _ in delivered for value in got if value != counter]
+    if moved or ctx.counter() != counter:
+        problems.append(f"the counter moved from {counter} ({moved}) on repeated events")
+    for one in runs:
+        now = ctx.record(one.run_id) or {}
+        problems += record_mismatches(one.ordered, now, "STOPPED, RUNNING twice more")
+    return problems
+
+
+def captured(
+    ctx: DrillContext, snapshots: dict[str, dict[str, Any]], timeout: float = RUN_SECONDS
+) -> tuple[list[Captured], list[str]]:
+    """The runs once the runner ran them (STOPPED with a result), with their events rebuilt."""
+    finals = ctx.wait_terminal(snapshots, timeout, with_result=True)
+    runs, problems = [], []
+    for run_id, snapshot in snapshots.items():
+        ordered = finals.get(run_id) or {}
+        if ordered.get("status") != "STOPPED" or not isinstance(ordered.get("result"), dict):
+            problems.append(
+                f"run {run_id} is {ordered.get('status')} "
+                f"(result {ordered.get('result_error') or ordered.get('result')!r}) after "
+                f"{timeout:.0f}s, not STOPPED with a result"
+            )
+            continue
+        runs.append(Captured(run_id, snapshot, ordered, rebuilt_events(ctx, ordered)))
+    return runs, problems
 
 
 def run(ctx: DrillContext, *, short: bool) -> DrillReport:
     """The drill (see the module docstring); passed when no record differs and every slot was
     released exactly once."""
     began = time.monotonic()
-    count = RUNS[short]
     problems = list(ctx.stop_active())
-    snapshots, created_problems = snapshot_runs(ctx, count)
-    problems += created_problems
-    finals = ctx.wait_terminal(snapshots, RUN_SECONDS, with_result=True)
-    delivered = duplicates = reorderings = mismatches = 0
-    for run_id, snapshot in snapshots.items():
-        ordered = finals.get(run_id)
-        if not ordered or ordered.get("status") != "STOPPED":
-            status = (ordered or {}).get("status")
-            problems.append(f"run {run_id} was {status} after {RUN_SECONDS}s, not STOPPED")
-            continue
-        events = rebuilt_events(ctx, ordered)
-        # Replay onto the ordered record: all four are repeats of what it was given.
-        counter = ctx.counter()
-        samples, found = deliver_all(ctx, bad_order(events))
-        replayed = ctx.record(run_id) or {}
-        found += record_mismatches(ordered, replayed, "STOPPED, RUNNING twice more")
-        if any(value != counter for value in samples):
-            found.append(f"run {run_id}: the counter moved ({counter} -> {samples}) on repeats")
-        delivered, duplicates, reorderings = delivered + 4, duplicates + 4, reorderings + 1
-        # Rewind: STOPPED first to the record as its create left it, each event twice.
-        found += rewind_and_deliver(
-            ctx, run_id, snapshot, ordered, events, ["STOPPED", "RUNNING", "STOPPED", "RUNNING"]
-        )
-        delivered, duplicates, reorderings = delivered + 4, duplicates + 2, reorderings + 1
-        mismatches += len(found)
-        problems += found
-    problems += ctx.slot_problems()
+    snapshots, found = snapshot_runs(ctx, RUNS[short])
+    problems += found
+    runs, found = captured(ctx, snapshots)
+    problems += found
+    judged = replay(ctx, runs) + rewind_and_deliver(ctx, runs, SEQUENCE)
+    problems += judged + ctx.slot_problems()
     figures = {
-        "runs": len(snapshots),
-        "events_delivered": delivered,
-        "duplicates": duplicates,
-        "reorderings": reorderings,
-        "mismatches": mismatches,
+        "runs": len(runs),
+        # Per run: four repeats onto the final record, four onto the rewound one.
+        "events_delivered": 8 * len(runs),
+        "duplicates": 6 * len(runs),  # all four repeats, and the second of each after a rewind
+        "reorderings": 2 * len(runs),  # STOPPED sent first, once in each phase
+        "mismatches": len(judged),
     }
     return DrillReport.of(NAME, figures, problems, time.monotonic() - began)

@@ -215,17 +215,12 @@ def running_event_lost(ctx: DrillContext) -> tuple[dict[str, Any], list[str]]:
     snapshots, problems = events.snapshot_runs(ctx, 1)
     if not snapshots:
         return {"early_exit": "not created"}, problems
-    [(run_id, snapshot)] = snapshots.items()
-    ordered = ctx.wait_terminal([run_id], events.RUN_SECONDS, with_result=True)[run_id] or {}
-    if ordered.get("status") != "STOPPED" or not isinstance(ordered.get("result"), dict):
-        problems.append(
-            f"run {run_id} on the restarted runner is {ordered.get('status')} "
-            f"(result {ordered.get('result_error') or ordered.get('result')!r}), not STOPPED "
-            "with a result"
-        )
-        return {"early_exit": ordered.get("status")}, problems
-    rebuilt = events.rebuilt_events(ctx, ordered)
-    problems += events.rewind_and_deliver(ctx, run_id, snapshot, ordered, rebuilt, ["STOPPED"])
+    runs, found = events.captured(ctx, snapshots)
+    problems += found
+    if not runs:
+        return {"early_exit": "not run"}, problems
+    problems += events.rewind_and_deliver(ctx, runs, ["STOPPED"])
+    run_id = runs[0].run_id
     record = ctx.record(run_id) or {}
     figures = {
         "early_exit": record.get("status"),

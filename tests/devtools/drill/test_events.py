@@ -46,25 +46,37 @@ def test_a_changed_or_missing_or_extra_attribute_is_named() -> None:
     ]
 
 
-def test_a_slot_released_once_is_no_problem() -> None:
-    assert slot_release_problems("r1", 2, 3, [2, 2, 2, 2], {"slot_held": False}) == []
+RELEASED = {"slot_held": False}
 
 
-def test_a_slot_released_twice_or_never_or_below_zero_is_a_problem() -> None:
-    twice = slot_release_problems("r1", 0, 1, [0, -1], {"slot_held": False})
-    assert "the counter went negative (-1)" in twice[0]
-    assert "released 2 times, not once" in twice[1]
-    never = slot_release_problems("r1", 0, 1, [1, 1], {"slot_held": True})
-    assert "released 0 times" in never[0] and "slot_held is True" in never[1]
+def test_slots_released_once_each_are_no_problem() -> None:
+    records = {"r1": RELEASED, "r2": RELEASED}
+    assert slot_release_problems(2, 4, [4, 3, 3, 2, 2], 2, records) == []
+
+
+def test_a_slot_released_twice_shows_in_the_counter() -> None:
+    found = slot_release_problems(0, 1, [0, -1], -1, {"r1": RELEASED})
+    assert found == [
+        "the counter went negative (-1)",
+        "2 slot(s) released for 1 rewound run(s): the counter is -1, not 0",
+    ]
+
+
+def test_one_run_released_twice_and_one_never_is_caught_by_the_record() -> None:
+    """The counter alone would look right (two releases for two runs)."""
+    records = {"r1": RELEASED, "r2": {"slot_held": True}}
+    assert slot_release_problems(0, 2, [1, 0], 0, records) == [
+        "run r2: slot_held is True after its STOPPED event"
+    ]
 
 
 def test_a_rewind_that_did_not_take_the_slot_is_a_problem() -> None:
-    found = slot_release_problems("r1", 0, 0, [0], {"slot_held": False})
-    assert found == ["run r1: the counter was 0 after the rewind, not 1"]
+    found = slot_release_problems(0, 0, [0], 0, {"r1": RELEASED})
+    assert found == ["the counter was 0 after 1 run(s) were rewound, not 1"]
 
 
 def test_a_missing_record_is_a_problem() -> None:
-    assert slot_release_problems("r1", 0, 1, [0], None) == [
+    assert slot_release_problems(0, 1, [0], 0, {"r1": None}) == [
         "run r1: slot_held is None after its STOPPED event"
     ]
 
