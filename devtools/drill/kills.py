@@ -15,9 +15,9 @@ b. **the task runner killed mid-run** (SIGKILL; its pid is the one `agents.ensur
    recorded): a `run: sleep 60` run with max_runtime_seconds=5 is RUNNING; with the runner
    dead, nothing reports its end and it stays RUNNING on moto. Once its cap plus grace has
    passed the reaper stops and reconciles it (STOPPED with the reaper's reason). The long form
-   waits the deployed grace (AGENT_STOP_GRACE_SECONDS, 30 s); the short form runs that reaper
-   pass with the grace set to 0 for the pass (an environment override of the invocation) so
-   it waits only the 5 s cap. The runner is then started again with `ensure_runner`.
+   waits the deployed grace (the reaper's AGENT_STOP_GRACE_SECONDS, 30 s); the short form
+   runs that reaper pass with the grace set to 0 for the pass (an environment override of the
+   invocation) so it waits only the 5 s cap. The runner is then started again with `ensure_runner`.
 c. **a task that exits before its RUNNING event was delivered**: a `run: true` run (on the
    restarted runner: it still runs new runs) is run to STOPPED, then put back as its create
    left it (`events.rewind`) and given only its STOPPED event -> the same final record:
@@ -40,7 +40,7 @@ from devtools.drill import events
 from devtools.drill.context import RUN_PREFIX, TERMINAL, DrillContext, DrillReport
 from devtools.local import agents, processes
 from devtools.local.api_server import ensure_server
-from devtools.local.lambdas import invoke
+from devtools.local.lambdas import function_environment, invoke
 from devtools.local.runner.loop import MARKER as RUNNER_MARKER
 from devtools.local.serve import fault_file
 from devtools.local.session import SERVE_MARKER
@@ -49,7 +49,7 @@ NAME = "kills"
 PENDING_STALE_SECONDS = 300  # chalicelib.runs.reaper: a PENDING record this old is failed
 AGED_SECONDS = PENDING_STALE_SECONDS + 60
 CAPPED_RUNTIME = 5  # the runner-kill case's max_runtime_seconds
-DEPLOYED_GRACE = 30  # AGENT_STOP_GRACE_SECONDS as make up deploys it
+DEFAULT_GRACE = 30  # AGENT_STOP_GRACE_SECONDS when the reaper's environment lacks it
 WAIT_SECONDS = 60
 
 
@@ -76,6 +76,12 @@ def reaper_pass(ctx: DrillContext, overrides: dict[str, str] | None = None) -> A
         "detail": {},
     }
     return invoke(ctx.aws, ctx.function_name("reaper"), event, overrides)
+
+
+def deployed_grace(ctx: DrillContext) -> int:
+    """The reaper's AGENT_STOP_GRACE_SECONDS as deployed (what the long form waits)."""
+    _, variables = function_environment(ctx.aws, ctx.function_name("reaper"))
+    return int(variables.get("AGENT_STOP_GRACE_SECONDS") or DEFAULT_GRACE)
 
 
 def age_record(ctx: DrillContext, run_id: str, seconds: float) -> None:
@@ -183,7 +189,7 @@ def runner_killed(ctx: DrillContext, short: bool) -> tuple[dict[str, Any], list[
     killed = time.monotonic()
     if not _gone(pid, RUNNER_MARKER):
         problems.append(f"the runner (pid {pid}) survived SIGKILL")
-    grace = 0 if short else DEPLOYED_GRACE
+    grace = 0 if short else deployed_grace(ctx)
     time.sleep(max(0.0, CAPPED_RUNTIME + grace + 1 - (time.monotonic() - killed)))
     left = ctx.record(run_id) or {}
     if left.get("status") in TERMINAL:
