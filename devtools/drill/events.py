@@ -4,10 +4,11 @@ EventBridge delivers at least once and in no guaranteed order; the task-state ha
 that repeats and reordering leave the same record and release the run's slot exactly once. For
 each of K runs (`run: true` with the fake model; short 2, long 10):
 
-1. the local runner is paused (SIGSTOP) while the drill creates the runs, so the drill reads
-   each record exactly as the create left it - STARTING, its task ARN, its slot held: the
-   *snapshot*; then it resumes and runs them, delivering RUNNING and STOPPED once, in order,
-   through the deployed rule to the task-state function: the *ordered* record;
+1. in batches of at most the cap, the local runner is paused (SIGSTOP) while the drill
+   creates the runs, so the drill reads each record exactly as the create left it -
+   STARTING, its task ARN, its slot held: the *snapshot*; then it resumes and runs them,
+   delivering RUNNING and STOPPED once, in order, through the deployed rule to the
+   task-state function: the *ordered* record;
 2. the events it delivered are rebuilt with the runner's own builders (`ecs_events`) from the
    task as moto describes it and what the ordered record says of it (exit code, stop code and
    reason, start and stop times) - the runner keeps no copy of what it sent;
@@ -306,18 +307,23 @@ def run(ctx: DrillContext, *, short: bool) -> DrillReport:
     released exactly once."""
     began = time.monotonic()
     problems = list(ctx.stop_active())
-    snapshots, found = snapshot_runs(ctx, RUNS[short])
-    problems += found
-    runs, found = captured(ctx, snapshots)
-    problems += found
-    judged = replay(ctx, runs) + rewind_and_deliver(ctx, runs, SEQUENCE)
+    total, judged = 0, []
+    # In batches of at most the cap: a batch's runs are all active at once, rewound or not.
+    cap = max(1, ctx.max_concurrent_runs)
+    for first in range(0, RUNS[short], cap):
+        snapshots, found = snapshot_runs(ctx, min(cap, RUNS[short] - first))
+        problems += found
+        runs, found = captured(ctx, snapshots)
+        problems += found
+        judged += replay(ctx, runs) + rewind_and_deliver(ctx, runs, SEQUENCE)
+        total += len(runs)
     problems += judged + ctx.slot_problems()
     figures = {
-        "runs": len(runs),
+        "runs": total,
         # Per run: four repeats onto the final record, four onto the rewound one.
-        "events_delivered": 8 * len(runs),
-        "duplicates": 6 * len(runs),  # all four repeats, and the second of each after a rewind
-        "reorderings": 2 * len(runs),  # STOPPED sent first, once in each phase
+        "events_delivered": 8 * total,
+        "duplicates": 6 * total,  # all four repeats, and the second of each after a rewind
+        "reorderings": 2 * total,  # STOPPED sent first, once in each phase
         "mismatches": len(judged),
     }
     return DrillReport.of(NAME, figures, problems, time.monotonic() - began)
