@@ -34,7 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from devtools.drill.context import RUN_PREFIX, DrillContext, DrillReport
+from devtools.drill.context import COUNTER_KEY, RUN_PREFIX, DrillContext, DrillReport
 from devtools.local import processes
 from devtools.local.lambdas import deliver
 from devtools.local.runner import ecs_events
@@ -46,9 +46,7 @@ PROMPT = "run: true"
 RUN_SECONDS = 90  # a `run: true` run is STOPPED with its result within seconds
 # Written from the clock at each write, not from the events: they differ between two
 # deliveries of the same events by design (when the write happened, when the TTL ends).
-VOLATILE = frozenset(
-    {"updated_at", "expires_at", "result_read_at", "blocked_domains_read_at", "gsi1sk"}
-)
+VOLATILE = frozenset({"updated_at", "expires_at", "result_read_at", "blocked_domains_read_at"})
 
 
 _T = TypeVar("_T")
@@ -212,7 +210,7 @@ def rewind(ctx: DrillContext, item: dict[str, Any]) -> None:
             {
                 "Update": {
                     "TableName": ctx.table,
-                    "Key": {"pk": {"S": "COUNTER#ACTIVE_RUNS"}, "sk": {"S": "COUNTER"}},
+                    "Key": COUNTER_KEY,
                     "UpdateExpression": "ADD active :one",
                     "ExpressionAttributeValues": {":one": {"N": "1"}},
                 }
