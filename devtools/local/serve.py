@@ -14,6 +14,14 @@ Run as `python -m devtools.local.serve .local/serve.json`. It serves, all on 127
   execute-api endpoint in AWS, answers 403 to anything that did not come through it.
 
 SIGTERM or SIGINT shuts everything down and the process exits 0.
+
+A fault hook for the reliability drills (`devtools/drill/kills.py`, issue 25): the file
+`<local dir>/faults/kill-api-before-run-task`, when it exists, makes this process SIGKILL
+itself on the next ECS RunTask call - after the run record and its slot are written, before
+the task exists - exactly the crash the reaper must repair. The hook deletes the file before
+it fires (one shot: the restarted server is healthy). It is checked per call from a botocore
+`before-call.ecs.RunTask` handler registered by this devtools process only: the Chalice code
+and the deployed Lambda never see it.
 """
 
 from __future__ import annotations
@@ -30,6 +38,10 @@ from pathlib import Path
 from typing import Any
 
 from devtools.local.oidc import DevIssuer
+
+FAULTS_DIR = "faults"
+KILL_BEFORE_RUN_TASK = "kill-api-before-run-task"
+RUN_TASK_EVENT = "before-call.ecs.RunTask"
 
 HOST = "127.0.0.1"
 MARKER = "devtools.local.serve"
@@ -129,8 +141,47 @@ def app_server(project_dir: str, port: int) -> Any:
     return create_local_server(factory, HOST, port, "dev")
 
 
-def serve(config: dict[str, Any], ready: Callable[[], None] = lambda: None) -> None:
-    """Start the three servers and block until SIGTERM/SIGINT."""
+def fault_file(local_dir: Path) -> Path:
+    """The file that arms the kill-before-RunTask fault of the API server of `local_dir`."""
+    return local_dir / FAULTS_DIR / KILL_BEFORE_RUN_TASK
+
+
+def _sigkill_self() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def install_fault_hook(armed: Path, kill: Callable[[], None] = _sigkill_self) -> None:
+    """Make every botocore session this process creates from now on call `kill` at an ECS
+    RunTask while `armed` exists (deleted first: one shot).
+
+    botocore registers `BUILTIN_HANDLERS` on each new session, so the hook reaches the
+    session the Chalice app creates lazily (`chalicelib.core.aws`) without touching its code.
+    Unarmed, it costs one stat per RunTask and changes nothing.
+    """
+    import botocore.handlers
+
+    def before_run_task(**_: Any) -> None:
+        try:
+            armed.unlink()
+        except FileNotFoundError:
+            return
+        sys.stderr.write(f"fault hook: {armed} was armed, SIGKILL before ECS RunTask\n")
+        sys.stderr.flush()
+        kill()
+
+    botocore.handlers.BUILTIN_HANDLERS.append((RUN_TASK_EVENT, before_run_task))
+
+
+def serve(
+    config: dict[str, Any],
+    ready: Callable[[], None] = lambda: None,
+    *,
+    fault: Path | None = None,
+) -> None:
+    """Start the three servers and block until SIGTERM/SIGINT (`fault`: the file that arms
+    the kill-before-RunTask hook; None: no hook)."""
+    if fault is not None:
+        install_fault_hook(fault)
     os.environ.update(config["app_env"])
     for name in config.get("unset_env", []):
         os.environ.pop(name, None)
@@ -165,8 +216,10 @@ def serve(config: dict[str, Any], ready: Callable[[], None] = lambda: None) -> N
 
 
 def main(argv: list[str]) -> int:
-    config = json.loads(Path(argv[0]).read_text())
-    serve(config)
+    config_path = Path(argv[0])
+    config = json.loads(config_path.read_text())
+    # serve.json lives in the local dir (LocalPaths.serve_config): so does the fault file.
+    serve(config, fault=fault_file(config_path.resolve().parent))
     return 0
 
 
