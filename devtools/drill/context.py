@@ -158,7 +158,8 @@ class DrillContext:
             token=_cached(up.token),
             deployment=up.deployment,
             api_function=up.api_function,
-            server_pid=up.server_pid,
+            # The server now: a kills drill restarts it, and the UpResult keeps the first pid.
+            server_pid=processes.read_pid(up.paths.pid_file("server")) or up.server_pid,
         )
 
     @classmethod

@@ -25,14 +25,17 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from devtools import image as image_build
 from devtools import run as run_command
 from devtools.deploy import LocalDeployment
+from devtools.drill import burst, events, kills, soak
+from devtools.drill.context import DrillContext
 from devtools.local import agents, processes
 from devtools.local.down import DownResult, destroy_stack, down
 from devtools.local.lambdas import deliver, invoke
@@ -546,6 +549,34 @@ def test_the_readme_continue_command_extends_the_chain(
     )
 
 
+# -- 2d. reliability drills, short forms (devtools/drill; the long forms run in `make drill`) --
+# Each drill first stops every run that holds a slot, so it measures the whole cap; the kills
+# drill restarts the API server and the task runner, so these come after every test that
+# relies on a process `make up` started.
+
+
+@pytest.mark.parametrize(
+    "drill",
+    [
+        pytest.param(burst.run, id="burst"),
+        pytest.param(burst.run_idempotency, id="idempotency"),
+        pytest.param(events.run, id="events"),
+        pytest.param(kills.run, id="kills"),
+        pytest.param(soak.run, id="soak"),
+    ],
+)
+def test_drill_short_form_loses_nothing(local: UpResult, drill: Callable[..., Any]) -> None:
+    """Nothing lost and every slot returned: the figures go to BENCHMARKS.md via make drill."""
+    report = drill(DrillContext.from_up(local), short=True)
+    assert report.passed, report.problems
+
+
+def test_a_run_left_running_for_make_down(local: UpResult, token: str) -> None:
+    """The drills stopped every run; `make down` must find one running to stop (143)."""
+    run_id = _post(local, token, "run: sleep 600")
+    assert wait_for(local.api_url, token, run_id, {"RUNNING"}, timeout=120)["status"] == "RUNNING"
+
+
 # -- 3. roll forward one stack, tear down ------------------------------------------------------
 
 
@@ -616,9 +647,6 @@ def test_down_destroys_foundation_and_leaves_nothing_running(local: UpResult) ->
         seen["state"] = deployment.state("foundation")
 
     state = local.paths.load_state()
-    import shutil as _sh
-
-    _sh.copytree(local.paths.root / "tasks", "/tmp/i21/tasks-copy", dirs_exist_ok=True)
     result: DownResult = down(local.paths, out=lambda line: None, inspect=inspect)
     assert result.errors == []
     assert list(result.destroyed) == ["foundation"]
