@@ -15,7 +15,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # uv trusts the machine's certificate store, as pip does (a TLS-intercepting proxy's CA).
 export UV_NATIVE_TLS := 1
 
-.PHONY: help synth test scan cost lint bench image lock clean
+.PHONY: help synth test scan cost lint bench image lock clean drill
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -60,6 +60,11 @@ up: $(STAMP) ## the three stacks on an embedded AWS (moto) and the API on 127.0.
 
 down: $(STAMP) ## destroy what `make up` deployed and stop every process it started
 	@$(PY) -m devtools.local.down
+
+drill: $(STAMP) ## make up, the long reliability drills (figures into BENCHMARKS.md), make down, 20 up/down cycles
+	@$(PY) -m devtools.local.up
+	@$(PY) -m devtools.drill --write-benchmarks; status=$$?; $(PY) -m devtools.local.down; test $$status -eq 0
+	@$(PY) -m devtools.drill.cycles --cycles 20
 
 lock: ## re-resolve requirements*.in into the lock files with the sha256 of every file; UPGRADE=1 moves pins
 	@rm -rf .build/lock-venv && $(PYTHON) -m venv .build/lock-venv

@@ -161,15 +161,21 @@ def test_armed_it_fires_at_run_task_only_and_once(hooked: tuple[Path, list[str]]
     assert kills == ["kill"]  # one shot: the restarted server is healthy
 
 
+# The child builds the same client as _ecs() (a test module imports no other test module).
 _KILLED_CHILD = """
 import sys
 from pathlib import Path
+import boto3
+from botocore.config import Config
 from devtools.local.serve import install_fault_hook
-from tests.devtools.local.test_serve import _ecs, _RUN_TASK
 install_fault_hook(Path(sys.argv[1]))
+ecs = boto3.session.Session().client(
+    "ecs", endpoint_url=sys.argv[2], region_name="us-east-1", aws_access_key_id="testing",
+    aws_secret_access_key="testing", config=Config(retries={"max_attempts": 1}, connect_timeout=1),
+)
 print("before", flush=True)
 try:
-    _ecs().run_task(**_RUN_TASK)
+    ecs.run_task(cluster="c", taskDefinition="td")
 except Exception as error:
     print("survived", type(error).__name__, flush=True)
 """
@@ -183,7 +189,7 @@ def test_the_real_hook_sigkills_the_process_at_run_task(tmp_path: Path, arm: boo
         armed.parent.mkdir(parents=True)
         armed.touch()
     child = subprocess.run(
-        [sys.executable, "-c", _KILLED_CHILD, str(armed)],
+        [sys.executable, "-c", _KILLED_CHILD, str(armed), _CLOSED_PORT_URL],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
