@@ -17,25 +17,35 @@ the stacks are applied unchanged; none changes what a stack asks for.
   the concurrency cap (a conditional transaction each) lost each other's effects that way, so
   the rehearsal could neither prove nor disprove the cap. Every DynamoDB call is served one at a
   time (they take microseconds; nothing else waits on them).
+
+Not a correction but a witness: every request the AWS SDK sends again (its `amz-sdk-request`
+header says `attempt=2` or more) is written to the server's log (`moto.log`) with its
+operation. A create that moto performed but whose answer the SDK never accepted comes back as
+a retry and fails with "already exists" / "conflicts" (issue 25's `CreateStage 409`,
+`CreateSubnet InvalidSubnet.Conflict`); the log line shows which request it was and when.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 import threading
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import parse_qs
 
 from moto.apigateway.models import RestAPI
 from moto.dynamodb.responses import DynamoHandler
 from moto.ecs.models import EC2ContainerServiceBackend
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
 _rest_api_to_dict = RestAPI.to_dict
 _task_requirements = EC2ContainerServiceBackend._calculate_task_resource_requirements
 _MEMORY_KEYS = ("memory", "memoryReservation", "Memory", "MemoryReservation")
 dynamodb_call_as_moto_serves_it = DynamoHandler.call_action
 _DYNAMODB_ONE_AT_A_TIME = threading.Lock()
+dispatch_as_moto_serves_it = DomainDispatcherApplication.__call__
 
 
 def _rest_api_as_aws_returns_it(self: RestAPI) -> dict[str, Any]:
@@ -62,6 +72,43 @@ def dynamodb_call_one_at_a_time(self: DynamoHandler) -> Any:
         return dynamodb_call_as_moto_serves_it(self)
 
 
+def retry_attempt(environ: dict[str, Any]) -> int:
+    """The SDK's attempt number from `amz-sdk-request: attempt=N; max=M` (1 when absent)."""
+    for part in environ.get("HTTP_AMZ_SDK_REQUEST", "").split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == "attempt" and value.isdigit():
+            return int(value)
+    return 1
+
+
+def _operation(environ: dict[str, Any]) -> str:
+    """The operation's name as far as the headers and a form body tell it."""
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:
+        return target
+    if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+        size = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(size) if size else b""
+        environ["wsgi.input"] = io.BytesIO(body)  # moto reads it again
+        action = parse_qs(body.decode("utf-8", "replace")).get("Action")
+        if action:
+            return action[0]
+    return f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}"
+
+
+def dispatch_noting_retries(self: DomainDispatcherApplication, environ: Any, start: Any) -> Any:
+    """Serve as moto does; a request the SDK sends again is named in the log first."""
+    attempt = retry_attempt(environ)
+    if attempt > 1:
+        print(
+            f"retried by the SDK: {_operation(environ)} attempt={attempt} "
+            f"invocation={environ.get('HTTP_AMZ_SDK_INVOCATION_ID', '?')}",
+            file=sys.stderr,
+            flush=True,
+        )
+    return dispatch_as_moto_serves_it(self, environ, start)
+
+
 def apply() -> None:
     """Install the corrections (idempotent)."""
     RestAPI.to_dict = _rest_api_as_aws_returns_it  # type: ignore[method-assign]
@@ -69,6 +116,7 @@ def apply() -> None:
         _task_requirements_with_task_memory
     )
     DynamoHandler.call_action = dynamodb_call_one_at_a_time  # type: ignore[method-assign]
+    DomainDispatcherApplication.__call__ = dispatch_noting_retries  # type: ignore[method-assign]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -8,7 +8,9 @@ from __future__ import annotations
 import json
 import threading
 import time
+import urllib.request
 import uuid
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -20,6 +22,7 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from devtools import moto_fidelity
 from devtools.moto_server import FAKE_CREDENTIALS, MotoServer, free_port
+from devtools.moto_server import start as start_moto
 
 _KEYS = {
     "aws_access_key_id": FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
@@ -177,3 +180,30 @@ def test_a_failed_transaction_never_undoes_a_write_made_meanwhile(
         assert kept is serialized
     finally:
         server.stop()
+
+
+def test_a_request_the_sdk_sends_again_is_named_in_the_log(tmp_path: Path) -> None:
+    """moto.log names every retried request (the witness for a create answered twice)."""
+    log = tmp_path / "moto.log"
+    with start_moto(log_file=log) as server:
+        for attempt in (1, 2):
+            request = urllib.request.Request(
+                f"{server.url}/",
+                data=b"Action=DescribeVpcs&Version=2016-11-15",
+                headers={
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20260101/"
+                    "us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=x",
+                    "amz-sdk-request": f"attempt={attempt}; max=25",
+                    "amz-sdk-invocation-id": "inv-1",
+                },
+            )
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                assert b"DescribeVpcsResponse" in answer.read()  # the body still reached moto
+    retried = [line for line in log.read_text().splitlines() if "retried by the SDK" in line]
+    assert retried == ["retried by the SDK: DescribeVpcs attempt=2 invocation=inv-1"]
+
+
+def test_retry_attempt_reads_the_sdk_header() -> None:
+    assert moto_fidelity.retry_attempt({"HTTP_AMZ_SDK_REQUEST": "attempt=3; max=25"}) == 3
+    assert moto_fidelity.retry_attempt({}) == 1
