@@ -5,7 +5,7 @@ on moto, then the local task runner is stopped, which waits until each agent has
 (SIGTERM, exit 143) and its STOPPED event reached the deployed handler. A stack
 whose state holds no resources is skipped. The processes are stopped by their recorded pid
 (never by name), then the pid files, the state file, the synthesized copy, the Terraform work
-directories, the runner's task directories and the development key are removed; only the
+directories, the runner's task directories, any armed drill fault and the development key are removed; only the
 three log files (moto, server, runner) stay for a post-mortem, and the patches
 `python -m devtools.run` saved (`patches/`), which are the runs' work.
 If a destroy fails, the processes are still stopped - the embedded AWS keeps everything in
@@ -30,6 +30,7 @@ from devtools.local.paths import LocalPaths
 from devtools.local.runner.loop import MARKER as RUNNER_MARKER
 from devtools.local.runner.loop import SHUTDOWN_SECONDS
 from devtools.local.runner.mode import remove_working_container, working_container_for
+from devtools.local.serve import FAULTS_DIR
 from devtools.local.session import MOTO_MARKER, SERVE_MARKER, UpError, locked
 from devtools.terraform import TerraformError, write_cli_config
 from stacks.shared.constants import STACK_NAMES
@@ -179,6 +180,7 @@ def _remove_local_files(paths: LocalPaths) -> None:
         paths.synth_dir,
         paths.root / "tasks",
         paths.root / "repos",
+        paths.root / FAULTS_DIR,  # a fault a drill armed must not outlive its make up
     ):
         shutil.rmtree(directory, ignore_errors=True)
 
