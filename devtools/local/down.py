@@ -5,9 +5,9 @@ on moto, then the local task runner is stopped, which waits until each agent has
 (SIGTERM, exit 143) and its STOPPED event reached the deployed handler. A stack
 whose state holds no resources is skipped. The processes are stopped by their recorded pid
 (never by name), then the pid files, the state file, the synthesized copy, the Terraform work
-directories, the runner's task directories, any armed drill fault and the development key are removed; only the
-three log files (moto, server, runner) stay for a post-mortem, and the patches
-`python -m devtools.run` saved (`patches/`), which are the runs' work.
+directories, the runner's task directories, any armed drill fault and the development key
+are removed; only the three log files (moto, server, runner) stay for a post-mortem, and the
+patches `python -m devtools.run` saved (`patches/`), which are the runs' work.
 If a destroy fails, the processes are still stopped - the embedded AWS keeps everything in
 memory, so stopping it removes what the destroy could not - and `make down` exits non-zero.
 """
