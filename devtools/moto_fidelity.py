@@ -23,6 +23,10 @@ header says `attempt=2` or more) is written to the server's log (`moto.log`) wit
 operation. A create that moto performed but whose answer the SDK never accepted comes back as
 a retry and fails with "already exists" / "conflicts" (issue 25's `CreateStage 409`,
 `CreateSubnet InvalidSubnet.Conflict`); the log line shows which request it was and when.
+And every answer that could not be written because the client had already closed or reset the
+connection is logged as `answer not delivered: ... invocation=<id>`: the same invocation id on a
+later `retried by the SDK` line then says the first answer died on the server's side of the wire;
+its absence says the server wrote the answer and the client dropped it after receiving it.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from urllib.parse import parse_qs
 from moto.apigateway.models import RestAPI
 from moto.dynamodb.responses import DynamoHandler
 from moto.ecs.models import EC2ContainerServiceBackend
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler
 
 _rest_api_to_dict = RestAPI.to_dict
 _task_requirements = EC2ContainerServiceBackend._calculate_task_resource_requirements
@@ -46,6 +50,7 @@ _MEMORY_KEYS = ("memory", "memoryReservation", "Memory", "MemoryReservation")
 dynamodb_call_as_moto_serves_it = DynamoHandler.call_action
 _DYNAMODB_ONE_AT_A_TIME = threading.Lock()
 dispatch_as_moto_serves_it = DomainDispatcherApplication.__call__
+connection_dropped_as_werkzeug_handles_it = MotoRequestHandler.connection_dropped
 
 
 def _rest_api_as_aws_returns_it(self: RestAPI) -> dict[str, Any]:
@@ -109,6 +114,24 @@ def dispatch_noting_retries(self: DomainDispatcherApplication, environ: Any, sta
     return dispatch_as_moto_serves_it(self, environ, start)
 
 
+def connection_dropped_noting_it(
+    self: MotoRequestHandler, error: BaseException, environ: dict[str, Any] | None = None
+) -> None:
+    """werkzeug ignores a client gone before its answer was written; the log names it."""
+    environ = environ or {}
+    operation = environ.get("HTTP_X_AMZ_TARGET") or (
+        f"{environ.get('REQUEST_METHOD', '?')} {environ.get('PATH_INFO', '?')}"
+    )
+    invocation = environ.get("HTTP_AMZ_SDK_INVOCATION_ID", "?")
+    print(
+        f"answer not delivered ({type(error).__name__}): {operation} "
+        f"attempt={retry_attempt(environ)} invocation={invocation}",
+        file=sys.stderr,
+        flush=True,
+    )
+    connection_dropped_as_werkzeug_handles_it(self, error, environ)
+
+
 def apply() -> None:
     """Install the corrections (idempotent)."""
     RestAPI.to_dict = _rest_api_as_aws_returns_it  # type: ignore[method-assign]
@@ -117,6 +140,7 @@ def apply() -> None:
     )
     DynamoHandler.call_action = dynamodb_call_one_at_a_time  # type: ignore[method-assign]
     DomainDispatcherApplication.__call__ = dispatch_noting_retries  # type: ignore[method-assign]
+    MotoRequestHandler.connection_dropped = connection_dropped_noting_it  # type: ignore[method-assign]
 
 
 def main(argv: list[str] | None = None) -> None:

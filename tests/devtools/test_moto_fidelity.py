@@ -6,6 +6,8 @@ Real moto server (devtools.moto_server starts `python -m devtools.moto_fidelity`
 from __future__ import annotations
 
 import json
+import socket
+import struct
 import threading
 import time
 import urllib.request
@@ -202,6 +204,42 @@ def test_a_request_the_sdk_sends_again_is_named_in_the_log(tmp_path: Path) -> No
                 assert b"DescribeVpcsResponse" in answer.read()  # the body still reached moto
     retried = [line for line in log.read_text().splitlines() if "retried by the SDK" in line]
     assert retried == ["retried by the SDK: DescribeVpcs attempt=2 invocation=inv-1"]
+
+
+def test_an_answer_the_client_never_took_is_named_in_the_log(tmp_path: Path) -> None:
+    """A client that resets its connection before moto answers: werkzeug drops the answer
+    silently; moto.log names it with the SDK's invocation id (the other half of the witness)."""
+    log = tmp_path / "moto.log"
+    body = b"Action=DescribeVpcs&Version=2016-11-15"
+    with start_moto(log_file=log) as server:
+        sent = []
+        for n in range(20):  # the reset has to land before moto writes; it does at once, mostly
+            invocation = f"inv-reset-{n}"
+            sent.append(invocation)
+            with socket.create_connection(("127.0.0.1", server.port), timeout=5) as conn:
+                conn.sendall(
+                    b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    b"Content-Type: application/x-www-form-urlencoded\r\n"
+                    b"Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ec2/"
+                    b"aws4_request, SignedHeaders=host, Signature=x\r\n"
+                    + b"amz-sdk-request: attempt=1; max=25\r\n"
+                    + f"amz-sdk-invocation-id: {invocation}\r\n".encode()
+                    + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                    + body
+                )
+                # close with SO_LINGER 0: an RST, as a client that gave up on the connection sends
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            time.sleep(0.2)
+            if "invocation=inv-reset-" in log.read_text():
+                break
+    lines = log.read_text().splitlines()
+    # (the start's readiness probe, `GET /moto-api/` with a 1 s timeout, can be one too)
+    dropped = [line for line in lines if "answer not delivered" in line and "inv-reset-" in line]
+    assert dropped, "no reset landed before moto's answer in 20 tries"
+    reason, _, named = dropped[0].removeprefix("answer not delivered (").partition("): ")
+    assert reason in {"ConnectionResetError", "BrokenPipeError"}
+    operation, _, named_invocation = named.partition(" attempt=1 invocation=")
+    assert operation == "POST /" and named_invocation in sent
 
 
 def test_retry_attempt_reads_the_sdk_header() -> None:
