@@ -340,8 +340,9 @@ class DrillContext:
 
     # --- the reaper and waiting ------------------------------------------------------------
 
-    def invoke_reaper(self) -> Any:
-        """One pass of the deployed reaper, with the Scheduled Event its rule would send."""
+    def invoke_reaper(self, overrides: dict[str, str] | None = None) -> Any:
+        """One pass of the deployed reaper, with the Scheduled Event its rule would send
+        (``overrides``: environment variables changed for this pass only)."""
         event = {
             "version": "0",
             "id": str(uuid.uuid4()),
@@ -353,7 +354,7 @@ class DrillContext:
             "resources": [],
             "detail": {},
         }
-        return invoke(self.aws, self.function_name("reaper"), event)
+        return invoke(self.aws, self.function_name("reaper"), event, overrides)
 
     def wait_terminal(
         self,

@@ -32,7 +32,6 @@ import json
 import os
 import signal
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -40,7 +39,7 @@ from devtools.drill import events
 from devtools.drill.context import RUN_PREFIX, TERMINAL, DrillContext, DrillReport
 from devtools.local import agents, processes
 from devtools.local.api_server import ensure_server
-from devtools.local.lambdas import function_environment, invoke
+from devtools.local.lambdas import function_environment
 from devtools.local.runner.loop import MARKER as RUNNER_MARKER
 from devtools.local.serve import fault_file
 from devtools.local.session import SERVE_MARKER
@@ -60,22 +59,6 @@ def _gone(pid: int | None, marker: str, timeout: float = 10) -> bool:
             return False
         time.sleep(0.05)
     return True
-
-
-def reaper_pass(ctx: DrillContext, overrides: dict[str, str] | None = None) -> Any:
-    """One pass of the deployed reaper (its schedule's event), with environment overrides."""
-    event = {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": "Scheduled Event",
-        "source": "aws.events",
-        "account": "123456789012",
-        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "region": ctx.aws.region,
-        "resources": [],
-        "detail": {},
-    }
-    return invoke(ctx.aws, ctx.function_name("reaper"), event, overrides)
 
 
 def deployed_grace(ctx: DrillContext) -> int:
@@ -146,7 +129,7 @@ def api_killed(ctx: DrillContext) -> tuple[dict[str, Any], list[str]]:
     if orphans[0].get("status") != "PENDING" or not orphans[0].get("slot_held"):
         problems.append(f"run {run_id} was {orphans[0].get('status')} without its slot")
     age_record(ctx, run_id, AGED_SECONDS)
-    reaper_pass(ctx)
+    ctx.invoke_reaper()
     seconds = time.monotonic() - began
     record = ctx.record(run_id) or {}
     reason = record.get("failure_reason")
@@ -195,7 +178,7 @@ def runner_killed(ctx: DrillContext, short: bool) -> tuple[dict[str, Any], list[
     if left.get("status") in TERMINAL:
         problems.append(f"run {run_id} was {left.get('status')} before the reaper (who said?)")
     overrides = {"AGENT_STOP_GRACE_SECONDS": "0"} if short else None
-    reaper_pass(ctx, overrides)
+    ctx.invoke_reaper(overrides)
     record = ctx.wait_terminal([run_id], 10)[run_id] or {}
     seconds = time.monotonic() - killed
     reason = record.get("stopped_reason") or record.get("reaped_reason")
