@@ -52,6 +52,19 @@ DEFAULT_GRACE = 30  # AGENT_STOP_GRACE_SECONDS when the reaper's environment lac
 WAIT_SECONDS = 60
 
 
+def _slot_problems(
+    ctx: DrillContext, run_id: str, record: dict[str, Any], before: int
+) -> list[str]:
+    """The run's slot released and the counter back where it was before the create."""
+    counter = ctx.counter()
+    if record.get("slot_held") is not False or counter != before:
+        return [
+            f"run {run_id}: slot_held {record.get('slot_held')!r}, counter {counter} "
+            f"after the reaper (was {before} before the create)"
+        ]
+    return []
+
+
 def _gone(pid: int | None, marker: str, timeout: float = 10) -> bool:
     deadline = time.monotonic() + timeout
     while processes.alive(pid, marker):
@@ -135,11 +148,7 @@ def api_killed(ctx: DrillContext) -> tuple[dict[str, Any], list[str]]:
     reason = record.get("failure_reason")
     if record.get("status") != "FAILED_TO_START" or not reason:
         problems.append(f"run {run_id} is {record.get('status')} ({reason}) after the reaper")
-    if record.get("slot_held") is not False or ctx.counter() != before:
-        problems.append(
-            f"run {run_id}: slot_held {record.get('slot_held')!r}, counter {ctx.counter()} "
-            f"after the reaper (was {before} before the create)"
-        )
+    problems += _slot_problems(ctx, run_id, record, before)
     figures = {
         "api_kill": record.get("status"),
         "api_kill_reason": reason,
@@ -184,11 +193,7 @@ def runner_killed(ctx: DrillContext, short: bool) -> tuple[dict[str, Any], list[
     reason = record.get("stopped_reason") or record.get("reaped_reason")
     if record.get("status") != "STOPPED" or not reason:
         problems.append(f"run {run_id} is {record.get('status')} ({reason}) after the reaper")
-    if record.get("slot_held") is not False or ctx.counter() != before:
-        problems.append(
-            f"run {run_id}: slot_held {record.get('slot_held')!r}, counter {ctx.counter()} "
-            f"after the reaper (was {before} before the create)"
-        )
+    problems += _slot_problems(ctx, run_id, record, before)
     _restart_runner(ctx)
     figures = {
         "runner_kill": record.get("status"),
