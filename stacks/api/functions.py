@@ -25,16 +25,19 @@ from cdktf_cdktf_provider_aws.lambda_function import (
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from constructs import Construct
 
+from stacks.shared.function_names import (
+    ADMIN_FUNCTION,
+    REAPER_FUNCTION,
+    TASK_STATE_FUNCTION,
+    function_name,
+)
 from stacks.shared.logs import project_log_group
 from stacks.shared.settings import Settings
 from toolchain.chalice_package import API_HANDLER, ChalicePackage, LambdaSpec
 
 REAPER_SCHEDULE = "rate(5 minutes)"
 # Which role each Chalice function runs as: the admin function is the only one that can write
-# provider keys, and only the GitHub OIDC admin role can invoke it.
-ADMIN_FUNCTION = "admin"
-TASK_STATE_FUNCTION = "task_state"
-REAPER_FUNCTION = "reaper"
+# provider keys, and only the GitHub OIDC admin role can invoke it (names: function_names.py).
 # Reserved concurrency of the functions other than the API handler (whose own comes from the
 # settings): enough for bursts of task-state events, one reaper at a time, a few admin calls.
 RESERVED_CONCURRENCY = {TASK_STATE_FUNCTION: 10, REAPER_FUNCTION: 1, ADMIN_FUNCTION: 2}
@@ -46,11 +49,6 @@ class FunctionRoles:
 
     api: IamRole
     admin: IamRole
-
-
-def function_name(settings: Settings, chalice_name: str) -> str:
-    suffix = "api" if chalice_name == API_HANDLER else chalice_name.replace("_", "-")
-    return f"{settings.prefix}-{suffix}"
 
 
 def function_log_group_name(settings: Settings, chalice_name: str) -> str:

@@ -14,6 +14,8 @@ changing the delivery roles, the OIDC trust and the boundary.
 from __future__ import annotations
 
 from stacks.foundation.github.boundary import BOUNDED_ROLE_WRITES
+from stacks.foundation.github.invoke_permissions import invoke_permissions
+from stacks.foundation.github.names import RUNTIME_ROLES, runtime_role_name
 from stacks.foundation.github.protections import deploy_protections
 from stacks.shared.actions import (
     ARTIFACT_BUCKET_EMPTY,
@@ -23,8 +25,6 @@ from stacks.shared.actions import (
 from stacks.shared.arns import Arns
 from stacks.shared.iam import Statement, folded_statements
 
-# The only principals the stacks let invoke a function (EventBridge rules, API Gateway).
-INVOKING_SERVICES = ("apigateway.amazonaws.com", "events.amazonaws.com")
 # Services that run the project's roles: the only ones `iam:PassRole` may hand a role to.
 PASS_ROLE_SERVICES = (
     "ecs-tasks.amazonaws.com",
@@ -129,17 +129,27 @@ def _runtime_writes(arns: Arns) -> list[Statement]:
 
 def _role_writes(arns: Arns) -> list[Statement]:
     """The project's roles: bounded creation, upkeep, and handing them to their services."""
+    bounded = {"StringEquals": {"iam:PermissionsBoundary": arns.boundary}}
     return [
+        # Only the runtime roles' own names, each with the boundary: never a new role that an
+        # outside principal could be trusted by.
         Statement(
-            sid="ProjectRolesBounded",
-            actions=BOUNDED_ROLE_WRITES,
-            resources=[arns.roles],
-            conditions={"StringEquals": {"iam:PermissionsBoundary": arns.boundary}},
+            sid="CreateRuntimeRoles",
+            actions=["iam:CreateRole"],
+            resources=[arns.role(runtime_role_name(arns.settings, r)) for r in RUNTIME_ROLES],
+            conditions=bounded,
         ),
         Statement(
+            sid="ProjectRolesBounded",
+            actions=[a for a in BOUNDED_ROLE_WRITES if a != "iam:CreateRole"],
+            resources=[arns.roles],
+            conditions=bounded,
+        ),
+        Statement(
+            # No iam:DeleteRole (denied in protections.py): deleting a runtime role is an
+            # administrator's, so none can be re-created trusting someone else.
             sid="ProjectRoles",
             actions=[
-                "iam:DeleteRole",
                 "iam:DeleteRolePolicy",
                 "iam:ListInstanceProfilesForRole",
                 "iam:TagRole",
@@ -182,14 +192,11 @@ def _api_writes(arns: Arns) -> list[Statement]:
             ],
             resources=arns.functions,
         ),
-        Statement(
-            # Only the services the stacks wire may be allowed to invoke a function: never an
-            # account or a principal outside, which would outlive the GitHub trust.
-            sid="ProjectFunctionTriggers",
-            actions=["lambda:AddPermission"],
-            resources=arns.functions,
-            conditions={"StringEquals": {"lambda:Principal": list(INVOKING_SERVICES)}},
-        ),
+        # Each triggered function may be given an invoke permission only for the one service
+        # the stacks wire to it: never an account or a principal outside, which would outlive
+        # the GitHub trust. AddPermission's only condition keys are `lambda:Principal` and
+        # `lambda:FunctionUrlAuthType` (no source account or ARN), so the function is the scope.
+        *invoke_permissions(arns),
         Statement(
             sid="ProjectWebAcl",
             actions=[

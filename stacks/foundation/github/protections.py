@@ -51,10 +51,11 @@ def deploy_protections(arns: Arns) -> list[Statement]:
         ),
         Statement(
             # Who may assume a project role, and what a key allows, are an administrator's to
-            # change: a rewritten trust or key policy would outlive the loss of the GitHub trust.
+            # change: a rewritten trust or key policy would outlive the loss of the GitHub trust
+            # (and a deleted role could be re-created with another trust).
             sid="DenyTrustAndKeyPolicyChanges",
             effect="Deny",
-            actions=["iam:UpdateAssumeRolePolicy", "kms:PutKeyPolicy"],
+            actions=["iam:DeleteRole", "iam:UpdateAssumeRolePolicy", "kms:PutKeyPolicy"],
             resources=[arns.roles, *arns.keys],
         ),
         *boundary_guards(arns),

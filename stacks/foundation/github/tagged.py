@@ -13,10 +13,10 @@ What tags cannot say:
   existing resource that is not the project's. The VPC's default security group is the one
   untagged resource the stacks adopt: it is named by its ID (a reference to the VPC), so only
   that group can be tagged and have its rules revoked.
-- KMS, CloudFront and API Gateway authorize the tags sent with a create as `TagResource` (or
-  `PUT /tags/...`) without the resource's own tags, so that tagging is allowed on request tags
-  alone: a resource that carries no `Environment` or `Project` tag could be given this
-  environment's and so adopted. Resources that carry another value of either are denied
+- KMS, CloudFront, API Gateway and Route 53 Resolver authorize the tags sent with a create as
+  `TagResource` (or `PUT /tags/...`) without the resource's own tags, so that tagging is allowed
+  on request tags alone: a resource that carries no `Environment` or `Project` tag could be
+  given this environment's and so adopted. Resources that carry another value of either are denied
   (`DenyRetagging*`), so `dev` can never take `prod`'s (docs/ARCHITECTURE.md §6.3).
 """
 
@@ -29,6 +29,22 @@ from stacks.shared.tags import creating_project_resources, on_project_resources,
 
 # The create calls `ec2:CreateTags` may tag for (ec2:CreateAction names the API call).
 EC2_CREATE_CALLS = [action.split(":", 1)[1] for action in EC2_CREATE]
+# Each create with the types it makes, grouped so that no action in a group authorizes against
+# a parent of a type the group names (CreateSubnet's VPC is never in its group's resources).
+EC2_CREATES_BY_TYPE = {
+    "CreateNetworkRoots": (
+        ["AllocateAddress", "CreateInternetGateway", "CreateVpc"],
+        ["elastic-ip", "internet-gateway", "vpc"],
+    ),
+    "CreateInVpc": (
+        ["CreateRouteTable", "CreateSecurityGroup", "CreateSubnet"],
+        ["route-table", "security-group", "subnet"],
+    ),
+    "CreateInSubnets": (
+        ["CreateFlowLogs", "CreateNatGateway", "CreateVpcEndpoint"],
+        ["natgateway", "vpc-endpoint", "vpc-flow-log"],
+    ),
+}
 # Using the project's keys to encrypt what they protect (grants: DynamoDB, Logs).
 KEY_USE = ["kms:CreateGrant", "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
 # Writes of the project's key aliases: they authorize against the alias and the key.
@@ -72,8 +88,18 @@ def _network(arns: Arns, tagged: dict, creating: dict, default_group: str) -> li
         # Every EC2 write on resources that carry the tags: a create also authorizes against
         # the VPC or subnet it goes into, which must be the project's too...
         Statement(sid="Network", actions=EC2_WRITE, resources=arns.ec2, conditions=tagged),
-        # ...the new resource itself, tagged as this environment's in the same request...
-        Statement(sid="CreateNetwork", actions=EC2_CREATE, resources=arns.ec2, conditions=creating),
+        # ...the new resource itself, tagged as this environment's in the same request. Request
+        # tags are request-wide, so each create is allowed only on the type it creates: the
+        # parent it goes into (VPC, subnet, route table, group) must match `Network` above.
+        *(
+            Statement(
+                sid=sid,
+                actions=[f"ec2:{call}" for call in calls],
+                resources=[arns.arn("ec2", f"{kind}/*") for kind in created],
+                conditions=creating,
+            )
+            for sid, (calls, created) in EC2_CREATES_BY_TYPE.items()
+        ),
         # ...and tags on a resource without the project's only as part of one of those creates.
         Statement(
             sid="TagNewNetwork",
@@ -141,13 +167,15 @@ def _tag_on_create(arns: Arns, creating: dict) -> list[Statement]:
     """Tags sent with a new key, distribution or REST API: only this environment's."""
     resources = [*arns.api_tags, *arns.distributions, *arns.keys]
     env = arns.settings.env_name
+    # Route 53 Resolver authorizes the tags of a create the same way (its TagResource is in
+    # DNS_FIREWALL_CREATE, dns_firewall.py), so its resources get the same denies.
     denies = [
         Statement(
             # Never re-tag what already carries another environment's or owner's value.
             sid=f"DenyRetagging{key}",
             effect="Deny",
-            actions=TAG_ON_CREATE,
-            resources=resources,
+            actions=[*TAG_ON_CREATE, "route53resolver:TagResource"],
+            resources=[*resources, *arns.dns_firewall],
             conditions={
                 "Null": {f"aws:ResourceTag/{key}": "false"},
                 "StringNotEquals": {f"aws:ResourceTag/{key}": value},

@@ -28,6 +28,7 @@ from stacks.foundation.github import (
     plan_statements,
 )
 from stacks.foundation.github.dns_firewall import dns_firewall_deploy_statements
+from stacks.foundation.github.names import RUNTIME_ROLES, runtime_role_name
 from stacks.foundation.github.tagged import network_statements, tagged_statements
 from stacks.shared.actions import (
     ARTIFACT_BUCKET_EMPTY,
@@ -478,3 +479,14 @@ def test_deploy_writes_the_dns_firewall_only_on_project_tagged_resources(stacks)
             r"arn:\$\{[^}]+\}:route53resolver:us-east-1:\$\{[^}]+\.account_id\}:\*",
             statement["Resource"],
         ), statement["Resource"]
+
+
+def test_the_deploy_role_may_create_exactly_the_roles_agent_and_api_synthesize(stacks):
+    """`RUNTIME_ROLES` is what `CreateRuntimeRoles` allows: a role added to `agent` or `api`
+    without it would fail its first real apply (moto does not evaluate IAM)."""
+    synthesized = {
+        name.split("/", 1)[1]
+        for name in roles(stacks)
+        if name.split("/", 1)[0] in ("agent", "api") and "-github-" not in name
+    }
+    assert synthesized == {runtime_role_name(SETTINGS, r) for r in RUNTIME_ROLES}

@@ -7,7 +7,11 @@ import json
 
 import pytest
 
-from stacks.foundation.github.tagged import network_statements, tagged_statements
+from stacks.foundation.github.tagged import (
+    EC2_CREATES_BY_TYPE,
+    network_statements,
+    tagged_statements,
+)
 from stacks.shared.actions import EC2_CREATE, EC2_WRITE
 from stacks.shared.arns import Arns
 from stacks.shared.constants import PROJECT
@@ -19,7 +23,7 @@ from tests.support.synthesized import resources
 SETTINGS = load_settings()
 EXISTING = ("Network", "ProjectKeys", "ProjectRestApi", "ProjectDistribution")
 CREATING = (
-    "CreateNetwork",
+    *EC2_CREATES_BY_TYPE,
     "TagNewNetwork",
     "CreateProjectKeys",
     "CreateProjectRestApi",
