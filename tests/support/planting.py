@@ -88,6 +88,10 @@ S3_ENDPOINT = endpoint_of("s3")
 DYNAMODB_ENDPOINT = endpoint_of("dynamodb")
 
 
+def _add_action(action: str) -> Callable[[dict], None]:
+    return lambda statement: statement.__setitem__("Action", [*statement["Action"], action])
+
+
 def _replace_condition(condition: dict) -> Callable[[dict], None]:
     return lambda statement: statement.__setitem__("Condition", condition)
 
@@ -467,8 +471,7 @@ PLANTS: tuple[Plant, ...] = (
           "is not the headless task role"),
     Plant("exec_role_reads_session_logs", "CKV_CA_4", "agent", "aws_iam_role_policy",
           agent_exec_policy,
-          statement_with_sid("EcsExecSessionLogs",
-                             lambda s: s.__setitem__("Action", [*s["Action"], "logs:GetLogEvents"])),
+          statement_with_sid("EcsExecSessionLogs", _add_action("logs:GetLogEvents")),
           "'logs:GetLogEvents' is not an action ECS Exec needs"),
     Plant("exec_role_key_without_session_context", "CKV_CA_4", "agent", "aws_iam_role_policy",
           agent_exec_policy, statement_with_sid("DecryptExecSessions", _no_condition),
