@@ -122,6 +122,8 @@ RESOURCE_POLICY_ATTRS = {
     "aws_sqs_queue_policy": "policy",
     "aws_sns_topic_policy": "policy",
     "aws_cloudwatch_log_resource_policy": "policy_document",
+    # A VPC endpoint's policy: who in the VPC may reach what through it (Principal "*").
+    "aws_vpc_endpoint": "policy",
 }
 TRUST_POLICY_ATTRS = {"aws_iam_role": "assume_role_policy"}
 ALL_POLICY_ATTRS = {**IDENTITY_POLICY_ATTRS, **RESOURCE_POLICY_ATTRS, **TRUST_POLICY_ATTRS}
@@ -211,11 +213,13 @@ def principals(principal: Any) -> Iterator[tuple[str, str]]:
 
 # --- Project identities ----------------------------------------------------------------------
 
-# The agent task role is named `<PROJECT>-<env>-agent-task` (stacks/agent: task family
-# `<prefix>-agent` + `-task`), and `stacks.shared.iam.role_with_policy` names its policy
-# `<role>-policy`.
+# The agent task role (a headless run's) is named `<PROJECT>-<env>-agent-task` (stacks/agent:
+# task family `<prefix>-agent` + `-task`), a session's exec role `...-agent-exec`, and
+# `stacks.shared.iam.role_with_policy` names a role's policy `<role>-policy`.
 AGENT_TASK_ROLE_NAME = re.compile(rf"^{re.escape(PROJECT)}-[a-z0-9-]+-agent-task$")
 AGENT_TASK_POLICY_NAME = re.compile(rf"^{re.escape(PROJECT)}-[a-z0-9-]+-agent-task-policy$")
+AGENT_EXEC_ROLE_NAME = re.compile(rf"^{re.escape(PROJECT)}-[a-z0-9-]+-agent-exec$")
+AGENT_EXEC_POLICY_NAME = re.compile(rf"^{re.escape(PROJECT)}-[a-z0-9-]+-agent-exec-policy$")
 
 
 def is_plan(conf: dict[str, Any]) -> bool:

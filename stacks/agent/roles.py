@@ -1,9 +1,13 @@
-"""The agent's two roles: what ECS may do to start a task, and what the agent itself may do.
+"""The agent's three roles: what ECS may do to start a task, and what the agent itself may do.
 
 They are kept apart because the agent runs model-chosen commands with the task role's
 credentials: everything that starting a task needs (the image, the logs, the provider key)
-belongs to the execution role, which the agent's code never holds. The roles are created in the
-stack's scope so their Terraform logical ids stay those the deployed state knows.
+belongs to the execution role, which the agent's code never holds. The task role of every task
+definition, the one a headless run gets, may do nothing at all. Only an interactive session
+(`POST /v1/sessions`) runs as the exec role instead — RunTask's `overrides.taskRoleArn`, set by
+the control API with `enableExecuteCommand` (chalicelib/cloud/ecs.py) — which holds what ECS
+Exec needs and nothing else. The roles are created in the stack's scope so their Terraform
+logical ids stay those the deployed state knows.
 """
 
 from __future__ import annotations
@@ -18,11 +22,19 @@ from stacks.shared.actions import (
     ECR_LOGIN,
     ECR_PULL,
     ECS_EXEC_CHANNELS,
+    ECS_EXEC_LOG_CHECK,
+    ECS_EXEC_LOG_WRITE,
     KEY_DECRYPT,
     LOG_STREAM_WRITE,
 )
 from stacks.shared.arns import Arns
-from stacks.shared.iam import Statement, role_with_policy, service_trust_json
+from stacks.shared.constants import EXEC_SESSION_CONTEXT_KEY
+from stacks.shared.iam import (
+    Statement,
+    role_with_policy,
+    role_without_policy,
+    service_trust_json,
+)
 
 
 @dataclass(frozen=True)
@@ -37,7 +49,8 @@ class AgentRolesProps:
 
 
 class AgentRoles(Construct):
-    """The execution role (ECS starts the agent) and the task role (the agent runs as it)."""
+    """The execution role (ECS starts the agent), the task role (a headless run's agent runs
+    as it) and the exec role (a session's agent runs as it)."""
 
     def __init__(self, scope: Construct, id: str, *, props: AgentRolesProps) -> None:
         super().__init__(scope, id)
@@ -54,16 +67,25 @@ class AgentRoles(Construct):
             trust_policy=ecs_tasks_trust,
             statements=_execution_statements(props),
         )
-        self.task_role: IamRole = role_with_policy(
+        self.task_role: IamRole = role_without_policy(
             scope,
             "task_role",
             name=f"{props.name}-task",
-            # The agent runs model-chosen commands with these credentials: the ECS Exec channels
-            # and nothing else. No Secrets Manager (ECS injects the key with the execution role),
-            # no DynamoDB (the result travels in the log stream), nothing on S3, IAM or STS.
-            description="What the agent itself may do: ECS Exec, and nothing else",
+            # A headless run's agent runs model-chosen commands with these credentials: they
+            # may do nothing. ECS injects the key with the execution role, the result travels
+            # in the log stream, the artifacts go through presigned URLs.
+            description="A headless run's agent: no permission at all",
             trust_policy=ecs_tasks_trust,
-            statements=_task_statements(props.foundation),
+        )
+        self.exec_role: IamRole = role_with_policy(
+            scope,
+            "exec_role",
+            name=f"{props.name}-exec",
+            # Only sessions run as this role (RunTask's overrides.taskRoleArn, with
+            # enableExecuteCommand): the ECS Exec channels, the session log, the session key.
+            description="An interactive session's agent: ECS Exec, and nothing else",
+            trust_policy=ecs_tasks_trust,
+            statements=_exec_statements(props.foundation),
         )
 
 
@@ -103,15 +125,18 @@ def _execution_statements(props: AgentRolesProps) -> list[Statement]:
     ]
 
 
-def _task_statements(foundation: FoundationOutputs) -> list[Statement]:
+def _exec_statements(foundation: FoundationOutputs) -> list[Statement]:
     """ECS Exec: its encrypted session channels and their log, nothing more."""
     exec_log_group_arn = foundation.exec_log_group_arn
     return [
         Statement(
-            # ECS Exec sessions are encrypted with the project key (cluster setting).
+            # ECS Exec sessions are encrypted with the project key (cluster setting). The SSM
+            # agent in the task decrypts the session's data key itself (no kms:ViaService), with
+            # the session in the encryption context: no other ciphertext of the key carries it.
             sid="DecryptExecSessions",
             actions=KEY_DECRYPT,
             resources=[foundation.key_arn],
+            conditions={"Null": {EXEC_SESSION_CONTEXT_KEY: "false"}},
         ),
         Statement(
             sid="EcsExecChannels",
@@ -120,12 +145,15 @@ def _task_statements(foundation: FoundationOutputs) -> list[Statement]:
             resources=["*"],
         ),
         Statement(
+            # Before a session starts, the SSM agent finds the log group and checks that it is
+            # encrypted; without this the session is refused (cloud_watch_encryption_enabled).
+            sid="EcsExecLogGroupCheck",
+            actions=ECS_EXEC_LOG_CHECK,
+            resources=["*"],
+        ),
+        Statement(
             sid="EcsExecSessionLogs",
-            actions=[
-                "logs:CreateLogStream",
-                "logs:DescribeLogStreams",
-                "logs:PutLogEvents",
-            ],
+            actions=ECS_EXEC_LOG_WRITE,
             resources=[exec_log_group_arn, f"{exec_log_group_arn}:log-stream:*"],
         ),
     ]

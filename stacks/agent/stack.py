@@ -1,8 +1,9 @@
 """The `agent` stack: the ECS task definitions the control API runs, two per provider.
 
 Reads top to bottom like the runtime (docs/ARCHITECTURE.md §1 and §4): where its logs go, the
-network boundary of a task, the role ECS uses to start it, the role the agent runs as, then the
-task definitions themselves, and the typed `AgentOutputs` the `api` workspace reads. Values from
+network boundary of a task, the role ECS uses to start it, the roles the agent runs as (a
+headless run's, which may do nothing, and a session's, ECS Exec only), then the task
+definitions themselves, and the typed `AgentOutputs` the `api` workspace reads. Values from
 `foundation` arrive as `FoundationOutputs` (remote state in Terraform).
 """
 
@@ -41,7 +42,10 @@ class AgentOutputs:
     # The same for the `-repo` families (with repo-init): runs with a repository.
     repo_task_definition_families: Mapping[str, str]
     repo_task_definition_arns_without_revision: Mapping[str, str]
+    # The task definitions' task role: a headless run's, with no permission at all.
     task_role_arn: str
+    # What a session runs as instead (RunTask's overrides.taskRoleArn): ECS Exec only.
+    exec_role_arn: str
     execution_role_arn: str
     security_group_id: str
     log_group_name: str
@@ -52,7 +56,8 @@ class AgentOutputs:
 
 
 class AgentStack(CloudAgentStack):
-    """Agent log group, task security group, execution and task roles, the task definitions."""
+    """Agent log group, task security group, execution, task and exec roles, the task
+    definitions."""
 
     def __init__(
         self, scope: Construct, id: str, *, settings: Settings, foundation: FoundationOutputs
@@ -83,6 +88,7 @@ class AgentStack(CloudAgentStack):
         )
         self.execution_role = roles.execution_role
         self.task_role = roles.task_role
+        self.exec_role = roles.exec_role
         definitions = TaskDefinitions(
             self,
             "task_definitions",
@@ -114,6 +120,7 @@ class AgentStack(CloudAgentStack):
                 p: d.arn_without_revision for p, d in self.repo_task_definitions.items()
             },
             task_role_arn=self.task_role.arn,
+            exec_role_arn=self.exec_role.arn,
             execution_role_arn=self.execution_role.arn,
             security_group_id=self.security_group.id,
             log_group_name=self.log_group.name,
@@ -129,6 +136,7 @@ class AgentStack(CloudAgentStack):
             "task_definition_arns": {p: d.arn for p, d in self.task_definitions.items()},
             "repo_task_definition_arns": {p: d.arn for p, d in self.repo_task_definitions.items()},
             "task_role_arn": self.task_role.arn,
+            "exec_role_arn": self.exec_role.arn,
             "execution_role_arn": self.execution_role.arn,
             "container_name": AGENT_CONTAINER_NAME,
             "log_group_name": self.log_group.name,

@@ -64,6 +64,9 @@ def _runtime_environment(
         "REPO_TASK_DEFINITION_ARNS": json.dumps(
             dict(agent.repo_task_definition_arns_without_revision), sort_keys=True
         ),
+        # What a session's task runs as (RunTask's overrides.taskRoleArn): ECS Exec only; a
+        # headless run keeps the task definitions' task role, which may do nothing.
+        "EXEC_TASK_ROLE_ARN": agent.exec_role_arn,
         "CONTAINER_NAME": agent.container_name,
         "MODEL_PROXY_CONTAINER_NAME": agent.model_proxy_container_name,
         "REPO_INIT_CONTAINER_NAME": agent.repo_init_container_name,

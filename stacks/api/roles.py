@@ -160,9 +160,11 @@ class ControlRoles(Construct):
             ),
             self._list_cluster_tasks(),
             Statement(
+                # Exactly the roles a RunTask names: the task definitions' task and execution
+                # roles, and the exec role a session's overrides.taskRoleArn names; to ECS tasks.
                 sid="PassAgentRoles",
                 actions=["iam:PassRole"],
-                resources=[agent.task_role_arn, agent.execution_role_arn],
+                resources=[agent.task_role_arn, agent.exec_role_arn, agent.execution_role_arn],
                 conditions={"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
             ),
         ]

@@ -32,6 +32,7 @@ from cdktf_cdktf_provider_aws.vpc import Vpc
 from cdktf_cdktf_provider_aws.vpc_endpoint import VpcEndpoint
 from constructs import Construct
 
+from stacks.foundation.endpoint_policies import dynamodb_endpoint_policy, s3_endpoint_policy
 from stacks.shared.iam import Statement, role_with_policy, service_trust_json
 from stacks.shared.logs import project_log_group
 from stacks.shared.settings import Settings
@@ -165,9 +166,16 @@ class Network(Construct):
 
     def _gateway_endpoints(self, route_tables: list[RouteTable]) -> None:
         """Gateway endpoints (free) keep table and image-layer traffic off the NAT gateways and
-        the internet gateway, in whichever subnets tasks run."""
+        the internet gateway, in whichever subnets tasks run; their policies let through only
+        this deployment's objects and table and ECR's layers."""
         settings = self._settings
-        for service in ("s3", "dynamodb"):
+        arns = TerraformStack.of(self).arns
+        # Each passes only what the tasks need (stacks/foundation/endpoint_policies.py).
+        policies = {
+            "s3": s3_endpoint_policy(settings, arns),
+            "dynamodb": dynamodb_endpoint_policy(settings, arns),
+        }
+        for service, policy in policies.items():
             VpcEndpoint(
                 self,
                 f"endpoint_{service}",
@@ -175,6 +183,7 @@ class Network(Construct):
                 service_name=f"com.amazonaws.{settings.region}.{service}",
                 vpc_endpoint_type="Gateway",
                 route_table_ids=[rt.id for rt in route_tables],
+                policy=policy,
                 tags={"Name": f"{settings.prefix}-{service}"},
             )
 

@@ -30,6 +30,11 @@ ECS_EXEC_CHANNELS = (
     "ssmmessages:OpenControlChannel",
     "ssmmessages:OpenDataChannel",
 )
+# ...the session log the SSM agent writes (the cluster's ECS Exec log group)...
+ECS_EXEC_LOG_WRITE = ("logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents")
+# ...and how it checks, before a session starts, that the group exists and is encrypted
+# (no resource type: stacks/shared/star_only_actions.py).
+ECS_EXEC_LOG_CHECK = ("logs:DescribeLogGroups",)
 
 # The run table as the control functions use it (no deletes: records expire by TTL).
 RUN_TABLE = (

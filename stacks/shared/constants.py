@@ -64,6 +64,11 @@ TASK_MEMORY_MIB = 122880
 TASK_EPHEMERAL_STORAGE_GIB = 200
 # Both are associated with the cluster; the setting `capacity` picks which RunTask asks for.
 FARGATE_CAPACITY_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
+# The encryption context the SSM agent in a task sends with the kms:Decrypt of an ECS Exec
+# session's data key (amazon-ssm-agent, agent/session/crypto): it calls KMS itself, with the
+# task role's credentials, so no `kms:ViaService` is present; this key is what tells a session
+# key from any other ciphertext of the project key (stacks/agent/roles.py, CKV_CA_4).
+EXEC_SESSION_CONTEXT_KEY = "kms:EncryptionContext:aws:ssm:SessionId"
 
 # --- The edge: CloudFront sends this header with a secret value; the control API refuses any
 # request without it, so the API cannot be reached around CloudFront and its WAF. ---

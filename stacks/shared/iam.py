@@ -239,3 +239,22 @@ def role_with_policy(
         policy=policy_json(statements),
     )
     return role
+
+
+def role_without_policy(
+    scope: Construct, id: str, *, name: str, description: str, trust_policy: str
+) -> IamRole:
+    """A role that may do nothing: no inline policy, no managed policy, the stack's boundary.
+
+    For a principal that must hold credentials but no permission (the headless agent task:
+    ECS gives every task its task role's credentials, and the agent runs model-chosen
+    commands). A later statement has to come through `role_with_policy`, in review.
+    """
+    return IamRole(
+        scope,
+        id,
+        name=name,
+        description=description,
+        assume_role_policy=trust_policy,
+        permissions_boundary=stack_boundary_arn(scope),
+    )

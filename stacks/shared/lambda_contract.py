@@ -103,6 +103,12 @@ LAMBDA_ENVIRONMENT: tuple[EnvVar, ...] = (
         required=True,
         keys=PROVIDERS,
     ),
+    EnvVar(
+        "EXEC_TASK_ROLE_ARN",
+        "arn",
+        "agent: the task role of sessions (ECS Exec); headless runs keep the empty one",
+        required=True,
+    ),
     EnvVar("CONTAINER_NAME", "text", "agent: the container to override", required=True),
     EnvVar(
         "MODEL_PROXY_CONTAINER_NAME",

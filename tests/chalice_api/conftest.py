@@ -32,6 +32,7 @@ from tests.support.control_api import (
     ARTIFACT_BUCKET,
     AUDIENCE,
     CONTAINER,
+    EXEC_ROLE_ARN,
     ISSUER,
     KID,
     REGION,
@@ -296,6 +297,7 @@ def api_env(monkeypatch: pytest.MonkeyPatch, jwks: Jwks) -> Iterator[Env]:
             "AGENT_STOP_GRACE_SECONDS": "30",
             "ORIGIN_VERIFY": "off",
             "ARTIFACT_BUCKET": ARTIFACT_BUCKET,
+            "EXEC_TASK_ROLE_ARN": EXEC_ROLE_ARN,
         }
         for name in (
             "AWS_ENDPOINT_URL",

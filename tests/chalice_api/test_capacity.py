@@ -19,7 +19,7 @@ from chalicelib.core import aws
 from chalicelib.core import config as cfg
 from chalicelib.persistence import store
 
-from tests.support.control_api import Env, task_event
+from tests.support.control_api import EXEC_ROLE_ARN, Env, task_event
 from tests.support.runs import active, emit, get_run
 
 VALID = {"prompt": "Write a haiku", "provider": "openai", "model": "gpt-5"}
@@ -255,6 +255,25 @@ def test_spot_task_stopped_before_running_restarts_once_on_on_demand(
     assert len(injected.calls) == 2
     assert get_run(client, headers, run_id)["status"] == "STOPPED"
     assert active(api_env) == 0
+
+
+def test_a_sessions_restart_runs_as_the_exec_role_and_a_runs_as_none(
+    client: Any, headers: dict[str, str], api_env: Env, injected: Injected, capacity: Callable
+) -> None:
+    """The restart rebuilds the overrides from ECS's record of the stopped task; the task role
+    is decided again by the run's kind, never carried over (or lost)."""
+    capacity("spot-then-on-demand")
+    session_id = client.http.post("/v1/sessions", headers=headers, body=b"{}").json_body["run_id"]
+    run_id = create(client, headers).json_body["run_id"]
+    for started in (session_id, run_id):
+        arn = get_run(client, headers, started)["task_arn"]
+        event = stopped_before_running(api_env, started, arn, "TaskFailedToStart", NO_CAPACITY)
+        assert emit(client, event)["restarted"] == "on-demand"
+    session_calls = [c for c in injected.calls if c["startedBy"] == session_id]
+    run_calls = [c for c in injected.calls if c["startedBy"] == run_id]
+    assert [c["overrides"].get("taskRoleArn") for c in session_calls] == [EXEC_ROLE_ARN] * 2
+    assert [c["enableExecuteCommand"] for c in session_calls] == [True, True]
+    assert [c["overrides"].get("taskRoleArn") for c in run_calls] == [None, None]
 
 
 def test_task_that_ran_is_never_restarted(

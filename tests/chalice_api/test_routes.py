@@ -14,7 +14,7 @@ from chalicelib.core.ids import RUN_ID_RE
 from chalicelib.http.openapi import document
 from chalicelib.http.validation import MAX_PROMPT_CHARS
 
-from tests.support.control_api import CONTAINER, Env
+from tests.support.control_api import CONTAINER, EXEC_ROLE_ARN, Env
 
 VALID = {"prompt": "Fix the failing test", "provider": "anthropic", "model": "claude-sonnet-4"}
 
@@ -81,6 +81,8 @@ def test_create_get_list_run(client: Any, headers: dict[str, str], run_task_call
     assert call["clientToken"] == run_id
     assert call["startedBy"] == run_id
     assert call["enableExecuteCommand"] is False
+    # A headless run keeps the task definition's task role, the one that may do nothing.
+    assert "taskRoleArn" not in call["overrides"]
     vpc = call["networkConfiguration"]["awsvpcConfiguration"]
     assert vpc["assignPublicIp"] == "DISABLED" and vpc["subnets"] and vpc["securityGroups"]
     # No repository: the family without the clone container; the agent and its model proxy.
@@ -156,6 +158,13 @@ def test_session_returns_the_exec_command(
     )
     [call] = run_task_calls
     assert call["enableExecuteCommand"] is True
+    # Only a session runs as the exec role (ECS Exec's rights); moto, as `make up`'s ECS,
+    # accepts and records the override.
+    assert call["overrides"]["taskRoleArn"] == EXEC_ROLE_ARN
+    [task] = aws.client("ecs").describe_tasks(
+        cluster=api_env.cluster_arn, tasks=[body["task_arn"]]
+    )["tasks"]
+    assert task["overrides"]["taskRoleArn"] == EXEC_ROLE_ARN
     env = {e["name"] for e in call["overrides"]["containerOverrides"][0]["environment"]}
     assert "JOB_PROMPT" not in env
     got = client.http.get(f"/v1/runs/{body['run_id']}", headers=headers).json_body
@@ -335,6 +344,7 @@ def test_oidc_defaults() -> None:
             "CLUSTER_ARN": "arn:aws:ecs:us-east-1:123456789012:cluster/x",  # the contract's rule
             "TASK_DEFINITION_ARNS": arns,
             "REPO_TASK_DEFINITION_ARNS": arns,
+            "EXEC_TASK_ROLE_ARN": EXEC_ROLE_ARN,
             "PROVIDER_SECRET_ARNS": arns,
         }
     )

@@ -13,7 +13,7 @@ from pathlib import Path
 from devtools.scan import quick_scan
 from security import iam_lint
 from security.parliament_allow import ALLOWED_FINDINGS
-from tests.support.planting import add_statement, agent_task_policy
+from tests.support.planting import add_statement, agent_exec_policy
 from toolchain.paths import PROJECT_ROOT
 
 # Findings known in the stacks and waiting for a fix, each with its reason; the tests fail on any
@@ -68,7 +68,7 @@ def test_parliament_allow_entries_each_have_a_reason() -> None:
 def _agent_with(stacks: dict[str, dict], statement: dict) -> dict[str, dict]:
     doc = json.loads(json.dumps(stacks["agent"]))
     for name, body in doc["resource"]["aws_iam_role_policy"].items():
-        if agent_task_policy(name, body):
+        if agent_exec_policy(name, body):
             add_statement(statement)(body)
     return {"agent": doc}
 

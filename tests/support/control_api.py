@@ -25,6 +25,8 @@ KID = "test-key-1"
 REGION = "us-east-1"
 CONTAINER = "agent"
 ARTIFACT_BUCKET = "cloudagent-test-artifacts-123456789012-us-east-1"
+# What a session's task runs as (EXEC_TASK_ROLE_ARN, RunTask's overrides.taskRoleArn).
+EXEC_ROLE_ARN = "arn:aws:iam::123456789012:role/cloudagent-test-agent-exec"
 
 
 @dataclass

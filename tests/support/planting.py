@@ -67,8 +67,33 @@ def github_trust(_: str, body: Body) -> bool:
     return GITHUB_OIDC_HOST in body.get("assume_role_policy", "")
 
 
-def agent_task_policy(_: str, body: Body) -> bool:
-    return str(body.get("name", "")).endswith("-agent-task-policy")
+def agent_exec_policy(_: str, body: Body) -> bool:
+    """The exec role's policy: the one agent role with a policy (sessions run as it)."""
+    return str(body.get("name", "")).endswith("-agent-exec-policy")
+
+
+def _moved_to_the_headless_role(body: Body) -> None:
+    """The exec role's statements given to the headless task role instead (ECS Exec rights
+    during headless runs: the finding this guards)."""
+    body["name"] = str(body["name"]).replace("-agent-exec-policy", "-agent-task-policy")
+    body["role"] = "${aws_iam_role.task_role.id}"
+
+
+def endpoint_of(service: str) -> Callable[[str, Body], bool]:
+    """The gateway endpoint of `service` (`com.amazonaws.<region>.<service>`)."""
+    return lambda _, body: str(body.get("service_name", "")).endswith(f".{service}")
+
+
+S3_ENDPOINT = endpoint_of("s3")
+DYNAMODB_ENDPOINT = endpoint_of("dynamodb")
+
+
+def _add_action(action: str) -> Callable[[dict], None]:
+    return lambda statement: statement.__setitem__("Action", [*statement["Action"], action])
+
+
+def _replace_condition(condition: dict) -> Callable[[dict], None]:
+    return lambda statement: statement.__setitem__("Condition", condition)
 
 
 def any_resource(_: str, __: Body) -> bool:
@@ -411,33 +436,51 @@ PLANTS: tuple[Plant, ...] = (
               "kms:ScheduleKeyDeletion", "arn:aws:kms:us-east-1:123456789012:key/*")),
           "for kms:ScheduleKeyDeletion"),
     # CKV_CA_4 — agent task role least privilege
-    Plant("task_role_s3", "CKV_CA_4", "agent", "aws_iam_role_policy", agent_task_policy,
+    Plant("task_role_s3", "CKV_CA_4", "agent", "aws_iam_role_policy", agent_exec_policy,
           add_statement(_task_role_statement("s3:GetObject", "arn:aws:s3:::bucket/*")),
           "'s3:GetObject' is never for the agent"),
-    Plant("task_role_iam", "CKV_CA_4", "agent", "aws_iam_role_policy", agent_task_policy,
+    Plant("task_role_iam", "CKV_CA_4", "agent", "aws_iam_role_policy", agent_exec_policy,
           add_statement(_task_role_statement("iam:PassRole", "arn:aws:iam::1:role/r")),
           "'iam:PassRole' is never for the agent"),
-    Plant("task_role_sts", "CKV_CA_4", "agent", "aws_iam_role_policy", agent_task_policy,
+    Plant("task_role_sts", "CKV_CA_4", "agent", "aws_iam_role_policy", agent_exec_policy,
           add_statement(_task_role_statement("sts:AssumeRole", "arn:aws:iam::1:role/r")),
           "'sts:AssumeRole' is never for the agent"),
     Plant("task_role_organizations", "CKV_CA_4", "agent", "aws_iam_role_policy",
-          agent_task_policy,
+          agent_exec_policy,
           add_statement(_task_role_statement("organizations:ListAccounts", "arn:aws:iam::1:r")),
           "is never for the agent"),
-    Plant("task_role_run_table", "CKV_CA_4", "agent", "aws_iam_role_policy", agent_task_policy,
+    Plant("task_role_run_table", "CKV_CA_4", "agent", "aws_iam_role_policy", agent_exec_policy,
           add_statement(_task_role_statement(
               "dynamodb:UpdateItem", "arn:aws:dynamodb:us-east-1:1:table/cloudagent-dev")),
           "the result travels in the log stream"),
     Plant("task_role_provider_keys", "CKV_CA_4", "agent", "aws_iam_role_policy",
-          agent_task_policy,
+          agent_exec_policy,
           add_statement(_task_role_statement(
               "secretsmanager:GetSecretValue",
               "arn:aws:secretsmanager:us-east-1:1:secret:cloudagent-dev/provider/openai-AbCdEf")),
           "ECS injects the run's key"),
     Plant("task_role_other_service", "CKV_CA_4", "agent", "aws_iam_role_policy",
-          agent_task_policy,
+          agent_exec_policy,
           add_statement(_task_role_statement("lambda:InvokeFunction", "arn:aws:lambda:::f")),
-          "outside the agent's services"),
+          "not an action ECS Exec needs"),
+    Plant("task_role_holds_a_policy", "CKV_CA_4", "agent", "aws_iam_role_policy",
+          agent_exec_policy, _moved_to_the_headless_role,
+          "the headless task role holds a policy"),
+    Plant("task_definition_runs_as_exec_role", "CKV_CA_4", "agent", "aws_ecs_task_definition",
+          any_resource, set_attr("task_role_arn", "${aws_iam_role.exec_role.arn}"),
+          "is not the headless task role"),
+    Plant("exec_role_reads_session_logs", "CKV_CA_4", "agent", "aws_iam_role_policy",
+          agent_exec_policy,
+          statement_with_sid("EcsExecSessionLogs", _add_action("logs:GetLogEvents")),
+          "'logs:GetLogEvents' is not an action ECS Exec needs"),
+    Plant("exec_role_key_without_session_context", "CKV_CA_4", "agent", "aws_iam_role_policy",
+          agent_exec_policy, statement_with_sid("DecryptExecSessions", _no_condition),
+          "without the SSM session's encryption context"),
+    Plant("exec_role_key_via_service_only", "CKV_CA_4", "agent", "aws_iam_role_policy",
+          agent_exec_policy,
+          statement_with_sid("DecryptExecSessions", _replace_condition(
+              {"StringEquals": {"kms:ViaService": "ssm.us-east-1.amazonaws.com"}})),
+          "without the SSM session's encryption context"),
     # CKV_CA_5..8 — container definitions
     Plant("container_root_user", "CKV_CA_5", "agent", "aws_ecs_task_definition", any_resource,
           agent_container(lambda c: c.__setitem__("user", "0")), "runs as root"),
@@ -603,6 +646,19 @@ PLANTS: tuple[Plant, ...] = (
     Plant("key_policy_principal_star", "CKV_CA_13", "foundation", "aws_kms_key", any_resource,
           edit_json("policy", lambda p: p["Statement"][0].__setitem__("Principal", {"AWS": "*"})),
           "AWS principal '*'"),
+    Plant("endpoint_without_account_scope", "CKV_CA_13", "foundation", "aws_vpc_endpoint",
+          S3_ENDPOINT, statement_with_sid("ArtifactObjects", _no_condition),
+          "without aws:ResourceAccount"),
+    Plant("endpoint_any_account", "CKV_CA_13", "foundation", "aws_vpc_endpoint",
+          DYNAMODB_ENDPOINT, statement_with_sid("RunTable", _replace_condition(
+              {"StringEquals": {"aws:ResourceAccount": "*"}})),
+          "without aws:ResourceAccount"),
+    Plant("endpoint_layer_read_widened", "CKV_CA_13", "foundation", "aws_vpc_endpoint",
+          S3_ENDPOINT, statement_with_sid(
+              "EcrImageLayers", lambda s: s.__setitem__("Resource", "arn:aws:s3:::*/*")),
+          "without aws:ResourceAccount"),
+    Plant("endpoint_without_policy", "CKV_CA_13", "foundation", "aws_vpc_endpoint",
+          S3_ENDPOINT, del_attr("policy"), "a gateway endpoint without a policy"),
     Plant("oidc_provider_extra_client", "CKV_CA_14", "foundation",
           "aws_iam_openid_connect_provider", any_resource,
           set_attr("client_id_list", [STS_AUDIENCE, "cloudagent-dev"]), "client_id_list",

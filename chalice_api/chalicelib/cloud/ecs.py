@@ -58,6 +58,19 @@ def container_overrides(
     }
 
 
+def with_task_role(
+    settings: ApiConfig, overrides: dict[str, Any], interactive: bool
+) -> dict[str, Any]:
+    """``overrides`` with the task role the task runs as: a session's (``interactive``, ECS
+    Exec enabled) is the exec role, which holds ECS Exec's rights and nothing else; a headless
+    run names none, so it keeps its task definition's role, which may do nothing. It counts
+    towards ECS's 8 KiB like the containers' environment (about 80 characters)."""
+    out = {k: v for k, v in overrides.items() if k != "taskRoleArn"}
+    if interactive:
+        out["taskRoleArn"] = settings.exec_task_role_arn
+    return out
+
+
 class Ecs:
     """Thin adapter over the ECS API for one cluster and its per-provider task definitions."""
 
@@ -80,11 +93,14 @@ class Ecs:
     ) -> str:
         """Start one Fargate task for ``run_id`` with ``provider``'s task definition (the only
         one that holds that provider's key; with ``repo``, the family with the clone
-        container) on ``capacity`` (on-demand or spot); returns its ARN or raises
+        container) on ``capacity`` (on-demand or spot), as the exec role when ``interactive``
+        (``with_task_role``); returns its ARN or raises
         RunTaskFailed. ``client_token`` (default: the run id) makes a repeated call return
         the same task; a second start of the same run needs its own."""
         s = self.settings
         task_definition = s.task_definition_arn(provider, repo)
+        # Decided here, whoever built the overrides (a Spot restart rebuilds them from ECS's).
+        overrides = with_task_role(s, overrides, interactive)
         try:
             resp = self.api.run_task(
                 cluster=s.cluster_arn,

@@ -48,6 +48,9 @@ class ApiConfig:
     # The artifact bucket: sessions the agent saves and the bundles continuations start from
     # (``cloud/artifacts.py``). Required: every run with a repository gets a session URL in it.
     artifact_bucket: str
+    # The task role a session's task runs as (RunTask's overrides.taskRoleArn): ECS Exec only.
+    # Headless runs keep their task definition's task role, which may do nothing.
+    exec_task_role_arn: str
     app_stage: str = "dev"
     app_version: str = "0.0.0"
     # capacity ("on-demand", "spot") -> an agent task-hour's price; a run stores the one it used.
@@ -133,6 +136,7 @@ def from_env(env: dict[str, str] | None = None) -> ApiConfig:
         oidc_audience=read(env, "OIDC_AUDIENCE"),
         oidc_allowed_subjects=frozenset(read(env, "OIDC_ALLOWED_SUBJECTS")),
         artifact_bucket=read(env, "ARTIFACT_BUCKET"),
+        exec_task_role_arn=read(env, "EXEC_TASK_ROLE_ARN"),
         app_stage=read(env, "APP_STAGE"),
         app_version=read(env, "APP_VERSION"),
         hourly_costs_usd=read(env, "TASK_HOURLY_COST_USD"),

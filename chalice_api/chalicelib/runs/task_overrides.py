@@ -4,15 +4,15 @@ The agent gets its job (prompt, model, limits) and, with a repository, the repos
 for and a presigned URL to save its session with; the model proxy gets the run's spend cap; the
 clone container (repo-init) gets the repository to clone and, for a continuation, a presigned
 URL to read its bundle with. The URLs are credentials for one object each, so no container gets
-another's (``continuation.py`` signs them). ECS's 8 KiB limit counts all of it together
-(``cloud/ecs.py``).
+another's (``continuation.py`` signs them). A session's task runs as the exec role
+(``taskRoleArn``). ECS's 8 KiB limit counts all of it together (``cloud/ecs.py``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..cloud.ecs import container_overrides
+from ..cloud.ecs import container_overrides, with_task_role
 from ..core.config import ApiConfig
 from ..core.gitref import repo_url
 from .continuation import Continuations
@@ -75,7 +75,9 @@ def with_urls(
     interactive: bool,
 ) -> dict[str, Any]:
     """The task's overrides with its presigned URLs: every run with a repository saves its
-    session (the agent's PUT URL); a continuation's repo-init reads its bundle (a GET URL)."""
+    session (the agent's PUT URL); a continuation's repo-init reads its bundle (a GET URL).
+    A session also names the exec role as its task role (``with_task_role``), so the size
+    check counts it."""
     agent_extra: dict[str, str] = {}
     repo_init_extra: dict[str, str] = {}
     if task_req.repo is not None and not interactive:
@@ -83,4 +85,5 @@ def with_urls(
         agent_extra["AGENT_SESSION_UPLOAD_URL"] = url
         if continuing:
             repo_init_extra["AGENT_CONTINUE_URL"] = continuations.bundle_url(run_id, task_req)
-    return task_overrides(settings, run_id, task_req, agent_extra, repo_init_extra)
+    overrides = task_overrides(settings, run_id, task_req, agent_extra, repo_init_extra)
+    return with_task_role(settings, overrides, interactive)

@@ -223,19 +223,37 @@ def test_execution_role_pulls_one_repo_writes_one_group_reads_five_secrets(agent
     assert statements["WriteAgentLogs"]["Resource"].startswith("${aws_cloudwatch_log_group.")
 
 
-def test_task_role_reaches_ecs_exec_and_nothing_else(agent: dict) -> None:
-    """No Secrets Manager (keys are injected), no DynamoDB (results go through the log)."""
-    statements = policy_of(agent, "-task")
+def test_task_role_holds_nothing_and_every_task_definition_names_it(agent: dict) -> None:
+    """A headless run's agent runs as the task definitions' task role: no policy, no managed
+    policy — whatever the model runs holds credentials that may do nothing."""
+    [key] = [
+        k for k, r in agent["resource"]["aws_iam_role"].items() if r["name"] == f"{PREFIX}-task"
+    ]
+    role_ref = f"${{aws_iam_role.{key}."
+    assert not [p for p in resources(agent, "aws_iam_role_policy") if role_ref in p["role"]]
+    assert "aws_iam_role_policy_attachment" not in agent["resource"]
+    assert "managed_policy_arns" not in agent["resource"]["aws_iam_role"][key]
+    for task in task_definitions(agent).values():
+        assert task["task_role_arn"] == f"{role_ref}arn}}"
+
+
+def test_exec_role_reaches_ecs_exec_and_nothing_else(agent: dict) -> None:
+    """What a session runs as: no Secrets Manager (keys are injected), no DynamoDB (results go
+    through the log); the project key only for an SSM session's data key."""
+    statements = {s["Sid"]: s for s in policy_of(agent, "-exec")}
     actions = {
         a
-        for s in statements
+        for s in statements.values()
         for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
     }
     assert {a.split(":")[0] for a in actions} == {"kms", "ssmmessages", "logs"}
     assert "kms:Decrypt" in actions and "kms:GenerateDataKey" not in actions
-    for statement in statements:
-        if statement["Resource"] == "*":
-            assert statement["Sid"] == "EcsExecChannels"
+    key = statements["DecryptExecSessions"]
+    assert key["Condition"] == {"Null": {"kms:EncryptionContext:aws:ssm:SessionId": "false"}}
+    assert "aws_kms_key" in key["Resource"] or ":key/" in key["Resource"]
+    star = {sid for sid, s in statements.items() if s["Resource"] == "*"}
+    assert star == {"EcsExecChannels", "EcsExecLogGroupCheck"}
+    assert statements["EcsExecLogGroupCheck"]["Action"] == "logs:DescribeLogGroups"
 
 
 def test_outputs_for_the_api_stack(agent: dict) -> None:
@@ -243,6 +261,7 @@ def test_outputs_for_the_api_stack(agent: dict) -> None:
         "task_definition_arns",
         "repo_task_definition_arns",
         "task_role_arn",
+        "exec_role_arn",
         "execution_role_arn",
         "container_name",
         "log_group_name",

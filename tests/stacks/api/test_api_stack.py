@@ -16,6 +16,7 @@ ENVIRONMENT = {
     "CLUSTER_ARN",
     "TASK_DEFINITION_ARNS",
     "REPO_TASK_DEFINITION_ARNS",
+    "EXEC_TASK_ROLE_ARN",
     "CONTAINER_NAME",
     "MODEL_PROXY_CONTAINER_NAME",
     "REPO_INIT_CONTAINER_NAME",
@@ -126,10 +127,18 @@ def test_api_role_is_scoped(api: dict) -> None:
     assert set(track["Action"]) == {"ecs:DescribeTasks", "ecs:StopTask"}
     assert "ecs:cluster" in track["Condition"]["ArnEquals"]
     pass_role = statements["PassAgentRoles"]
-    assert pass_role["Action"] == "iam:PassRole" and len(pass_role["Resource"]) == 2
+    # Exactly the roles a RunTask names: the task definitions' task and execution roles, and
+    # the exec role a session names in its overrides; to ECS tasks only.
+    passed = sorted(
+        r.rsplit("cross-stack-output-aws_iam_role", 1)[1] for r in pass_role["Resource"]
+    )
+    assert pass_role["Action"] == "iam:PassRole"
+    assert passed == ["exec_rolearn}", "execution_rolearn}", "task_rolearn}"]
     assert pass_role["Condition"] == {
         "StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
     }
+    variables = resources(api, "aws_lambda_function")[0]["environment"]["variables"]
+    assert variables["EXEC_TASK_ROLE_ARN"].endswith("cross-stack-output-aws_iam_roleexec_rolearn}")
     assert any(r.endswith("/index/by_time") for r in statements["RunTable"]["Resource"])
     assert statements["ReadAgentLogs"]["Action"] == "logs:GetLogEvents"
 

@@ -93,6 +93,47 @@ def test_gateway_endpoints_for_s3_and_dynamodb(foundation: dict) -> None:
     assert all(len(e["route_table_ids"]) == 3 for e in endpoints)
 
 
+ACCOUNT = "${data.aws_caller_identity.account.account_id}"
+PARTITION = "${data.aws_partition.partition.partition}"
+
+
+def _endpoint_policy(foundation: dict, service: str) -> dict[str, dict]:
+    [endpoint] = [
+        e for e in resources(foundation, "aws_vpc_endpoint") if e["service_name"].endswith(service)
+    ]
+    return {s["Sid"]: s for s in json.loads(endpoint["policy"])["Statement"]}
+
+
+def test_the_s3_endpoint_passes_ecr_layers_and_this_deployments_artifacts_only(
+    foundation: dict, stacks: dict[str, dict]
+) -> None:
+    """Tasks reach S3 in the region for two things: pulling the image's layers (ECR's own
+    bucket, an AWS account's) and the presigned session/bundle URLs (the artifact bucket, in
+    this account). Nothing else passes: no other bucket of this region, of any account."""
+    statements = _endpoint_policy(foundation, ".s3")
+    assert set(statements) == {"EcrImageLayers", "ArtifactObjects"}
+    layers = statements["EcrImageLayers"]
+    assert (layers["Principal"], layers["Action"]) == ("*", ["s3:GetObject"])
+    assert layers["Resource"] == [f"arn:{PARTITION}:s3:::prod-us-east-1-starport-layer-bucket/*"]
+    assert "Condition" not in layers  # the bucket is AWS's, not this account's
+    artifacts = statements["ArtifactObjects"]
+    bucket = one(stacks["api"], "aws_s3_bucket")["bucket"]
+    assert artifacts["Resource"] == [f"arn:{PARTITION}:s3:::{bucket}/*"]
+    assert artifacts["Action"] == ["s3:GetObject", "s3:PutObject"]
+    assert artifacts["Condition"] == {"StringEquals": {"aws:ResourceAccount": ACCOUNT}}
+
+
+def test_the_dynamodb_endpoint_passes_the_run_table_of_this_account_only(foundation: dict) -> None:
+    """Nothing in the VPC uses DynamoDB (the control functions run outside it): the endpoint
+    lets through no more than the run table, in this account."""
+    [table] = _endpoint_policy(foundation, ".dynamodb").values()
+    assert table["Principal"] == "*"
+    assert table["Condition"] == {"StringEquals": {"aws:ResourceAccount": ACCOUNT}}
+    base = f"arn:{PARTITION}:dynamodb:us-east-1:{ACCOUNT}:table/cloudagent-dev"
+    assert table["Resource"] == [base, f"{base}/index/by_time"]
+    assert not any(a.startswith("dynamodb:Delete") or "*" in a for a in table["Action"])
+
+
 def test_flow_logs_and_closed_default_security_group(foundation: dict) -> None:
     flow = one(foundation, "aws_flow_log")
     assert flow["traffic_type"] == "ALL"
