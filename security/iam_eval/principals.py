@@ -58,7 +58,7 @@ class Principal:
             document["Statement"] = [*document["Statement"], statement]
             return Policy(policy.name, document)
 
-        first, *rest = self.identity
+        first, *rest = self.identity or (Policy("planted", {"Statement": []}),)
         boundary = add(self.boundary) if self.boundary else None
         return replace(self, identity=(add(first), *rest), boundary=boundary)
 

@@ -53,6 +53,9 @@ class Decision:
     # Statement ids (or `<policy type>:<policy>` without one) that decided it.
     deciding: tuple[str, ...] = ()
     errors: str = ""
+    # Context keys the evaluator dropped as not applying to the action: a case that needs one
+    # is not judged by it (a "denied" would hold vacuously), so the tests refuse such cases.
+    ignored: tuple[str, ...] = ()
 
     @property
     def allowed(self) -> bool:

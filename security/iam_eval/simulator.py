@@ -73,7 +73,8 @@ def _decision(answer: dict) -> Decision:
     reasons: Sequence[dict] = answer["grants"] if answer["decision"] == "Allowed" else []
     if answer["decision"] != "Allowed":
         reasons = answer["denials"]
-    return Decision(answer["decision"], tuple(sorted({_label(r) for r in reasons})))
+    ignored = tuple(sorted(set(answer["ignoredContextKeys"])))
+    return Decision(answer["decision"], tuple(sorted({_label(r) for r in reasons})), "", ignored)
 
 
 def _label(reason: dict) -> str:

@@ -25,16 +25,20 @@ def roles(stacks: dict[str, dict]) -> Roles:
 
 
 @pytest.fixture(scope="session")
-def key_policy(stacks: dict[str, dict], roles: Roles) -> dict:
-    """The project key's policy, as the evaluator needs it for a KMS request."""
-    [key] = stacks["foundation"]["resource"]["aws_kms_key"].values()
-    return json.loads(roles.addresses.resolve(key["policy"], "foundation"))
+def project_key(stacks: dict[str, dict], roles: Roles) -> tuple[str, dict]:
+    """The project key's ARN and policy, as the evaluator needs them for a KMS request."""
+    [(name, key)] = stacks["foundation"]["resource"]["aws_kms_key"].items()
+    policy = json.loads(roles.addresses.resolve(key["policy"], "foundation"))
+    return roles.addresses.attribute("foundation", "aws_kms_key", name, "arn"), policy
 
 
 @pytest.fixture(scope="session")
-def requests(key_policy: dict) -> dict[str, Request]:
+def requests(project_key: tuple[str, dict]) -> dict[str, Request]:
+    key, policy = project_key
     return {
-        c.id: replace(c.request, resource_policy=key_policy) if c.key_policy else c.request
+        c.id: replace(c.request, resource=key, resource_policy=policy)
+        if c.key_policy
+        else c.request
         for c in CASES
     }
 
@@ -46,11 +50,11 @@ def decisions(roles: Roles, requests) -> dict[str, Decision]:
     return {case.id: decision for case, decision in zip(CASES, found, strict=True)}
 
 
-def _variants(principal: Principal, case: Case) -> list[tuple[Principal, bool]]:
+def _variants(principal: Principal, case: Case, request: Request) -> list[tuple[Principal, bool]]:
     """Each planted change of a case, with whether the request must then be allowed."""
     if case.allowed:
         return [(principal.without_statement(case.by), False)]
-    widened = principal.with_statement(case.planted_allow)
+    widened = principal.with_statement(case.planted_allow(request))
     if case.by is None:
         return [(widened, True)]
     return [(widened, False), (widened.without_statement(case.by), True)]
@@ -59,7 +63,11 @@ def _variants(principal: Principal, case: Case) -> list[tuple[Principal, bool]]:
 @pytest.fixture(scope="session")
 def planted_decisions(roles: Roles, requests) -> dict[str, list[tuple[Decision, bool]]]:
     """One evaluator run for every case with each of its planted changes."""
-    variants = [(c, p, expected) for c in CASES for p, expected in _variants(roles[c.role_name], c)]
+    variants = [
+        (c, p, expected)
+        for c in CASES
+        for p, expected in _variants(roles[c.role_name], c, requests[c.id])
+    ]
     found = evaluate((p, requests[c.id]) for c, p, _ in variants)
     decided: dict[str, list[tuple[Decision, bool]]] = {}
     for (case, _, expected), decision in zip(variants, found, strict=True):
@@ -75,6 +83,7 @@ def test_case_ids_are_unique():
 def test_the_evaluator_decides_as_claimed(case: Case, decisions):
     decision = decisions[case.id]
     assert decision.decision != "Error", f"{case.request.describe()}: {decision.errors}"
+    assert decision.ignored == (), f"the evaluator cannot judge {decision.ignored}"
     assert decision.allowed == case.allowed, (
         f"{case.role_name}: {case.request.describe()} -> {decision.decision} "
         f"(decided by {decision.deciding})"

@@ -15,7 +15,7 @@ ROLE_VARIABLES = {role: f"CLOUDAGENT_{role.upper()}_ROLE_ARN" for role in GITHUB
 # a role under, and none it may delete (a deleted role re-created with another trust would
 # outlive the GitHub trust). tests/stacks/foundation/github/test_delivery_roles.py holds this
 # list to the roles the stacks synthesize.
-RUNTIME_ROLES = ("agent-execution", "agent-task", "api", "admin")
+RUNTIME_ROLES = ("agent-execution", "agent-exec", "agent-task", "api", "admin")
 OIDC_PROVIDER_OUTPUT = "github_oidc_provider_arn"
 BOUNDARY_OUTPUT = "permissions_boundary_arn"
 

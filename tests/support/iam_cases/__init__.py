@@ -38,17 +38,16 @@ class Case:
     allowed: bool
     by: str | None = None  # the Sid that decides; removing it flips the decision
     plant: dict | None = None  # the allow a careless policy would have (default: see above)
-    # KMS decides with the key's policy too: the project key's (it delegates to the account, as
-    # any key created with the default policy does), resolved from the synth by the test.
+    # A request on the project key: KMS decides with the key's policy too. The test puts the
+    # key's ARN and policy, resolved from the synth, in place of the request's resource.
     key_policy: bool = False
 
     @property
     def role_name(self) -> str:
         return f"{PREFIX}-{self.role}"
 
-    @property
-    def planted_allow(self) -> dict:
-        return self.plant or allow([self.request.action], self.request.resource)
+    def planted_allow(self, request: Request) -> dict:
+        return self.plant or allow([request.action], request.resource)
 
 
 def arn(service: str, resource: str, *, region: str = REGION, account: str = ACCOUNT) -> str:

@@ -47,6 +47,53 @@ def _agent() -> list[Case]:
     ]
 
 
+def _exec_sessions() -> list[Case]:
+    """Only a session's task runs as `-agent-exec`; a headless run's role holds nothing."""
+    # Not here: the exec role's kms:Decrypt only with the session's encryption context. The
+    # evaluator drops `kms:EncryptionContext:*` keys as not applying to kms:Decrypt, so it
+    # cannot judge that condition; CKV_CA_4's plants prove it instead.
+    channel = "ssmmessages:OpenDataChannel"
+    return [
+        Case("headless-task-opens-an-exec-channel", "agent-task", Request(channel, "*"), False),
+        Case(
+            "session-opens-an-exec-channel",
+            "agent-exec",
+            Request(channel, "*"),
+            True,
+            by="EcsExecChannels",
+        ),
+        Case(
+            "session-reads-a-provider-key",
+            "agent-exec",
+            Request("secretsmanager:GetSecretValue", SECRET),
+            False,
+        ),
+        Case(
+            "api-passes-the-exec-role-to-ecs",
+            "api",
+            Request("iam:PassRole", role_arn("agent-exec"), context=TO_ECS),
+            True,
+            by="PassAgentRoles",
+        ),
+        Case(
+            "api-passes-the-exec-role-to-lambda",
+            "api",
+            Request(
+                "iam:PassRole",
+                role_arn("agent-exec"),
+                context={"iam:PassedToService": "lambda.amazonaws.com"},
+            ),
+            False,
+        ),
+        Case(
+            "api-passes-the-deploy-role",
+            "api",
+            Request("iam:PassRole", role_arn("github-deploy"), context=TO_ECS),
+            False,
+        ),
+    ]
+
+
 def _control_plane() -> list[Case]:
     return [
         Case(
@@ -152,4 +199,4 @@ def _delivery() -> list[Case]:
     ]
 
 
-CASES = [*_agent(), *_control_plane(), *_delivery()]
+CASES = [*_agent(), *_exec_sessions(), *_control_plane(), *_delivery()]
