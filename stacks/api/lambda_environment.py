@@ -87,6 +87,9 @@ def _identity_environment(settings: Settings) -> dict[str, str]:
         "OIDC_AUDIENCE": settings.api_audience,
         "OIDC_ALLOWED_SUBJECTS": settings.github_subject,
         "OIDC_REPOSITORY_ID": settings.github_repository_id,
+        # Only jobs of run-agent.yml (continue-run.yml calls it) on the default branch.
+        "OIDC_REF": settings.github_default_ref,
+        "OIDC_JOB_WORKFLOW_REFS": ",".join(settings.api_workflow_refs),
         "APP_STAGE": settings.env_name,
         "APP_VERSION": APP_VERSION,
     }

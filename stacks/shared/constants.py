@@ -90,3 +90,10 @@ TABLE_TIME_INDEX = "by_time"
 TABLE_TIME_INDEX_PARTITION_KEY = "gsi1pk"
 TABLE_TIME_INDEX_SORT_KEY = "gsi1sk"
 TABLE_TTL_ATTRIBUTE = "expires_at"
+
+# The default `github_repo`: the local placeholder `make synth`, `make up` and the tests run on.
+# Any other repository is a deployment, and then `github_repository_id` is required.
+LOCAL_GITHUB_REPO = "org/cloudagent"
+# The workflow whose job calls the control API (continue-run.yml calls it, and a called
+# workflow's token names the called file in `job_workflow_ref`).
+API_CALLER_WORKFLOW = "run-agent.yml"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from stacks.shared.constants import PROJECT
+from stacks.shared.constants import API_CALLER_WORKFLOW, LOCAL_GITHUB_REPO, PROJECT
 from stacks.shared.setting_fields import (
     DecimalRange,
     Range,
@@ -65,7 +65,7 @@ class Settings:
         check=matches(r"[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d"),
     )
     github_repo: str = setting(
-        "org/cloudagent",
+        LOCAL_GITHUB_REPO,
         accepted="ORG/REPO, e.g. my-org/cloudagent",
         help="the only repository trusted through GitHub OIDC",
         check=matches(f"{_GITHUB_NAME}/{_GITHUB_NAME}"),
@@ -74,8 +74,10 @@ class Settings:
     github_repository_id: str = setting(
         "",
         accepted="empty or the repository's numeric id (gh api repos/ORG/REPO --jq .id)",
-        help="when set, the API also requires the token's `repository_id` claim to equal it, so "
-        "a deleted and re-created repository of the same name is not trusted",
+        help="the API requires the token's `repository_id` claim to equal it, so a deleted and "
+        "re-created repository of the same name is not trusted; required for every "
+        "`github_repo` but the local placeholder org/cloudagent (the workflows' settings "
+        "step fills it from the running repository)",
         check=matches(r"|[1-9][0-9]{0,19}"),
         lambda_env="OIDC_REPOSITORY_ID",
     )
@@ -85,6 +87,14 @@ class Settings:
         help="the trusted subject is `repo:ORG/REPO:environment:ENV`",
         check=matches(r"[A-Za-z0-9_.-]{1,255}"),
         lambda_env="OIDC_ALLOWED_SUBJECTS",
+    )
+    github_default_branch: str = setting(
+        "main",
+        accepted="a branch name (letters, digits, '_', '.', '/', '-'; at most 100), e.g. main",
+        help="the branch deploys and agent runs come from: the API requires the token's `ref` "
+        "to be refs/heads/<branch> and its `job_workflow_ref` to be run-agent.yml on it",
+        check=matches(r"[A-Za-z0-9_][A-Za-z0-9_./-]{0,99}"),
+        lambda_env="OIDC_REF",
     )
     state_bucket: str | None = setting(
         None,
@@ -230,6 +240,20 @@ class Settings:
     def github_subject(self) -> str:
         """The subject deploy, image, admin-invoke and the API trust: the gated environment."""
         return f"repo:{self.github_repo}:environment:{self.github_environment}"
+
+    @property
+    def github_default_ref(self) -> str:
+        """The `ref` claim of a job on the default branch."""
+        return f"refs/heads/{self.github_default_branch}"
+
+    def github_workflow_ref(self, workflow_file: str) -> str:
+        """`job_workflow_ref` of a job of `workflow_file` run from the default branch."""
+        return f"{self.github_repo}/.github/workflows/{workflow_file}@{self.github_default_ref}"
+
+    @property
+    def api_workflow_refs(self) -> list[str]:
+        """The `job_workflow_ref` values the API accepts: run-agent.yml on the default branch."""
+        return [self.github_workflow_ref(API_CALLER_WORKFLOW)]
 
     @property
     def github_pull_request_subject(self) -> str:

@@ -252,7 +252,13 @@ def test_deployed_functions_trust_only_github_and_only_the_local_server_differs(
         "Variables"
     ]
     differing = {k for k in deployed if served.get(k) != deployed[k]}
-    assert differing == {"OIDC_ISSUER", "OIDC_JWKS_URL", "OIDC_ALLOWED_SUBJECTS"}
+    # OIDC_REF is the same refs/heads/main on the defaults; the workflow names another repository.
+    assert differing == {
+        "OIDC_ISSUER",
+        "OIDC_JWKS_URL",
+        "OIDC_ALLOWED_SUBJECTS",
+        "OIDC_JOB_WORKFLOW_REFS",
+    }
     assert served["OIDC_ISSUER"] == local.issuer_url
     assert served["OIDC_ALLOWED_SUBJECTS"] == DEV_SUBJECT
 

@@ -31,6 +31,8 @@ ENVIRONMENT = {
     "OIDC_JWKS_URL",
     "OIDC_AUDIENCE",
     "OIDC_ALLOWED_SUBJECTS",
+    "OIDC_REF",
+    "OIDC_JOB_WORKFLOW_REFS",
     "ARTIFACT_BUCKET",
 }
 
@@ -69,6 +71,11 @@ def test_control_lambda_environment_pins_githubs_issuer(functions: dict[str, dic
     assert variables["OIDC_JWKS_URL"] == f"{GITHUB_OIDC_ISSUER}/.well-known/jwks"
     assert variables["OIDC_ALLOWED_SUBJECTS"] == "repo:org/cloudagent:environment:dev"
     assert variables["OIDC_AUDIENCE"] == "cloudagent-dev"
+    # Only jobs of run-agent.yml (continue-run.yml calls it) on the default branch.
+    assert variables["OIDC_REF"] == "refs/heads/main"
+    assert variables["OIDC_JOB_WORKFLOW_REFS"] == (
+        "org/cloudagent/.github/workflows/run-agent.yml@refs/heads/main"
+    )
     assert variables["CONTAINER_NAME"] == "agent"
     assert variables["MODEL_PROXY_CONTAINER_NAME"] == "model-proxy"
     assert variables["REPO_INIT_CONTAINER_NAME"] == "repo-init"

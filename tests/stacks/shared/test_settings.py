@@ -107,6 +107,34 @@ def test_empty_state_bucket_means_local_state() -> None:
     assert load_settings(environ={"CLOUDAGENT_STATE_BUCKET": ""}).state_bucket is None
 
 
+def test_a_deployed_repository_needs_its_id() -> None:
+    """Any repository but the local placeholder is a deployment: its id is pinned, so a
+    repository re-created under the same name is not trusted by the API."""
+    repo = {"CLOUDAGENT_GITHUB_REPO": "my-org/agents"}
+    with pytest.raises(SettingsError, match=r"setting 'github_repository_id' .* is required"):
+        load_settings(environ=repo)
+    pinned = load_settings(environ={**repo, "CLOUDAGENT_GITHUB_REPOSITORY_ID": "42"})
+    assert pinned.github_repository_id == "42"
+    assert load_settings(environ={}).github_repository_id == ""  # make synth's local defaults
+
+
+def test_the_api_trusts_run_agent_on_the_default_branch() -> None:
+    settings = load_settings(
+        environ={
+            "CLOUDAGENT_GITHUB_REPO": "my-org/agents",
+            "CLOUDAGENT_GITHUB_REPOSITORY_ID": "42",
+            "CLOUDAGENT_GITHUB_DEFAULT_BRANCH": "trunk",
+        }
+    )
+    assert settings.github_default_ref == "refs/heads/trunk"
+    assert settings.api_workflow_refs == [
+        "my-org/agents/.github/workflows/run-agent.yml@refs/heads/trunk"
+    ]
+    for bad in ("", "-x", "a b", "refs/heads/*", "x" * 101):
+        with pytest.raises(SettingsError, match="github_default_branch"):
+            load_settings(environ={"CLOUDAGENT_GITHUB_DEFAULT_BRANCH": bad})
+
+
 def test_unknown_context_key_is_refused() -> None:
     with pytest.raises(SettingsError, match="unknown setting 'vpc_cdir'"):
         load_settings(context={"vpc_cdir": "10.0.0.0/16"}, environ={})
