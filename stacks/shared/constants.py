@@ -94,6 +94,3 @@ TABLE_TTL_ATTRIBUTE = "expires_at"
 # The default `github_repo`: the local placeholder `make synth`, `make up` and the tests run on.
 # Any other repository is a deployment, and then `github_repository_id` is required.
 LOCAL_GITHUB_REPO = "org/cloudagent"
-# The workflow whose job calls the control API (continue-run.yml calls it, and a called
-# workflow's token names the called file in `job_workflow_ref`).
-API_CALLER_WORKFLOW = "run-agent.yml"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from stacks.shared.constants import API_CALLER_WORKFLOW, LOCAL_GITHUB_REPO, PROJECT
+from stacks.shared.constants import LOCAL_GITHUB_REPO, PROJECT
 from stacks.shared.setting_fields import (
     DecimalRange,
     Range,
@@ -95,6 +95,16 @@ class Settings:
         "to be refs/heads/<branch> and its `job_workflow_ref` to be run-agent.yml on it",
         check=matches(r"[A-Za-z0-9_][A-Za-z0-9_./-]{0,99}"),
         lambda_env="OIDC_REF",
+    )
+    github_subject_template: str = setting(
+        "workflow",
+        accepted="workflow or default",
+        help="the repository's OIDC subject template: `workflow` (set once on the repository, "
+        "docs/OPERATIONS.md) puts the job's workflow file and ref in the subject, so each role "
+        "trusts only its own workflow on the default branch; `default` is GitHub's default, "
+        "any workflow in the environment",
+        check=one_of("workflow", "default"),
+        lambda_env="OIDC_ALLOWED_SUBJECTS",
     )
     state_bucket: str | None = setting(
         None,
@@ -235,30 +245,6 @@ class Settings:
     def prefix(self) -> str:
         """Resource-name prefix; deploy-role permissions are scoped by it."""
         return f"{PROJECT}-{self.env_name}"
-
-    @property
-    def github_subject(self) -> str:
-        """The subject deploy, image, admin-invoke and the API trust: the gated environment."""
-        return f"repo:{self.github_repo}:environment:{self.github_environment}"
-
-    @property
-    def github_default_ref(self) -> str:
-        """The `ref` claim of a job on the default branch."""
-        return f"refs/heads/{self.github_default_branch}"
-
-    def github_workflow_ref(self, workflow_file: str) -> str:
-        """`job_workflow_ref` of a job of `workflow_file` run from the default branch."""
-        return f"{self.github_repo}/.github/workflows/{workflow_file}@{self.github_default_ref}"
-
-    @property
-    def api_workflow_refs(self) -> list[str]:
-        """The `job_workflow_ref` values the API accepts: run-agent.yml on the default branch."""
-        return [self.github_workflow_ref(API_CALLER_WORKFLOW)]
-
-    @property
-    def github_pull_request_subject(self) -> str:
-        """The only subject the read-only plan role trusts: pull-request code gets nothing else."""
-        return f"repo:{self.github_repo}:pull_request"
 
     @property
     def log_group_prefix(self) -> str:

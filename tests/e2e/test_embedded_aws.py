@@ -246,7 +246,10 @@ def test_deployed_functions_trust_only_github_and_only_the_local_server_differs(
         ]
         assert variables["OIDC_ISSUER"] == GITHUB_OIDC_ISSUER, name
         assert variables["OIDC_JWKS_URL"] == f"{GITHUB_OIDC_ISSUER}/.well-known/jwks", name
-        assert variables["OIDC_ALLOWED_SUBJECTS"] == "repo:org/cloudagent:environment:dev", name
+        assert variables["OIDC_ALLOWED_SUBJECTS"] == (
+            "repo:org/cloudagent:environment:dev:job_workflow_ref:"
+            "org/cloudagent/.github/workflows/run-agent.yml@refs/heads/main"
+        ), name
     served = json.loads(local.paths.serve_config.read_text())["app_env"]
     deployed = lambdas.get_function_configuration(FunctionName=local.api_function)["Environment"][
         "Variables"

@@ -309,8 +309,9 @@ def test_every_token_job_stops_a_run_from_another_branch(workflow_texts):
         lambda t: t.replace(DEFAULT_BRANCH_IF, DEFAULT_BRANCH_IF.replace("!=", "=="), 1),
         lambda t: t.replace("vars.CLOUDAGENT_GITHUB_DEFAULT_BRANCH || 'main'", "'main'", 1),
         lambda t: t.replace("          exit 1\n", "", 1),
-        lambda t: t.replace("      - name: Only from the default branch", "      - name: Later", 1)
-        .replace("    steps:\n", "    steps:\n      - run: echo first\n", 1),
+        lambda t: t.replace(
+            "      - name: Only from the default branch", "      - name: Later", 1
+        ).replace("    steps:\n", "    steps:\n      - run: echo first\n", 1),
     ],
     ids=["no-if", "inverted", "setting-ignored", "no-exit", "not-first"],
 )
