@@ -144,7 +144,7 @@ def github_oidc_trust_json(provider_arn: str, subject: str, operator: str = "Str
     `StringLike` with a single `*`, standing for the number, at the end of a `:pull_request:`
     subject (stacks/shared/github_subjects.py).
     """
-    pull_request = ":pull_request" in subject
+    pull_request = subject.split(":")[2:3] == ["pull_request"]  # repo:ORG/REPO:pull_request...
     if not subject.startswith("repo:") or "?" in subject:
         raise PolicyError(f"GitHub OIDC subject '{subject}' must be one exact repo:... subject")
     if operator == "StringEquals" and "*" in subject:

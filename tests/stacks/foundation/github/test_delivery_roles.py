@@ -119,6 +119,7 @@ def test_trust_builder_refuses_a_wildcard_subject():
     for subject in (
         "repo:org/cloudagent:pull_request:*",
         "repo:org/cloudagent:environment:dev:job_workflow_ref:x@refs/pull/*/merge",
+        "repo:org/cloudagent:environment:pull_request:job_workflow_ref:x@refs/pull/*/merge",
         plan.replace("plan.yml", "*.yml"),
         plan + "?",
     ):
