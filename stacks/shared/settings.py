@@ -84,7 +84,8 @@ class Settings:
     github_environment: str = setting(
         "dev",
         accepted="a GitHub environment name (letters, digits, '_', '.', '-'), e.g. production",
-        help="the trusted subject is `repo:ORG/REPO:environment:ENV`",
+        help="the trusted subject is `repo:ORG/REPO:environment:ENV` (with the `workflow` "
+        "subject template followed by the job's workflow file at the default branch)",
         check=matches(r"[A-Za-z0-9_.-]{1,255}"),
         lambda_env="OIDC_ALLOWED_SUBJECTS",
     )
