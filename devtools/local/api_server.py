@@ -21,7 +21,7 @@ from devtools import moto_server
 from devtools.deploy import LocalDeployment
 from devtools.local import processes
 from devtools.local.lambdas import Aws, function_environment
-from devtools.local.oidc import DEV_SUBJECT, DevIssuer
+from devtools.local.oidc import DEV_JOB_WORKFLOW_REF, DEV_REF, DEV_SUBJECT, DevIssuer
 from devtools.local.paths import LocalPaths
 from devtools.local.session import SERVE_MARKER, UpError
 from toolchain.paths import PROJECT_ROOT
@@ -30,8 +30,16 @@ ORIGIN_HEADER = "X-Origin-Verify"
 API_LAMBDA_HANDLER = "app.app"  # the Chalice handler of the HTTP routes
 # The local server replaces only these; everything else is the deployed Lambda's environment.
 # OIDC_REPOSITORY_ID is emptied because development tokens carry no GitHub repository id (it
-# differs from the deployed value only when the setting github_repository_id is set).
-LOCAL_OVERRIDES = ("OIDC_ISSUER", "OIDC_JWKS_URL", "OIDC_ALLOWED_SUBJECTS", "OIDC_REPOSITORY_ID")
+# differs from the deployed value only when the setting github_repository_id is set); the ref
+# and workflow are the development token's (devtools/local/oidc.py).
+LOCAL_OVERRIDES = (
+    "OIDC_ISSUER",
+    "OIDC_JWKS_URL",
+    "OIDC_ALLOWED_SUBJECTS",
+    "OIDC_REPOSITORY_ID",
+    "OIDC_REF",
+    "OIDC_JOB_WORKFLOW_REFS",
+)
 
 
 def api_function_name(deployment: LocalDeployment) -> str:
@@ -158,6 +166,8 @@ def serve_api(
             "OIDC_JWKS_URL": issuer_url + "/.well-known/jwks",
             "OIDC_ALLOWED_SUBJECTS": DEV_SUBJECT,
             "OIDC_REPOSITORY_ID": "",
+            "OIDC_REF": DEV_REF,
+            "OIDC_JOB_WORKFLOW_REFS": DEV_JOB_WORKFLOW_REF,
         },
         "unset_env": ["AWS_PROFILE", "AWS_DEFAULT_PROFILE"],
         "issuer_url": issuer_url,

@@ -3,9 +3,10 @@
 The deployed API trusts only GitHub's issuer (the api stack pins it;
 tests/stacks/api/test_api_stack.py and tests/e2e/test_embedded_aws.py prove it). Locally there
 is no GitHub to mint tokens, so `make up` serves the API with `OIDC_ISSUER`/`OIDC_JWKS_URL`/
-`OIDC_ALLOWED_SUBJECTS` pointing here instead - only in the local server's environment, never in
-a synthesized stack. The key is generated on the first `make up`, kept (0600) under `.local/`
-and removed by `make down`.
+`OIDC_ALLOWED_SUBJECTS` pointing here instead (and `OIDC_REF`/`OIDC_JOB_WORKFLOW_REFS` at the
+development values below) - only in the local server's environment, never in a synthesized
+stack. The key is generated on the first `make up`, kept (0600) under `.local/` and removed by
+`make down`.
 Tokens carry the same claims a GitHub Actions token does, so the real verifier checks them.
 """
 
@@ -21,6 +22,10 @@ from typing import Any
 
 # GitHub-shaped, but visibly not a real repository: a token for it is useless anywhere else.
 DEV_SUBJECT = "repo:local/cloudagent:environment:local-dev"
+# The job a development token stands for: run-agent.yml on the default branch, as the deployed
+# API requires of GitHub's tokens (`ref`, `job_workflow_ref`).
+DEV_REF = "refs/heads/main"
+DEV_JOB_WORKFLOW_REF = f"local/cloudagent/.github/workflows/run-agent.yml@{DEV_REF}"
 JWKS_PATH = "/.well-known/jwks"
 CONFIG_PATH = "/.well-known/openid-configuration"
 
@@ -97,6 +102,8 @@ class DevIssuer:
             "exp": now + ttl_seconds,
             "repository": subject.split(":")[1] if subject.count(":") >= 2 else "local/dev",
             "environment": subject.rsplit(":", 1)[-1],
+            "ref": DEV_REF,
+            "job_workflow_ref": DEV_JOB_WORKFLOW_REF,
             **claims,
         }
         return jwt.encode(body, self.key, algorithm="RS256", headers={"kid": self.kid})

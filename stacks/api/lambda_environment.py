@@ -18,6 +18,7 @@ from stacks.shared.constants import (
     GITHUB_OIDC_ISSUER,
     ORIGIN_VERIFY_ENV,
 )
+from stacks.shared.github_subjects import api_workflow_refs, default_ref, environment_subject
 from stacks.shared.lambda_contract import check_environment
 from stacks.shared.prices import CAPACITIES, task_hourly_cost_usd
 from stacks.shared.setting_fields import decimal_text
@@ -88,8 +89,11 @@ def _identity_environment(settings: Settings) -> dict[str, str]:
         "OIDC_ISSUER": GITHUB_OIDC_ISSUER,
         "OIDC_JWKS_URL": f"{GITHUB_OIDC_ISSUER}/.well-known/jwks",
         "OIDC_AUDIENCE": settings.api_audience,
-        "OIDC_ALLOWED_SUBJECTS": settings.github_subject,
+        "OIDC_ALLOWED_SUBJECTS": environment_subject(settings, "api"),
         "OIDC_REPOSITORY_ID": settings.github_repository_id,
+        # Only jobs of run-agent.yml (continue-run.yml calls it) on the default branch.
+        "OIDC_REF": default_ref(settings),
+        "OIDC_JOB_WORKFLOW_REFS": ",".join(api_workflow_refs(settings)),
         "APP_STAGE": settings.env_name,
         "APP_VERSION": APP_VERSION,
     }

@@ -25,6 +25,7 @@ from stacks.foundation.github.names import github_role_name
 from stacks.shared.actions import KEY_USE, KEY_USE_AND_ENCRYPT, LOG_STREAM_WRITE, RUN_TABLE
 from stacks.shared.arns import Arns
 from stacks.shared.constants import TABLE_TIME_INDEX
+from stacks.shared.github_subjects import role_trust
 from stacks.shared.iam import (
     Statement,
     github_oidc_trust_json,
@@ -258,7 +259,9 @@ class AdminInvokeRole(Construct):
             "admin_invoke_role",
             name=github_role_name(settings, "admin"),
             description="GitHub Actions of this repo's environment may invoke the admin function",
-            trust_policy=github_oidc_trust_json(props.arns.oidc_provider, settings.github_subject),
+            trust_policy=github_oidc_trust_json(
+                props.arns.oidc_provider, role_trust(settings, "admin").subject
+            ),
             max_session_duration=3600,
             statements=[
                 Statement(

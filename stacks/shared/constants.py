@@ -95,3 +95,7 @@ TABLE_TIME_INDEX = "by_time"
 TABLE_TIME_INDEX_PARTITION_KEY = "gsi1pk"
 TABLE_TIME_INDEX_SORT_KEY = "gsi1sk"
 TABLE_TTL_ATTRIBUTE = "expires_at"
+
+# The default `github_repo`: the local placeholder `make synth`, `make up` and the tests run on.
+# Any other repository is a deployment, and then `github_repository_id` is required.
+LOCAL_GITHUB_REPO = "org/cloudagent"

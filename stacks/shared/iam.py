@@ -134,32 +134,43 @@ def service_trust_json(
     return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
 
 
-def github_oidc_trust_json(provider_arn: str, subject: str) -> str:
+def github_oidc_trust_json(provider_arn: str, subject: str, operator: str = "StringEquals") -> str:
     """Trust GitHub Actions tokens meant for STS from exactly one subject, nothing else.
 
-    Both conditions are `StringEquals` (never `StringLike`), so a subject can only match itself:
-    a wildcard in `subject` would be read literally by AWS, and is refused here so nobody
-    believes it widens the trust.
+    `aud` is always `StringEquals`. So is `sub`, so a subject can only match itself (a wildcard
+    would be read literally by AWS, and is refused here so nobody believes it widens the trust),
+    except the one subject no exact value can name: a pull request's, under the `workflow`
+    template, whose ref carries the pull request's number (`@refs/pull/<n>/merge`). That one is
+    `StringLike` with a single `*`, standing for the number, at the end of a `:pull_request:`
+    subject (stacks/shared/github_subjects.py).
     """
-    if any(c in subject for c in "*?") or not subject.startswith("repo:"):
+    pull_request = subject.split(":")[2:3] == ["pull_request"]  # repo:ORG/REPO:pull_request...
+    if not subject.startswith("repo:") or "?" in subject:
         raise PolicyError(f"GitHub OIDC subject '{subject}' must be one exact repo:... subject")
+    if operator == "StringEquals" and "*" in subject:
+        raise PolicyError(f"GitHub OIDC subject '{subject}' must be one exact repo:... subject")
+    if operator == "StringLike" and not (
+        pull_request and subject.count("*") == 1 and subject.endswith("@refs/pull/*/merge")
+    ):
+        raise PolicyError(
+            f"GitHub OIDC subject '{subject}': StringLike only for a pull request's number"
+        )
+    if operator not in ("StringEquals", "StringLike"):
+        raise PolicyError(f"GitHub OIDC trust: operator {operator} is neither")
+    conditions: dict[str, dict[str, str]] = {
+        "StringEquals": {f"{GITHUB_OIDC_HOST}:aud": STS_AUDIENCE}
+    }
+    conditions.setdefault(operator, {})[f"{GITHUB_OIDC_HOST}:sub"] = subject
     return json.dumps(
         {
             "Version": "2012-10-17",
             "Statement": [
                 {
-                    "Sid": "GitHubPullRequestsOnly"
-                    if subject.endswith(":pull_request")
-                    else "GitHubEnvironmentOnly",
+                    "Sid": "GitHubPullRequestsOnly" if pull_request else "GitHubEnvironmentOnly",
                     "Effect": "Allow",
                     "Principal": {"Federated": provider_arn},
                     "Action": "sts:AssumeRoleWithWebIdentity",
-                    "Condition": {
-                        "StringEquals": {
-                            f"{GITHUB_OIDC_HOST}:aud": STS_AUDIENCE,
-                            f"{GITHUB_OIDC_HOST}:sub": subject,
-                        }
-                    },
+                    "Condition": conditions,
                 }
             ],
         }

@@ -155,6 +155,13 @@ LAMBDA_ENVIRONMENT: tuple[EnvVar, ...] = (
     _from_setting("OIDC_AUDIENCE", "api_oidc_audience", rule="text", required=True),
     _from_setting("OIDC_ALLOWED_SUBJECTS", "github_environment", rule="csv", required=True),
     _from_setting("OIDC_REPOSITORY_ID", "github_repository_id", rule="numeric_id"),
+    _from_setting("OIDC_REF", "github_default_branch", rule="text", required=True),
+    EnvVar(
+        "OIDC_JOB_WORKFLOW_REFS",
+        "csv",
+        "settings github_repo and github_default_branch: run-agent.yml on the default branch",
+        required=True,
+    ),
     _from_setting("APP_STAGE", "env_name", rule="text", default="dev"),
     EnvVar("APP_VERSION", "text", "the project's version", default="0.0.0"),
     _from_setting("CAPACITY", "capacity", default="on-demand"),

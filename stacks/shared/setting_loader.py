@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any, NoReturn
 
 from stacks.shared.artifacts import artifact_bucket_name_problem
+from stacks.shared.constants import LOCAL_GITHUB_REPO
 from stacks.shared.other_variables import OTHER_VARIABLES
 from stacks.shared.setting_fields import ENV_PREFIX, SettingSpec, specs_of
 from stacks.shared.settings import Settings
@@ -83,6 +84,15 @@ def validate(settings: Settings) -> Settings:
         value = getattr(settings, spec.name)
         if not spec.check(value):
             _fail(spec, value)
+    # A deployment (any repository but the local placeholder) pins the repository's id, so a
+    # repository deleted and re-created under the same name is not trusted by the API.
+    if settings.github_repo != LOCAL_GITHUB_REPO and not settings.github_repository_id:
+        spec = next(s for s in specs() if s.name == "github_repository_id")
+        raise SettingsError(
+            f"setting '{spec.name}' ({spec.env_var}) is required with github_repo "
+            f"{settings.github_repo!r}: the repository's numeric id "
+            f"(gh api repos/{settings.github_repo} --jq .id)"
+        )
     # Names made of several settings: the artifact bucket's must fit S3's 63 characters.
     problem = artifact_bucket_name_problem(settings)
     if problem:

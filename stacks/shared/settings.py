@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from stacks.shared.constants import PROJECT
+from stacks.shared.constants import LOCAL_GITHUB_REPO, PROJECT
 from stacks.shared.setting_fields import (
     DecimalRange,
     Range,
@@ -65,7 +65,7 @@ class Settings:
         check=matches(r"[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d"),
     )
     github_repo: str = setting(
-        "org/cloudagent",
+        LOCAL_GITHUB_REPO,
         accepted="ORG/REPO, e.g. my-org/cloudagent",
         help="the only repository trusted through GitHub OIDC",
         check=matches(f"{_GITHUB_NAME}/{_GITHUB_NAME}"),
@@ -74,16 +74,37 @@ class Settings:
     github_repository_id: str = setting(
         "",
         accepted="empty or the repository's numeric id (gh api repos/ORG/REPO --jq .id)",
-        help="when set, the API also requires the token's `repository_id` claim to equal it, so "
-        "a deleted and re-created repository of the same name is not trusted",
+        help="the API requires the token's `repository_id` claim to equal it, so a deleted and "
+        "re-created repository of the same name is not trusted; required for every "
+        "`github_repo` but the local placeholder org/cloudagent (the workflows' settings "
+        "step fills it from the running repository)",
         check=matches(r"|[1-9][0-9]{0,19}"),
         lambda_env="OIDC_REPOSITORY_ID",
     )
     github_environment: str = setting(
         "dev",
         accepted="a GitHub environment name (letters, digits, '_', '.', '-'), e.g. production",
-        help="the trusted subject is `repo:ORG/REPO:environment:ENV`",
+        help="the trusted subject is `repo:ORG/REPO:environment:ENV` (with the `workflow` "
+        "subject template followed by the job's workflow file at the default branch)",
         check=matches(r"[A-Za-z0-9_.-]{1,255}"),
+        lambda_env="OIDC_ALLOWED_SUBJECTS",
+    )
+    github_default_branch: str = setting(
+        "main",
+        accepted="a branch name (letters, digits, '_', '.', '/', '-'; at most 100), e.g. main",
+        help="the branch deploys and agent runs come from: the API requires the token's `ref` "
+        "to be refs/heads/<branch> and its `job_workflow_ref` to be run-agent.yml on it",
+        check=matches(r"[A-Za-z0-9_][A-Za-z0-9_./-]{0,99}"),
+        lambda_env="OIDC_REF",
+    )
+    github_subject_template: str = setting(
+        "workflow",
+        accepted="workflow or default",
+        help="the repository's OIDC subject template: `workflow` (set once on the repository, "
+        "docs/OPERATIONS.md) puts the job's workflow file and ref in the subject, so each role "
+        "trusts only its own workflow on the default branch; `default` is GitHub's default, "
+        "any workflow in the environment",
+        check=one_of("workflow", "default"),
         lambda_env="OIDC_ALLOWED_SUBJECTS",
     )
     state_bucket: str | None = setting(
@@ -225,16 +246,6 @@ class Settings:
     def prefix(self) -> str:
         """Resource-name prefix; deploy-role permissions are scoped by it."""
         return f"{PROJECT}-{self.env_name}"
-
-    @property
-    def github_subject(self) -> str:
-        """The subject deploy, image, admin-invoke and the API trust: the gated environment."""
-        return f"repo:{self.github_repo}:environment:{self.github_environment}"
-
-    @property
-    def github_pull_request_subject(self) -> str:
-        """The only subject the read-only plan role trusts: pull-request code gets nothing else."""
-        return f"repo:{self.github_repo}:pull_request"
 
     @property
     def log_group_prefix(self) -> str:

@@ -34,7 +34,9 @@ from tests.support.control_api import (
     CONTAINER,
     EXEC_ROLE_ARN,
     ISSUER,
+    JOB_WORKFLOW_REF,
     KID,
+    REF,
     REGION,
     SUBJECT,
     Env,
@@ -113,6 +115,8 @@ def make_token(jwks: Jwks) -> Callable[..., str]:
             "nbf": now - 5,
             "exp": now + 300,
             "repository": "acme/agents",
+            "ref": REF,
+            "job_workflow_ref": JOB_WORKFLOW_REF,
         }
         body.update(claims)
         body = {k: v for k, v in body.items() if v is not None}
@@ -290,6 +294,8 @@ def api_env(monkeypatch: pytest.MonkeyPatch, jwks: Jwks) -> Iterator[Env]:
             "OIDC_JWKS_URL": jwks.url,
             "OIDC_AUDIENCE": AUDIENCE,
             "OIDC_ALLOWED_SUBJECTS": f"{SUBJECT},repo:acme/agents:environment:staging",
+            "OIDC_REF": REF,
+            "OIDC_JOB_WORKFLOW_REFS": JOB_WORKFLOW_REF,
             "APP_STAGE": "test",
             "APP_VERSION": "1.2.3",
             "TASK_HOURLY_COST_USD": json.dumps({"on-demand": 1.08, "spot": 0.43}),

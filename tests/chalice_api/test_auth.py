@@ -14,7 +14,7 @@ import pytest
 from chalicelib.core import config as cfg
 from chalicelib.http import auth
 
-from tests.support.control_api import KID, Env, Jwks
+from tests.support.control_api import JOB_WORKFLOW_REF, KID, REF, Env, Jwks
 
 GENERIC_401 = {"error": {"code": "unauthorized", "message": auth.GENERIC}}
 
@@ -186,6 +186,64 @@ def test_a_malformed_repository_id_setting_is_a_configuration_error(
 ) -> None:
     with pytest.raises(cfg.ConfigError, match="OIDC_REPOSITORY_ID"):
         cfg.from_env({**api_env.env, "OIDC_REPOSITORY_ID": value})
+
+
+# -- ref and job_workflow_ref (run-agent.yml on the default branch) ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("claim", "value"),
+    [
+        ("ref", None),  # absent
+        ("ref", ""),
+        ("ref", "refs/heads/feature"),
+        ("ref", "refs/heads/main-evil"),
+        ("ref", "refs/pull/7/merge"),
+        ("ref", "refs/tags/main"),
+        ("ref", ["refs/heads/main"]),
+        ("job_workflow_ref", None),  # absent
+        ("job_workflow_ref", ""),
+        ("job_workflow_ref", "acme/agents/.github/workflows/run-agent.yml@refs/heads/feature"),
+        ("job_workflow_ref", "acme/agents/.github/workflows/deploy.yml@refs/heads/main"),
+        ("job_workflow_ref", "acme/agents/.github/workflows/continue-run.yml@refs/heads/main"),
+        ("job_workflow_ref", "evil/agents/.github/workflows/run-agent.yml@refs/heads/main"),
+        ("job_workflow_ref", JOB_WORKFLOW_REF + " "),
+        ("job_workflow_ref", [JOB_WORKFLOW_REF]),
+    ],
+)
+def test_a_token_from_another_workflow_or_branch_is_a_generic_401(
+    client: Any, make_token: Callable[..., str], claim: str, value: Any
+) -> None:
+    """The subject is right (the environment) but the job is not run-agent.yml on main: the
+    environment's branch rule is a GitHub setting this check does not rely on."""
+    resp = get(client, f"Bearer {make_token(**{claim: value})}")
+    assert resp.status_code == 401, (claim, value)
+    assert json.loads(resp.body) == GENERIC_401
+
+
+def test_the_workflow_and_ref_are_checked_before_the_subject(
+    client: Any, make_token: Callable[..., str]
+) -> None:
+    """A wrong subject from another workflow learns nothing more than any bad token."""
+    token = make_token(sub="repo:acme/agents:environment:other", ref="refs/heads/x")
+    assert json.loads(get(client, f"Bearer {token}").body) == GENERIC_401
+
+
+def test_the_origin_check_admits_exactly_the_configured_claims() -> None:
+    origin = auth.Origin(ref=REF, job_workflow_refs=frozenset({JOB_WORKFLOW_REF}))
+    assert origin.admits({"ref": REF, "job_workflow_ref": JOB_WORKFLOW_REF})
+    assert not origin.admits({"ref": REF})
+    assert not origin.admits({"job_workflow_ref": JOB_WORKFLOW_REF})
+    assert not origin.admits({"ref": "refs/heads/dev", "job_workflow_ref": JOB_WORKFLOW_REF})
+
+
+@pytest.mark.parametrize("name", ["OIDC_REF", "OIDC_JOB_WORKFLOW_REFS"])
+def test_without_the_origin_settings_the_api_is_a_configuration_error(
+    api_env: Env, name: str
+) -> None:
+    env = {k: v for k, v in api_env.env.items() if k != name}
+    with pytest.raises(cfg.ConfigError, match=name):
+        cfg.from_env(env)
 
 
 def test_every_protected_route_requires_a_token(client: Any) -> None:

@@ -333,6 +333,8 @@ def test_oidc_defaults() -> None:
             "LOG_GROUP_NAME",
             "OIDC_AUDIENCE",
             "OIDC_ALLOWED_SUBJECTS",
+            "OIDC_REF",
+            "OIDC_JOB_WORKFLOW_REFS",
             "ARTIFACT_BUCKET",
         )
     }

@@ -246,13 +246,22 @@ def test_deployed_functions_trust_only_github_and_only_the_local_server_differs(
         ]
         assert variables["OIDC_ISSUER"] == GITHUB_OIDC_ISSUER, name
         assert variables["OIDC_JWKS_URL"] == f"{GITHUB_OIDC_ISSUER}/.well-known/jwks", name
-        assert variables["OIDC_ALLOWED_SUBJECTS"] == "repo:org/cloudagent:environment:dev", name
+        assert variables["OIDC_ALLOWED_SUBJECTS"] == (
+            "repo:org/cloudagent:environment:dev:job_workflow_ref:"
+            "org/cloudagent/.github/workflows/run-agent.yml@refs/heads/main"
+        ), name
     served = json.loads(local.paths.serve_config.read_text())["app_env"]
     deployed = lambdas.get_function_configuration(FunctionName=local.api_function)["Environment"][
         "Variables"
     ]
     differing = {k for k in deployed if served.get(k) != deployed[k]}
-    assert differing == {"OIDC_ISSUER", "OIDC_JWKS_URL", "OIDC_ALLOWED_SUBJECTS"}
+    # OIDC_REF is the same refs/heads/main on the defaults; the workflow names another repository.
+    assert differing == {
+        "OIDC_ISSUER",
+        "OIDC_JWKS_URL",
+        "OIDC_ALLOWED_SUBJECTS",
+        "OIDC_JOB_WORKFLOW_REFS",
+    }
     assert served["OIDC_ISSUER"] == local.issuer_url
     assert served["OIDC_ALLOWED_SUBJECTS"] == DEV_SUBJECT
 

@@ -21,6 +21,9 @@ ZIP_BUDGET_BYTES = 7 * 1024 * 1024
 ISSUER = "https://token.actions.githubusercontent.com"
 AUDIENCE = "cloudagent-api"
 SUBJECT = "repo:acme/agents:environment:prod"
+# What a job of run-agent.yml on the default branch carries (OIDC_REF, OIDC_JOB_WORKFLOW_REFS).
+REF = "refs/heads/main"
+JOB_WORKFLOW_REF = "acme/agents/.github/workflows/run-agent.yml@refs/heads/main"
 KID = "test-key-1"
 REGION = "us-east-1"
 CONTAINER = "agent"

@@ -21,6 +21,7 @@ from stacks.shared.constants import (
     REPO_INIT_CONTAINER_NAME,
     STS_AUDIENCE,
 )
+from stacks.shared.github_subjects import role_trust
 from stacks.shared.setting_loader import load_settings
 
 SUB = f"{GITHUB_OIDC_HOST}:sub"
@@ -122,7 +123,7 @@ def _string_like(statement: dict) -> None:
 
 
 def _extra_subject(statement: dict) -> None:
-    subject = load_settings().github_subject
+    subject = role_trust(load_settings(), "admin").subject
     statement["Condition"]["StringEquals"][SUB] = [subject, "repo:someone/else:ref:refs/heads/main"]
 
 
@@ -132,11 +133,23 @@ def _wildcard_subject(statement: dict) -> None:
 
 
 def _pull_request_subject(statement: dict) -> None:
-    statement["Condition"]["StringEquals"][SUB] = load_settings().github_pull_request_subject
+    statement["Condition"]["StringEquals"][SUB] = role_trust(load_settings(), "plan").subject
 
 
 def _environment_subject(statement: dict) -> None:
-    statement["Condition"]["StringEquals"][SUB] = load_settings().github_subject
+    statement["Condition"]["StringEquals"][SUB] = role_trust(load_settings(), "deploy").subject
+
+
+def _any_workflow_of_the_environment(statement: dict) -> None:
+    """GitHub's default subject: every workflow file and branch the environment admits."""
+    settings = load_settings()
+    subject = f"repo:{settings.github_repo}:environment:{settings.github_environment}"
+    statement["Condition"]["StringEquals"][SUB] = subject
+
+
+def _any_pull_request_job(statement: dict) -> None:
+    like = statement["Condition"]["StringLike"]
+    like[SUB] = like[SUB].split(":job_workflow_ref:")[0] + ":*"
 
 
 def role_named(suffix: str) -> Callable[[str, Body], bool]:
@@ -385,6 +398,15 @@ PLANTS: tuple[Plant, ...] = (
           role_named("-github-admin"), trust_conditions(_pull_request_subject), ":pull_request"),
     Plant("oidc_plan_trusts_the_environment", "CKV_CA_1", "foundation", "aws_iam_role",
           role_named("-github-plan"), trust_conditions(_environment_subject), ":environment:"),
+    Plant("oidc_deploy_trusts_any_workflow", "CKV_CA_1", "foundation", "aws_iam_role",
+          role_named("-github-deploy"), trust_conditions(_any_workflow_of_the_environment),
+          "only 'repo:"),
+    Plant("oidc_admin_trusts_any_workflow", "CKV_CA_1", "api", "aws_iam_role",
+          role_named("-github-admin"), trust_conditions(_any_workflow_of_the_environment),
+          "admin.yml@refs/heads/main"),
+    Plant("oidc_plan_trusts_any_pull_request_subject", "CKV_CA_1", "foundation",
+          "aws_iam_role", role_named("-github-plan"), trust_conditions(_any_pull_request_job),
+          ":pull_request:*'"),
     Plant("oidc_missing_aud", "CKV_CA_1", "foundation", "aws_iam_role", github_trust,
           trust_conditions(_missing_aud), f"no StringEquals on {AUD}"),
     Plant("oidc_no_condition", "CKV_CA_1", "foundation", "aws_iam_role", github_trust,

@@ -19,8 +19,11 @@ def statements(doc: Mapping[str, Any]) -> list[dict]:
     return _list(doc.get("Statement", []))
 
 
-def trust_problems(doc: Mapping[str, Any], subject: str) -> list[str]:
-    """Exactly one web-identity statement, StringEquals aud = STS and sub = the one subject."""
+def trust_problems(
+    doc: Mapping[str, Any], subject: str, operator: str = "StringEquals"
+) -> list[str]:
+    """Exactly one web-identity statement, StringEquals aud = STS and sub = the one subject
+    (compared with `operator`: StringLike only for the plan role's pull-request number)."""
     found = statements(doc)
     if len(found) != 1:
         return [f"{len(found)} trust statements, expected 1"]
@@ -32,11 +35,12 @@ def trust_problems(doc: Mapping[str, Any], subject: str) -> list[str]:
     if "oidc-provider" not in federated and "aws_iam_openid_connect_provider" not in federated:
         problems.append(f"principal {federated!r} is not the GitHub OIDC provider")
     condition = s.get("Condition", {})
-    if set(condition) != {"StringEquals"}:
-        problems.append(f"condition operators {sorted(condition)}, expected only StringEquals")
-    expected = {f"{GITHUB_OIDC_HOST}:aud": STS_AUDIENCE, f"{GITHUB_OIDC_HOST}:sub": subject}
-    if condition.get("StringEquals") != expected:
-        problems.append(f"StringEquals {condition.get('StringEquals')} != {expected}")
+    expected: dict[str, dict[str, str]] = {
+        "StringEquals": {f"{GITHUB_OIDC_HOST}:aud": STS_AUDIENCE}
+    }
+    expected.setdefault(operator, {})[f"{GITHUB_OIDC_HOST}:sub"] = subject
+    if condition != expected:
+        problems.append(f"condition {condition} != {expected}")
     return problems
 
 

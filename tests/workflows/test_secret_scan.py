@@ -77,7 +77,7 @@ def test_the_scanner_is_installed_pinned_with_hashes(workflow_texts):
         "python3 -m pip install --disable-pip-version-check --require-hashes "
         "-r .github/secret-scan/requirements.txt"
     ]
-    checkout = _steps(workflow_texts)[0]
+    [checkout] = [s for s in _steps(workflow_texts) if "actions/checkout" in s.get("uses", "")]
     assert checkout["with"] == {
         # the scanner, and the detectors it shares with the API's scan of the final message
         "sparse-checkout": ".github/secret-scan\nchalice_api/chalicelib/runs/secret_detectors.py\n",

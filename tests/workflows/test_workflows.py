@@ -262,6 +262,65 @@ def test_the_pull_request_check_catches_a_planted_path(workflow_texts, plant):
     assert pull_request_token_problems(planted)
 
 
+# --- only the default branch gets a token's worth of work ------------------------------------
+
+DEFAULT_BRANCH_IF = (
+    "github.ref != format('refs/heads/{0}', vars.CLOUDAGENT_GITHUB_DEFAULT_BRANCH || 'main')"
+)
+
+
+def default_branch_problems(texts: dict[str, str]) -> list[str]:
+    """Jobs holding `id-token: write` (but plan's, which runs pull-request code by design) whose
+    first step does not stop a run started from another ref than the default branch.
+
+    deploy.yml runs its stacks through apply-stack.yml and continue-run.yml calls run-agent.yml:
+    a called workflow's `github.ref` is its caller's, so the step in the called file covers both.
+    The roles and the API check the same (`job_workflow_ref` at the default branch); this step
+    makes a dispatch from a branch fail at once, with the reason, instead of at the API.
+    """
+    problems = []
+    for name, text in texts.items():
+        for job_name, job in jobs(load_workflow(text)).items():
+            if (name, job_name) == ("plan.yml", "plan") or "steps" not in job:
+                continue
+            if job.get("permissions", {}).get("id-token") != "write":
+                continue
+            first = job["steps"][0]
+            if not (
+                first.get("if") == DEFAULT_BRANCH_IF
+                and "exit 1" in str(first.get("run"))
+                and "${{" not in str(first.get("run"))
+            ):
+                problems.append(f"{name}/{job_name}: runs from any branch")
+    return problems
+
+
+def test_every_token_job_stops_a_run_from_another_branch(workflow_texts):
+    assert default_branch_problems(workflow_texts) == []
+    guarded = {n for n, t in workflow_texts.items() if DEFAULT_BRANCH_IF in t}
+    assert guarded == {"apply-stack.yml", "image.yml", "run-agent.yml"}
+
+
+@pytest.mark.parametrize("name", ["apply-stack.yml", "image.yml", "run-agent.yml"])
+@pytest.mark.parametrize(
+    "plant",
+    [
+        lambda t: t.replace("        if: " + DEFAULT_BRANCH_IF + "\n", "", 1),
+        lambda t: t.replace(DEFAULT_BRANCH_IF, DEFAULT_BRANCH_IF.replace("!=", "=="), 1),
+        lambda t: t.replace("vars.CLOUDAGENT_GITHUB_DEFAULT_BRANCH || 'main'", "'main'", 1),
+        lambda t: t.replace("          exit 1\n", "", 1),
+        lambda t: t.replace(
+            "      - name: Only from the default branch", "      - name: Later", 1
+        ).replace("    steps:\n", "    steps:\n      - run: echo first\n", 1),
+    ],
+    ids=["no-if", "inverted", "setting-ignored", "no-exit", "not-first"],
+)
+def test_the_default_branch_check_catches_a_planted_path(workflow_texts, name, plant):
+    planted = {**workflow_texts, name: plant(workflow_texts[name])}
+    assert planted[name] != workflow_texts[name]
+    assert default_branch_problems(planted)
+
+
 # --- deploy, plan and run-agent specifics -----------------------------------------------------
 
 

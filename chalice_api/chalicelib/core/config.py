@@ -45,6 +45,10 @@ class ApiConfig:
     oidc_jwks_url: str
     oidc_audience: str
     oidc_allowed_subjects: frozenset[str]
+    # The token's `ref` must equal it (refs/heads/<default branch>) and its `job_workflow_ref`
+    # be one of these (run-agent.yml on that branch): no other workflow or branch is trusted.
+    oidc_ref: str
+    oidc_job_workflow_refs: frozenset[str]
     # The artifact bucket: sessions the agent saves and the bundles continuations start from
     # (``cloud/artifacts.py``). Required: every run with a repository gets a session URL in it.
     artifact_bucket: str
@@ -135,6 +139,8 @@ def from_env(env: dict[str, str] | None = None) -> ApiConfig:
         oidc_jwks_url=read(env, "OIDC_JWKS_URL") or issuer.rstrip("/") + "/.well-known/jwks",
         oidc_audience=read(env, "OIDC_AUDIENCE"),
         oidc_allowed_subjects=frozenset(read(env, "OIDC_ALLOWED_SUBJECTS")),
+        oidc_ref=read(env, "OIDC_REF"),
+        oidc_job_workflow_refs=frozenset(read(env, "OIDC_JOB_WORKFLOW_REFS")),
         artifact_bucket=read(env, "ARTIFACT_BUCKET"),
         exec_task_role_arn=read(env, "EXEC_TASK_ROLE_ARN"),
         app_stage=read(env, "APP_STAGE"),

@@ -12,6 +12,10 @@ claims. Design choices:
 * with a repository id configured (``OIDC_REPOSITORY_ID``), the token's ``repository_id``
   claim must equal it as a string, else the generic 401: a repository deleted and re-created
   under the same name (same ``sub``, new id) is not trusted;
+* the token's ``ref`` must equal ``OIDC_REF`` (the default branch) and its ``job_workflow_ref``
+  be one of ``OIDC_JOB_WORKFLOW_REFS`` (run-agent.yml on that branch), else the generic 401:
+  the environment's subject alone would admit any workflow file, from any branch the
+  environment's branch rule lets through, so this check does not rest on that GitHub setting;
 * ``jwt`` and ``cryptography`` are imported on first use to keep the handler import cheap.
 """
 
@@ -42,6 +46,24 @@ class AuthUnavailable(ApiError):
     """The JWKS could not be fetched: the caller may be fine, so this is not a 401."""
 
     status, code = 503, "auth_unavailable"
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a token must come from: the job's ``ref`` and its workflow file at that ref."""
+
+    ref: str
+    job_workflow_refs: frozenset[str]
+
+    def admits(self, claims: dict[str, Any]) -> bool:
+        """Both claims present, strings, and exactly the configured values."""
+        ref, workflow = claims.get("ref"), claims.get("job_workflow_ref")
+        return (
+            isinstance(ref, str)
+            and isinstance(workflow, str)
+            and ref == self.ref
+            and workflow in self.job_workflow_refs
+        )
 
 
 @dataclass(frozen=True)
@@ -123,13 +145,15 @@ class Verifier:
         audience: str,
         subjects: frozenset[str],
         jwks: JwksCache,
-        repository_id: str | None = None,
+        repository_id: str | None,
+        origin: Origin,
     ):
         self.issuer = issuer
         self.audience = audience
         self.subjects = subjects
         self.jwks = jwks
         self.repository_id = repository_id
+        self.origin = origin
 
     def verify_header(self, authorization: str | None) -> Principal:
         """Check an ``Authorization`` header value; raises Unauthorized/Forbidden."""
@@ -170,13 +194,15 @@ class Verifier:
             raise Unauthorized(GENERIC) from None
         if self.repository_id is not None and claims.get("repository_id") != self.repository_id:
             raise Unauthorized(GENERIC)  # GitHub sends it as a string; an int does not match
+        if not self.origin.admits(claims):
+            raise Unauthorized(GENERIC)  # another workflow file or branch: same answer
         subject = claims.get("sub")
         if not isinstance(subject, str) or subject not in self.subjects:
             raise Forbidden("this identity is not allowed to use the API")
         return Principal(subject=subject)
 
 
-_verifiers: dict[tuple[str, str, str, frozenset[str], str | None], Verifier] = {}
+_verifiers: dict[tuple[str, str, str, frozenset[str], str | None, Origin], Verifier] = {}
 _lock = threading.Lock()
 
 
@@ -185,14 +211,16 @@ def verifier_for(
     jwks_url: str,
     audience: str,
     subjects: frozenset[str],
-    repository_id: str | None = None,
+    repository_id: str | None,
+    origin: Origin,
 ) -> Verifier:
     """One cached verifier (and JWKS cache) per configuration for the container's life."""
-    key = (issuer, jwks_url, audience, subjects, repository_id)
+    key = (issuer, jwks_url, audience, subjects, repository_id, origin)
     with _lock:
         found = _verifiers.get(key)
         if found is None:
-            found = Verifier(issuer, audience, subjects, JwksCache(jwks_url), repository_id)
+            jwks = JwksCache(jwks_url)
+            found = Verifier(issuer, audience, subjects, jwks, repository_id, origin)
             _verifiers[key] = found
         return found
 

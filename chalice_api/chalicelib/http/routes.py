@@ -53,6 +53,7 @@ def _subject() -> str:
         s.oidc_audience,
         s.oidc_allowed_subjects,
         s.oidc_repository_id,
+        auth.Origin(ref=s.oidc_ref, job_workflow_refs=s.oidc_job_workflow_refs),
     )
     return verifier.verify_header(routes.current_request.headers.get("authorization")).subject
 

@@ -36,6 +36,7 @@ from stacks.foundation.github.plan import plan_statements
 from stacks.foundation.github.tagged import network_statements, tagged_statements
 from stacks.shared.arns import Arns, boundary_name
 from stacks.shared.constants import GITHUB_OIDC_ISSUER, STS_AUDIENCE
+from stacks.shared.github_subjects import role_trust
 from stacks.shared.iam import (
     Statement,
     github_oidc_trust_json,
@@ -105,13 +106,15 @@ class GithubOidc(Construct):
         """Plan, deploy and image roles, each trusting only the GitHub subject it serves."""
         settings = self.settings
         arns = self.arns
-        # Pull-request code runs in the plan job: its token (subject `...:pull_request`) fits
-        # the read-only plan role alone. Everything else trusts only the gated environment.
-        trusts = {
-            PLAN: github_oidc_trust_json(self.provider_arn, settings.github_pull_request_subject),
-            DEPLOY: github_oidc_trust_json(self.provider_arn, settings.github_subject),
-            IMAGE: github_oidc_trust_json(self.provider_arn, settings.github_subject),
-        }
+        # Pull-request code runs in the plan job: its token (subject `...:pull_request...`)
+        # fits the read-only plan role alone. Everything else trusts only the gated
+        # environment and, with the `workflow` template, its own workflow on the default branch.
+        trusts = {}
+        for role in (PLAN, DEPLOY, IMAGE):
+            trusted = role_trust(settings, role)
+            trusts[role] = github_oidc_trust_json(
+                self.provider_arn, trusted.subject, trusted.operator
+            )
         purposes = {
             PLAN: (
                 "Read-only: terraform plan of the three stacks from pull requests",

@@ -32,6 +32,8 @@ ENVIRONMENT = {
     "OIDC_JWKS_URL",
     "OIDC_AUDIENCE",
     "OIDC_ALLOWED_SUBJECTS",
+    "OIDC_REF",
+    "OIDC_JOB_WORKFLOW_REFS",
     "ARTIFACT_BUCKET",
 }
 
@@ -68,8 +70,16 @@ def test_control_lambda_environment_pins_githubs_issuer(functions: dict[str, dic
     assert set(variables) >= ENVIRONMENT
     assert variables["OIDC_ISSUER"] == GITHUB_OIDC_ISSUER
     assert variables["OIDC_JWKS_URL"] == f"{GITHUB_OIDC_ISSUER}/.well-known/jwks"
-    assert variables["OIDC_ALLOWED_SUBJECTS"] == "repo:org/cloudagent:environment:dev"
+    assert variables["OIDC_ALLOWED_SUBJECTS"] == (
+        "repo:org/cloudagent:environment:dev:job_workflow_ref:"
+        "org/cloudagent/.github/workflows/run-agent.yml@refs/heads/main"
+    )
     assert variables["OIDC_AUDIENCE"] == "cloudagent-dev"
+    # Only jobs of run-agent.yml (continue-run.yml calls it) on the default branch.
+    assert variables["OIDC_REF"] == "refs/heads/main"
+    assert variables["OIDC_JOB_WORKFLOW_REFS"] == (
+        "org/cloudagent/.github/workflows/run-agent.yml@refs/heads/main"
+    )
     assert variables["CONTAINER_NAME"] == "agent"
     assert variables["MODEL_PROXY_CONTAINER_NAME"] == "model-proxy"
     assert variables["REPO_INIT_CONTAINER_NAME"] == "repo-init"
@@ -179,7 +189,8 @@ def test_admin_invoke_role_trusts_one_subject_and_invokes_one_function(api: dict
     assert statement["Condition"] == {
         "StringEquals": {
             "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-            "token.actions.githubusercontent.com:sub": "repo:org/cloudagent:environment:dev",
+            "token.actions.githubusercontent.com:sub": "repo:org/cloudagent:environment:dev"
+            ":job_workflow_ref:org/cloudagent/.github/workflows/admin.yml@refs/heads/main",
         }
     }
     [allowed] = policy_of(api, "-github-admin")

@@ -12,6 +12,13 @@ from dataclasses import fields
 import pytest
 
 from devtools import docs
+from stacks.shared.github_subjects import (
+    Trusted,
+    api_workflow_refs,
+    default_ref,
+    environment_subject,
+    role_trust,
+)
 from stacks.shared.lambda_contract import DECLARED, contract_json
 from stacks.shared.other_variables import OTHER_VARIABLES
 from stacks.shared.setting_loader import CDKTF_JSON, SettingsError, load_settings, specs
@@ -74,7 +81,7 @@ def test_defaults_are_valid() -> None:
     """cdktf.json ships the same local defaults the code documents."""
     settings = load_settings(environ={})
     assert settings == Settings()
-    assert settings.github_subject == "repo:org/cloudagent:environment:dev"
+    assert settings.github_subject_template == "workflow"
     assert settings.state_key("agent") == "cloudagent/dev/agent.tfstate"
 
 
@@ -105,6 +112,55 @@ def test_environment_overrides_context() -> None:
 
 def test_empty_state_bucket_means_local_state() -> None:
     assert load_settings(environ={"CLOUDAGENT_STATE_BUCKET": ""}).state_bucket is None
+
+
+def test_a_deployed_repository_needs_its_id() -> None:
+    """Any repository but the local placeholder is a deployment: its id is pinned, so a
+    repository re-created under the same name is not trusted by the API."""
+    repo = {"CLOUDAGENT_GITHUB_REPO": "my-org/agents"}
+    with pytest.raises(SettingsError, match=r"setting 'github_repository_id' .* is required"):
+        load_settings(environ=repo)
+    pinned = load_settings(environ={**repo, "CLOUDAGENT_GITHUB_REPOSITORY_ID": "42"})
+    assert pinned.github_repository_id == "42"
+    assert load_settings(environ={}).github_repository_id == ""  # make synth's local defaults
+
+
+def test_the_api_trusts_run_agent_on_the_default_branch() -> None:
+    settings = load_settings(
+        environ={
+            "CLOUDAGENT_GITHUB_REPO": "my-org/agents",
+            "CLOUDAGENT_GITHUB_REPOSITORY_ID": "42",
+            "CLOUDAGENT_GITHUB_DEFAULT_BRANCH": "trunk",
+        }
+    )
+    assert default_ref(settings) == "refs/heads/trunk"
+    assert api_workflow_refs(settings) == [
+        "my-org/agents/.github/workflows/run-agent.yml@refs/heads/trunk"
+    ]
+    for bad in ("", "-x", "a b", "refs/heads/*", "x" * 101):
+        with pytest.raises(SettingsError, match="github_default_branch"):
+            load_settings(environ={"CLOUDAGENT_GITHUB_DEFAULT_BRANCH": bad})
+
+
+def test_each_role_trusts_its_own_workflow_on_the_default_branch() -> None:
+    settings = load_settings(environ={})
+    env = "repo:org/cloudagent:environment:dev:job_workflow_ref:org/cloudagent/.github/workflows"
+    assert role_trust(settings, "deploy") == Trusted(
+        "StringEquals", f"{env}/apply-stack.yml@refs/heads/main"
+    )
+    assert role_trust(settings, "image").subject == f"{env}/image.yml@refs/heads/main"
+    assert role_trust(settings, "admin").subject == f"{env}/admin.yml@refs/heads/main"
+    assert environment_subject(settings, "api") == f"{env}/run-agent.yml@refs/heads/main"
+    assert role_trust(settings, "plan") == Trusted(
+        "StringLike",
+        "repo:org/cloudagent:pull_request:job_workflow_ref:"
+        "org/cloudagent/.github/workflows/plan.yml@refs/pull/*/merge",
+    )
+    default = load_settings(environ={"CLOUDAGENT_GITHUB_SUBJECT_TEMPLATE": "default"})
+    assert role_trust(default, "deploy").subject == "repo:org/cloudagent:environment:dev"
+    assert role_trust(default, "plan") == Trusted(
+        "StringEquals", "repo:org/cloudagent:pull_request"
+    )
 
 
 def test_unknown_context_key_is_refused() -> None:

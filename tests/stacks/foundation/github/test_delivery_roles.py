@@ -36,6 +36,7 @@ from stacks.shared.actions import (
     ARTIFACT_BUCKET_WRITE,
 )
 from stacks.shared.arns import Arns, boundary_name
+from stacks.shared.github_subjects import role_trust
 from stacks.shared.iam import PolicyError, github_oidc_trust_json, policy_json
 from stacks.shared.setting_loader import SettingsError, load_settings
 from stacks.shared.tags import TAG_KEYS
@@ -65,17 +66,18 @@ def policy_docs(stacks: dict, role: dict) -> list[dict]:
 # --- trust ------------------------------------------------------------------------------
 
 
-def subject_of(role: str) -> str:
-    """Plan runs pull-request code: it alone trusts the pull_request subject."""
-    return SETTINGS.github_pull_request_subject if role == PLAN else SETTINGS.github_subject
-
-
 @pytest.mark.parametrize("role", GITHUB_ROLES)
 def test_each_role_trusts_only_its_subject_with_string_equals(stacks, role):
+    """Plan runs pull-request code: it alone trusts the pull_request subject (StringLike on the
+    pull request's number alone); deploy and image their own workflow on the default branch."""
     found = github_role(stacks, role)
     trust = json.loads(found["assume_role_policy"])
-    assert trust_problems(trust, subject_of(role)) == []
+    trusted = role_trust(SETTINGS, role)
+    assert trust_problems(trust, trusted.subject, trusted.operator) == []
     assert found["max_session_duration"] == GITHUB_ROLE_SESSION_SECONDS == 3600
+    workflow = {PLAN: "plan.yml@refs/pull/*/merge", DEPLOY: "apply-stack.yml@refs/heads/main"}
+    assert trusted.subject.endswith(workflow.get(role, "image.yml@refs/heads/main"))
+    assert (trusted.operator == "StringLike") == (role == PLAN)
 
 
 def test_no_role_but_plan_trusts_pull_requests_and_plan_trusts_nothing_else(stacks):
@@ -100,15 +102,31 @@ def test_no_role_but_plan_trusts_pull_requests_and_plan_trusts_nothing_else(stac
     ids=["string-like", "no-aud", "wildcard-sub", "assume-role"],
 )
 def test_trust_check_catches_a_loosened_trust(stacks, mutate):
-    trust = json.loads(github_role(stacks, PLAN)["assume_role_policy"])
+    trust = json.loads(github_role(stacks, DEPLOY)["assume_role_policy"])
     broken = copy.deepcopy(trust)
     mutate(broken["Statement"][0])
-    assert trust_problems(broken, SETTINGS.github_pull_request_subject)
+    trusted = role_trust(SETTINGS, DEPLOY)
+    assert trust_problems(broken, trusted.subject, trusted.operator)
 
 
 def test_trust_builder_refuses_a_wildcard_subject():
+    arn = "arn:aws:iam::1:oidc-provider/x"
     with pytest.raises(PolicyError, match="exact"):
-        github_oidc_trust_json("arn:aws:iam::1:oidc-provider/x", "repo:org/*:environment:dev")
+        github_oidc_trust_json(arn, "repo:org/*:environment:dev")
+    with pytest.raises(PolicyError, match="exact"):
+        github_oidc_trust_json(arn, role_trust(SETTINGS, PLAN).subject)  # not as StringEquals
+    # StringLike only for a pull request's number, at the end of a pull_request subject.
+    plan = role_trust(SETTINGS, PLAN).subject
+    for subject in (
+        "repo:org/cloudagent:pull_request:*",
+        "repo:org/cloudagent:environment:dev:job_workflow_ref:x@refs/pull/*/merge",
+        "repo:org/cloudagent:environment:pull_request:job_workflow_ref:x@refs/pull/*/merge",
+        plan.replace("plan.yml", "*.yml"),
+        plan + "?",
+    ):
+        with pytest.raises(PolicyError):
+            github_oidc_trust_json(arn, subject, "StringLike")
+    assert "StringLike" in github_oidc_trust_json(arn, plan, "StringLike")
 
 
 # --- plan: read only ----------------------------------------------------------------------
