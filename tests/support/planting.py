@@ -201,6 +201,20 @@ def _count_rule(group: str) -> Callable[[Body], None]:
     return mutate
 
 
+def _override_rule(group: str, rule: str, action: str = "count") -> Callable[[Body], None]:
+    """Add a `rule_action_override` of one rule inside one managed group."""
+
+    def mutate(body: Body) -> None:
+        for block in body["rule"]:
+            managed = block["statement"].get("managed_rule_group_statement", {})
+            if managed.get("name") == group:
+                managed.setdefault("rule_action_override", []).append(
+                    {"name": rule, "action_to_use": {action: {}}}
+                )
+
+    return mutate
+
+
 def _drop_rate_rule(body: Body) -> None:
     body["rule"] = [r for r in body["rule"] if "rate_based_statement" not in r["statement"]]
 
@@ -558,6 +572,17 @@ PLANTS: tuple[Plant, ...] = (
           _count_rule("AWSManagedRulesCommonRuleSet"), "only counts", template=WAF_TEMPLATE),
     Plant("acl_no_rate_rule", "CKV_CA_12", "api", "aws_wafv2_web_acl", any_resource,
           _drop_rate_rule, "no blocking rate-based rule", template=WAF_TEMPLATE),
+    Plant("acl_counts_another_common_rule", "CKV_CA_12", "api", "aws_wafv2_web_acl",
+          any_resource, _override_rule("AWSManagedRulesCommonRuleSet", "CrossSiteScripting_BODY"),
+          "AWSManagedRulesCommonRuleSet overrides its rule CrossSiteScripting_BODY to count",
+          template=WAF_TEMPLATE),
+    Plant("acl_counts_a_known_bad_input", "CKV_CA_12", "api", "aws_wafv2_web_acl",
+          any_resource, _override_rule("AWSManagedRulesKnownBadInputsRuleSet", "Log4JRCE_BODY"),
+          "overrides its rule Log4JRCE_BODY to count", template=WAF_TEMPLATE),
+    Plant("acl_allows_the_body_size_rule", "CKV_CA_12", "api", "aws_wafv2_web_acl",
+          any_resource,
+          _override_rule("AWSManagedRulesCommonRuleSet", "SizeRestrictions_BODY", "allow"),
+          "overrides its rule SizeRestrictions_BODY to allow", template=WAF_TEMPLATE),
     # CKV_CA_16 / 17 — no way around CloudFront
     Plant("origin_without_verify_header", "CKV_CA_16", "api", "aws_cloudfront_distribution",
           any_resource, lambda body: [o.pop("custom_header", None) for o in body["origin"]],
