@@ -1,9 +1,10 @@
 """What agent tasks may reach, as facts the foundation stack, the agent stack and the checks share.
 
-Egress is two locks (docs/ARCHITECTURE.md §6): the tasks' security group lets out only HTTPS
+Egress is two parts (docs/ARCHITECTURE.md §6): the tasks' security group lets out only HTTPS
 and DNS to the VPC's own resolver, and the Route 53 Resolver DNS Firewall on that resolver
-answers only the allow-listed names. A check (CKV_CA_18, CKV_CA_19) and the stacks read the
-same numbers from here, so they cannot disagree.
+answers only the allow-listed names. Names, not connections: HTTPS to a literal address passes
+(what that does and does not stop: docs/ARCHITECTURE.md §6.4). A check (CKV_CA_18, CKV_CA_19)
+and the stacks read the same numbers from here, so they cannot disagree.
 """
 
 from __future__ import annotations
