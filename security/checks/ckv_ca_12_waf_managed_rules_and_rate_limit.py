@@ -5,6 +5,11 @@ AWSManagedRulesKnownBadInputsRuleSet (exploit payloads such as Log4Shell) and
 AWSManagedRulesAmazonIpReputationList (known-bad sources), each with `override_action none` —
 `count` would only watch — plus a `rate_based_statement` rule that blocks, so one client cannot
 start tasks faster than the concurrency cap can refuse them.
+
+A group's rules are enforced as AWS ships them: no `rule_action_override`, but one. The
+Common set's `SizeRestrictions_BODY` (bodies over 8 KB) may count, because the control API
+accepts bodies up to 64 KiB (a long prompt) and refuses larger ones itself (413). Counting any
+other rule, or letting that one allow, would only watch what it should stop.
 """
 
 from __future__ import annotations
@@ -18,13 +23,18 @@ if str(Path(__file__).resolve().parents[2]) not in sys.path:
 
 from checkov.common.models.enums import CheckCategories
 
-from security.checklib import ProjectCheck, Unknown, block, blocks, unwrap
+from security.checklib import ProjectCheck, Unknown, block, blocks, plain, unwrap
+from stacks.shared.constants import COMMON_BODY_SIZE_RULE
 
 REQUIRED_GROUPS = (
     "AWSManagedRulesCommonRuleSet",
     "AWSManagedRulesKnownBadInputsRuleSet",
     "AWSManagedRulesAmazonIpReputationList",
 )
+
+
+# The one rule of a required group that may count instead of block (see above).
+COUNTABLE = {("AWSManagedRulesCommonRuleSet", COMMON_BODY_SIZE_RULE)}
 
 
 def _present(value: Any) -> bool:
@@ -69,6 +79,7 @@ class WafManagedRulesAndRateLimit(ProjectCheck):
                     found.append(f"managed group {group} only counts (override_action count)")
                 else:
                     enforced.add(group)
+                found += _overrides(group, managed)
             if block(statement.get("rate_based_statement")):
                 if _present(action.get("block")):
                     rate_limited = True
@@ -80,6 +91,19 @@ class WafManagedRulesAndRateLimit(ProjectCheck):
         if not rate_limited:
             found.append("no blocking rate-based rule")
         return found
+
+
+def _overrides(group: str, managed: dict[str, Any]) -> list[str]:
+    """Every override of a rule inside the group but the one that may count."""
+    found = []
+    for override in blocks(managed.get("rule_action_override")):
+        rule = str(unwrap(override.get("name")))
+        action = plain(block(override.get("action_to_use")))
+        if (group, rule) in COUNTABLE and _present(action.get("count")) and len(action) == 1:
+            continue
+        kind = ", ".join(sorted(action)) or "nothing"
+        found.append(f"managed group {group} overrides its rule {rule} to {kind}")
+    return found
 
 
 check = WafManagedRulesAndRateLimit()

@@ -13,7 +13,10 @@ that carry it:
   `..._alert_all_...`): an enforce association that does not wait for a deny-all rule fails;
 * each rule: the catch-all rule for `enforce` (name ending `-egress-deny-all`) must BLOCK with
   NXDOMAIN at `CATCH_ALL_PRIORITY`; the `observe` one (`-egress-alert-all`) must ALERT there;
-  every other rule must come before it (a lower priority number).
+  every other rule must come before it (a lower priority number);
+* every ALLOW rule trusts its names' redirection chains (`firewall_domain_redirection_action`
+  `TRUST_REDIRECTION_DOMAIN`): with AWS's default, a listed host behind a CDN's CNAME hits the
+  catch-all and the install fails closed. The catch-all keeps inspecting every name of a chain.
 
 In a plan, `depends_on` is not part of the resource, so associations are judged in the synth.
 """
@@ -30,7 +33,12 @@ if str(Path(__file__).resolve().parents[2]) not in sys.path:
 from checkov.common.models.enums import CheckCategories
 
 from security.checklib import ProjectCheck, Unknown, as_list, attr, is_plan, unwrap
-from stacks.shared.egress import CATCH_ALL_PRIORITY, CATCH_ALL_SUFFIX, EGRESS_MODE_TAG
+from stacks.shared.egress import (
+    CATCH_ALL_PRIORITY,
+    CATCH_ALL_SUFFIX,
+    EGRESS_MODE_TAG,
+    TRUST_REDIRECTION,
+)
 
 RULE = "aws_route53_resolver_firewall_rule"
 ASSOCIATION = "aws_route53_resolver_firewall_rule_group_association"
@@ -78,6 +86,18 @@ class DnsFirewallDefaultDeny(ProjectCheck):
     def _rule(self, conf: dict[str, Any]) -> list[str]:
         name = str(attr(conf, "name", ""))
         action = str(attr(conf, "action", "")).upper()
+        redirection = str(attr(conf, "firewall_domain_redirection_action", "") or "").upper()
+        catch_all = name.endswith(tuple(CATCH_ALL_SUFFIX.values()))
+        if action == "ALLOW" and redirection != TRUST_REDIRECTION:
+            return [
+                f"allow rule {name!r} inspects redirection chains ({redirection or 'default'}): "
+                f"a listed host behind a CDN's CNAME is refused; set {TRUST_REDIRECTION}"
+            ]
+        if catch_all and redirection == TRUST_REDIRECTION:
+            return [f"catch-all rule {name!r} trusts redirection chains: it must inspect them"]
+        return self._order(conf, name, action)
+
+    def _order(self, conf: dict[str, Any], name: str, action: str) -> list[str]:
         priority = _priority(conf)
         if name.endswith(CATCH_ALL_SUFFIX["enforce"]):
             found = []
@@ -96,7 +116,7 @@ class DnsFirewallDefaultDeny(ProjectCheck):
             if priority != CATCH_ALL_PRIORITY:
                 found.append(f"catch-all rule at priority {priority}, not {CATCH_ALL_PRIORITY}")
             return found
-        if priority is None or priority >= CATCH_ALL_PRIORITY:
+        if priority is None or priority >= CATCH_ALL_PRIORITY:  # any other rule
             return [
                 f"rule {name!r} at priority {priority}: every rule must come before the "
                 f"catch-all at {CATCH_ALL_PRIORITY}"

@@ -5,6 +5,7 @@ security group in `agent` limits ports, and DNS to this resolver). The setting `
 
 * `enforce` (default): names outside the allow-list get NXDOMAIN, and the firewall fails
   closed — if the DNS Firewall cannot answer, queries are refused rather than let through;
+  an allowed name's redirection chain (a CDN's CNAME) is trusted, everything else inspected;
 * `observe`: every name resolves, the ones outside the list are logged as ALERT (a dry run
   before enforcing); the firewall fails open, since it blocks nothing anyway;
 * `off`: no firewall, no query log.
@@ -46,7 +47,9 @@ from stacks.shared.egress import (
     CATCH_ALL_PRIORITY,
     CATCH_ALL_SUFFIX,
     EGRESS_MODE_TAG,
+    INSPECT_REDIRECTION,
     RUN_DOMAINS_PRIORITY,
+    TRUST_REDIRECTION,
     aws_endpoint_domains,
 )
 from stacks.shared.logs import project_log_group
@@ -117,6 +120,8 @@ class Egress(Construct):
                 firewall_domain_list_id=allow_list.id,
                 priority=ALLOW_LIST_PRIORITY,
                 action="ALLOW",
+                # An allowed name's CNAME chain (a CDN) is not checked again (shared/egress.py).
+                firewall_domain_redirection_action=TRUST_REDIRECTION,
             )
         ]
         self.run_domain_list: Route53ResolverFirewallDomainList | None = None
@@ -139,6 +144,7 @@ class Egress(Construct):
                     firewall_domain_list_id=self.run_domain_list.id,
                     priority=RUN_DOMAINS_PRIORITY,
                     action="ALLOW",
+                    firewall_domain_redirection_action=TRUST_REDIRECTION,
                 )
             )
         return rules, everything
@@ -158,6 +164,8 @@ class Egress(Construct):
             priority=CATCH_ALL_PRIORITY,
             action="BLOCK" if enforce else "ALERT",
             block_response="NXDOMAIN" if enforce else None,
+            # Every name of a chain that did not start at an allowed name is still inspected.
+            firewall_domain_redirection_action=INSPECT_REDIRECTION,
         )
 
     def _attach(self, vpc_id: str, *, depends_on: list[Route53ResolverFirewallRule]) -> None:

@@ -87,6 +87,10 @@ STS_AUDIENCE = "sts.amazonaws.com"
 
 # CloudFront-scope WAF resources, and so the WAF's logs, exist only in us-east-1.
 EDGE_REGION = "us-east-1"
+# AWS managed Common rule set's rule that blocks bodies over 8 KB: it only counts, since the
+# control API accepts bodies up to 64 KiB (a long prompt) and refuses larger ones itself
+# (stacks/api/edge.py; CKV_CA_12 lets no other rule of a required group count).
+COMMON_BODY_SIZE_RULE = "SizeRestrictions_BODY"
 
 # --- The single table (foundation creates it; the control plane reads and writes it). ---
 TABLE_PARTITION_KEY = "pk"

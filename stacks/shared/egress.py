@@ -1,9 +1,10 @@
 """What agent tasks may reach, as facts the foundation stack, the agent stack and the checks share.
 
-Egress is two locks (docs/ARCHITECTURE.md §6): the tasks' security group lets out only HTTPS
+Egress is two parts (docs/ARCHITECTURE.md §6): the tasks' security group lets out only HTTPS
 and DNS to the VPC's own resolver, and the Route 53 Resolver DNS Firewall on that resolver
-answers only the allow-listed names. A check (CKV_CA_18, CKV_CA_19) and the stacks read the
-same numbers from here, so they cannot disagree.
+answers only the allow-listed names. Names, not connections: HTTPS to a literal address passes
+(what that does and does not stop: docs/ARCHITECTURE.md §6.4). A check (CKV_CA_18, CKV_CA_19)
+and the stacks read the same numbers from here, so they cannot disagree.
 """
 
 from __future__ import annotations
@@ -19,6 +20,13 @@ CATCH_ALL_PRIORITY = 1000
 CATCH_ALL_DOMAIN = "*"
 # The catch-all rule's name ends with one of these, by mode; CKV_CA_19 reads them.
 CATCH_ALL_SUFFIX = {"enforce": "-egress-deny-all", "observe": "-egress-alert-all"}
+# How an ALLOW rule treats a redirection chain (CNAME, DNAME): AWS's default inspects every name
+# of the chain, so a listed package host served through a CDN (`files.pythonhosted.org` ->
+# `dualstack.python.map.fastly.net`) would hit the catch-all and, failing closed, break
+# installs. Trusting the chain checks the name asked for only; its owner chooses where it
+# points anyway. The catch-all keeps AWS's default (inspect). CKV_CA_19 reads both.
+TRUST_REDIRECTION = "TRUST_REDIRECTION_DOMAIN"
+INSPECT_REDIRECTION = "INSPECT_REDIRECTION_DOMAIN"
 # The association carries the mode as this tag, so a check knows what the firewall must do.
 EGRESS_MODE_TAG = "EgressMode"
 # The only ports tasks may open: HTTPS anywhere, DNS to the VPC resolver.

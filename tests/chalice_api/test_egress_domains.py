@@ -15,8 +15,7 @@ import pytest
 from chalicelib.core import aws
 from chalicelib.core import config as cfg
 from chalicelib.core.domains import DOMAIN_RE, covered
-from chalicelib.persistence import store
-from chalicelib.persistence.egress_claims import CLAIMS_KEY
+from chalicelib.persistence import egress_claims, store
 
 from stacks.shared import setting_fields
 from tests.chalice_api.conftest import RUN_DOMAIN_LIST_ID
@@ -41,9 +40,9 @@ def stop(client: Any, api_env: Env, headers: dict[str, str], run_id: str) -> Non
     assert client.lambda_.invoke("task_state", event).payload["status"] == "STOPPED"
 
 
-def claims(api_env: Env) -> dict[str, Any]:
-    item = aws.client("dynamodb").get_item(TableName=api_env.table, Key=CLAIMS_KEY).get("Item")
-    return (item or {}).get("runs", {}).get("M", {})
+def claims(api_env: Env) -> dict[str, list[str]]:
+    """run id -> the names it still claims."""
+    return egress_claims.claims(aws.client("dynamodb"), api_env.table)
 
 
 def test_pattern_is_the_settings_pattern() -> None:

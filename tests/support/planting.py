@@ -239,6 +239,20 @@ def _count_rule(group: str) -> Callable[[Body], None]:
     return mutate
 
 
+def _override_rule(group: str, rule: str, action: str = "count") -> Callable[[Body], None]:
+    """Add a `rule_action_override` of one rule inside one managed group."""
+
+    def mutate(body: Body) -> None:
+        for block in body["rule"]:
+            managed = block["statement"].get("managed_rule_group_statement", {})
+            if managed.get("name") == group:
+                managed.setdefault("rule_action_override", []).append(
+                    {"name": rule, "action_to_use": {action: {}}}
+                )
+
+    return mutate
+
+
 def _drop_rate_rule(body: Body) -> None:
     body["rule"] = [r for r in body["rule"] if "rate_based_statement" not in r["statement"]]
 
@@ -623,6 +637,17 @@ PLANTS: tuple[Plant, ...] = (
           _count_rule("AWSManagedRulesCommonRuleSet"), "only counts", template=WAF_TEMPLATE),
     Plant("acl_no_rate_rule", "CKV_CA_12", "api", "aws_wafv2_web_acl", any_resource,
           _drop_rate_rule, "no blocking rate-based rule", template=WAF_TEMPLATE),
+    Plant("acl_counts_another_common_rule", "CKV_CA_12", "api", "aws_wafv2_web_acl",
+          any_resource, _override_rule("AWSManagedRulesCommonRuleSet", "CrossSiteScripting_BODY"),
+          "AWSManagedRulesCommonRuleSet overrides its rule CrossSiteScripting_BODY to count",
+          template=WAF_TEMPLATE),
+    Plant("acl_counts_a_known_bad_input", "CKV_CA_12", "api", "aws_wafv2_web_acl",
+          any_resource, _override_rule("AWSManagedRulesKnownBadInputsRuleSet", "Log4JRCE_BODY"),
+          "overrides its rule Log4JRCE_BODY to count", template=WAF_TEMPLATE),
+    Plant("acl_allows_the_body_size_rule", "CKV_CA_12", "api", "aws_wafv2_web_acl",
+          any_resource,
+          _override_rule("AWSManagedRulesCommonRuleSet", "SizeRestrictions_BODY", "allow"),
+          "overrides its rule SizeRestrictions_BODY to allow", template=WAF_TEMPLATE),
     # CKV_CA_16 / 17 — no way around CloudFront
     Plant("origin_without_verify_header", "CKV_CA_16", "api", "aws_cloudfront_distribution",
           any_resource, lambda body: [o.pop("custom_header", None) for o in body["origin"]],
@@ -664,6 +689,18 @@ PLANTS: tuple[Plant, ...] = (
     Plant("dns_firewall_allow_after_deny", "CKV_CA_19", "foundation",
           "aws_route53_resolver_firewall_rule", rule_named("-egress-allow"),
           set_attr("priority", 2000), "every rule must come before the catch-all"),
+    Plant("dns_firewall_allow_inspects_redirection", "CKV_CA_19", "foundation",
+          "aws_route53_resolver_firewall_rule", rule_named("-egress-allow"),
+          del_attr("firewall_domain_redirection_action"),
+          "allow rule 'cloudagent-dev-egress-allow' inspects redirection chains (default)"),
+    Plant("dns_firewall_allow_inspects_redirection_explicitly", "CKV_CA_19", "foundation",
+          "aws_route53_resolver_firewall_rule", rule_named("-egress-allow"),
+          set_attr("firewall_domain_redirection_action", "INSPECT_REDIRECTION_DOMAIN"),
+          "inspects redirection chains (INSPECT_REDIRECTION_DOMAIN)"),
+    Plant("dns_firewall_deny_all_trusts_redirection", "CKV_CA_19", "foundation",
+          "aws_route53_resolver_firewall_rule", rule_named("-egress-deny-all"),
+          set_attr("firewall_domain_redirection_action", "TRUST_REDIRECTION_DOMAIN"),
+          "trusts redirection chains: it must inspect them"),
     # CKV_CA_13 / 14 / 15
     Plant("key_policy_principal_star", "CKV_CA_13", "foundation", "aws_kms_key", any_resource,
           edit_json("policy", lambda p: p["Statement"][0].__setitem__("Principal", {"AWS": "*"})),

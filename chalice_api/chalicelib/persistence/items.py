@@ -12,7 +12,8 @@ Items:
   (a continued run's record holds ``active_continuation``: its newest continuation's id)
 * idem key ``pk=IDEMPOTENCY#<sha256(sub, key)>`` ``sk=IDEMPOTENCY`` (``idempotency.py``)
 * counter  ``pk=COUNTER#ACTIVE_RUNS``           ``sk=COUNTER`` attribute ``active`` (``counter.py``)
-* claims   ``pk=EGRESS#RUN_DOMAINS`` ``sk=EGRESS`` attribute ``runs`` (``egress_claims.py``)
+* claim    ``pk=EGRESS#RUN_DOMAINS`` ``sk=CLAIM#<run_id>#<domain>``: one per run and name,
+  ``expires_at`` once released (``egress_claims.py``; one item ``sk=EGRESS`` held all before)
 """
 
 from __future__ import annotations

@@ -2,24 +2,27 @@
 
 DNS Firewall works per VPC, not per task, so a name a run adds is open to every task of the
 VPC while that run is active. The list (``EGRESS_RUN_DOMAIN_LIST_ID``, created empty by the
-agent stack) must therefore hold exactly the union of the ``egress_domains`` of the runs still
-active - and two runs may ask for the same name, so the first to stop must not close it.
+foundation stack) must therefore hold exactly the union of the ``egress_domains`` of the runs
+still active - and two runs may ask for the same name, so the first to stop must not close it.
 
-Which run holds which names lives in one table item, ``EGRESS#RUN_DOMAINS``/``EGRESS``
-(attribute ``runs``: run id -> its names), not in a scan of run records: a claim is written
-BEFORE the names are added, and a release removes the run's claim and then brings the list
-to the claims' union (:meth:`RunDomainList.sync`); the item is ``persistence/egress_claims.py``, the
-list's API ``cloud/domain_list.py``. ``sync`` removes what no claim needs, then
-reads the claims again and adds back whatever a claim written in the meantime needs, so a run
-that claimed a name before any removal ends up with it in the list whatever the interleaving.
-REPLACE is never sent: an empty list is the normal state, and REMOVE/ADD of the difference
-never send an empty ``Domains``. The reaper drops claims of runs that are no longer active
-(lost events) and syncs every few minutes.
+Which run holds which names lives in the run table, one item per (run, name) claim
+(``persistence/egress_claims.py``), not in a scan of run records: a claim is written BEFORE
+the names are added, and a release marks the run's claims released and then brings the list
+to the distinct names of the claims still held (:meth:`RunDomainList.sync`); the list's API is
+``cloud/domain_list.py``. ``sync`` removes what no claim needs, then reads the claims again and
+adds back whatever a claim written in the meantime needs, so a run that claimed a name before
+any removal ends up with it in the list whatever the interleaving. REPLACE is never sent: an
+empty list is the normal state, and REMOVE/ADD of the difference never send an empty
+``Domains``. A release whose sync fails is tried again, a bounded number of times with
+growing pauses (``RELEASE_PAUSES``); what still fails is reconciled by the reaper, which on
+every pass drops claims of runs no longer active (lost events) and brings the list to the
+claims - removing what no claim holds, adding what one holds and the list lacks.
 """
 
 from __future__ import annotations
 
 import logging
+from time import sleep
 from typing import Any
 
 from ..cloud.domain_list import FirewallDomainList
@@ -32,6 +35,10 @@ from ..persistence import egress_claims
 from ..persistence.store import Store
 
 log = logging.getLogger(__name__)
+
+# Pauses (seconds) between the tries of a release's sync: 4 tries within ~4 s, well inside the
+# handler's timeout; after them, the reaper's next pass (every 5 minutes) reconciles.
+RELEASE_PAUSES = (0.5, 1.0, 2.0)
 
 
 class EgressUnavailable(ApiError):
@@ -79,16 +86,31 @@ class RunDomainList:
             ) from None
 
     def release(self, run_id: str) -> bool:
-        """Drop the run's claim and sync the list; never raises (a stop must not fail on it).
-        Returns whether the run held a claim and the list was brought up to date."""
+        """Drop the run's claims and sync the list, the sync tried again after ``RELEASE_PAUSES``;
+        never raises (a stop must not fail on it). Returns whether the run held a claim and the
+        list was brought up to date; if not, the reaper's next pass reconciles it."""
         try:
             if not self._unclaim(run_id):
                 return False
-            self.sync()
         except Exception as exc:
-            log.warning("releasing the egress domains of %s failed: %r", run_id, exc)
+            log.warning("releasing the egress claims of %s failed: %r", run_id, exc)
             return False
-        return True
+        error: Exception | None = None
+        for pause in (*RELEASE_PAUSES, None):
+            try:
+                self.sync()
+                return True
+            except Exception as exc:
+                error = exc
+            if pause is not None:
+                sleep(pause)
+        log.warning(
+            "removing the egress domains of %s failed %d times, left to the reaper: %r",
+            run_id,
+            len(RELEASE_PAUSES) + 1,
+            error,
+        )
+        return False
 
     # -- the list --------------------------------------------------------------------------
 
@@ -109,7 +131,9 @@ class RunDomainList:
         return {"removed": extra, "added": missing}
 
     def prune(self) -> dict[str, Any]:
-        """The reaper's pass: drop claims of runs that are gone or finished, then sync."""
+        """The reaper's pass: move claims of the old single item (an upgraded deployment), drop
+        claims of runs that are gone or finished, then bring the list to the claims."""
+        egress_claims.migrate_legacy(self.store.db, self.store.table)
         dropped = []
         for run_id in sorted(self._claims()):
             record = self.store.get_run(run_id)
@@ -118,7 +142,7 @@ class RunDomainList:
                 dropped.append(run_id)
         return {"dropped_claims": dropped, **self.sync()}
 
-    # -- the claims item and the list -----------------------------------------------------
+    # -- the claims and the list -----------------------------------------------------------
 
     def _listed(self) -> dict[str, str]:
         return FirewallDomainList(str(self.list_id), self._client).listed()
@@ -136,5 +160,5 @@ class RunDomainList:
         egress_claims.claim(self.store.db, self.store.table, run_id, domains)
 
     def _unclaim(self, run_id: str) -> bool:
-        """Remove the run's claim; False when it held none (repeats are no-ops)."""
+        """Release the run's claims; False when it held none (repeats are no-ops)."""
         return egress_claims.unclaim(self.store.db, self.store.table, run_id)

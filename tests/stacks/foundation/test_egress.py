@@ -149,6 +149,19 @@ def test_observe_only_alerts_fails_open_and_has_the_run_domain_list(observe) -> 
     assert association["tags"] == {"EgressMode": "observe"}
 
 
+@pytest.mark.parametrize("variant", ["enforce", "observe"])
+def test_allow_rules_trust_redirection_chains_and_the_catch_all_inspects_them(
+    variant: str, request: pytest.FixtureRequest
+) -> None:
+    """A listed host behind a CDN (a CNAME to a name the list does not hold) resolves: the
+    allow rules trust the chain of the name asked for; the catch-all keeps inspecting."""
+    rules = _rules(request.getfixturevalue(variant))
+    *allows, catch_all = rules
+    assert allows and all(r["action"] == "ALLOW" for r in allows)
+    assert {r["firewall_domain_redirection_action"] for r in allows} == {"TRUST_REDIRECTION_DOMAIN"}
+    assert catch_all["firewall_domain_redirection_action"] == "INSPECT_REDIRECTION_DOMAIN"
+
+
 def test_off_creates_no_firewall_and_no_query_log(variant_stacks) -> None:
     foundation = variant_stacks("egress_off")["foundation"]
     for kind in FIREWALL_TYPES:
