@@ -98,8 +98,11 @@ def _overrides(group: str, managed: dict[str, Any]) -> list[str]:
     found = []
     for override in blocks(managed.get("rule_action_override")):
         rule = str(unwrap(override.get("name")))
-        action = plain(block(override.get("action_to_use")))
-        if (group, rule) in COUNTABLE and _present(action.get("count")) and len(action) == 1:
+        # A plan lists every action key, the unset ones empty: only the set ones count.
+        action = {
+            k: v for k, v in plain(block(override.get("action_to_use"))).items() if _present(v)
+        }
+        if (group, rule) in COUNTABLE and set(action) == {"count"}:
             continue
         kind = ", ".join(sorted(action)) or "nothing"
         found.append(f"managed group {group} overrides its rule {rule} to {kind}")

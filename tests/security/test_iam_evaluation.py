@@ -14,9 +14,10 @@ from security.iam_eval.requests import Decision, Request
 from security.iam_eval.simulator import evaluate
 from tests.support.iam_cases import Case, arn
 from tests.support.iam_cases.deploy import CASES as DEPLOY_CASES
+from tests.support.iam_cases.plan import CASES as PLAN_CASES
 from tests.support.iam_cases.runtime import CASES as RUNTIME_CASES
 
-CASES = [*DEPLOY_CASES, *RUNTIME_CASES]
+CASES = [*DEPLOY_CASES, *PLAN_CASES, *RUNTIME_CASES]
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,11 @@
 """The plan role: what `terraform plan` of the three stacks refreshes, and nothing it writes.
 
 It runs pull-request code, so it may use only access-level Read/List actions; the plan workflow
-runs `terraform plan -lock=false` because the S3 lock file is a write.
+runs `terraform plan -lock=false` because the S3 lock file is a write. Where a service names
+resources by generated IDs (KMS keys, CloudFront distributions, REST APIs, the DNS Firewall,
+VPCs), the reads need this environment's tags on the resource, as the deploy role's writes
+do: a pull request reads this project's key policies, distribution configurations and REST
+API policies, not every team's in the account.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from stacks.shared.actions import (
 )
 from stacks.shared.arns import Arns
 from stacks.shared.iam import Statement
+from stacks.shared.tags import on_project_resources
 
 __all__ = ["READ_ACTIONS_WITHOUT_READ_PREFIX", "READ_ACTION_PREFIXES", "plan_statements"]
 
@@ -46,12 +51,15 @@ STAR_READ = [
     # The VPC's query-log association (stacks/foundation/egress.py).
     "route53resolver:GetResolverQueryLogConfigAssociation",
 ]
+# The DNS Firewall reads on a resource that carries no tags.
+UNTAGGED_DNS_FIREWALL_READ = ("route53resolver:GetFirewallConfig",)
 
 
 def plan_statements(arns: Arns) -> list[Statement]:
     """Read-only: every refresh `terraform plan` makes of the three stacks, and their state."""
     return [
         *_identity_reads(arns),
+        *_tagged_reads(arns),
         *_origin_verify_reads(arns),
         *_runtime_reads(arns),
         *_control_plane_reads(arns),
@@ -78,16 +86,6 @@ def _identity_reads(arns: Arns) -> list[Statement]:
             resources=[arns.roles, arns.policies, arns.oidc_provider],
         ),
         Statement(
-            sid="ReadKms",
-            actions=[
-                "kms:DescribeKey",
-                "kms:GetKeyPolicy",
-                "kms:GetKeyRotationStatus",
-                "kms:ListResourceTags",
-            ],
-            resources=arns.keys,
-        ),
-        Statement(
             sid="ReadTable",
             actions=[
                 "dynamodb:DescribeContinuousBackups",
@@ -101,6 +99,45 @@ def _identity_reads(arns: Arns) -> list[Statement]:
             sid="ReadSecrets",
             actions=["secretsmanager:DescribeSecret", "secretsmanager:GetResourcePolicy"],
             resources=arns.secrets,
+        ),
+    ]
+
+
+def _tagged_reads(arns: Arns) -> list[Statement]:
+    """What AWS names by generated IDs: this environment's only, by the resource's tags.
+
+    One statement for all five services (each action authorizes only against its own type),
+    so the shared read policy stays within IAM's 6,144 characters with the longest names.
+    """
+    return [
+        Statement(
+            sid="ReadTaggedProjectResources",
+            actions=[
+                # The key, its policy and rotation.
+                "kms:DescribeKey",
+                "kms:GetKeyPolicy",
+                "kms:GetKeyRotationStatus",
+                "kms:ListResourceTags",
+                # The VPC's DNS attributes.
+                "ec2:DescribeVpcAttribute",
+                # The DNS Firewall's lists, rule group, association and query-log config.
+                *(a for a in DNS_FIREWALL_READ if a not in UNTAGGED_DNS_FIREWALL_READ),
+                # The REST API and its parts (which carry its tags); never the collection
+                # (`/restapis`): no refresh lists REST APIs, creating one is the deploy role's.
+                "apigateway:GET",
+                # The distribution and its configuration (origin headers included).
+                "cloudfront:GetDistribution",
+                "cloudfront:GetDistributionConfig",
+                "cloudfront:ListTagsForResource",
+            ],
+            resources=[
+                *arns.keys,
+                *arns.vpcs,
+                *arns.dns_firewall,
+                *arns.rest_api_parts,
+                *arns.distributions,
+            ],
+            conditions=on_project_resources(arns.settings.env_name),
         ),
     ]
 
@@ -131,7 +168,7 @@ def _origin_verify_reads(arns: Arns) -> list[Statement]:
 
 
 def _runtime_reads(arns: Arns) -> list[Statement]:
-    """Log groups, the cluster and task definitions, the VPC, DNS Firewall, ECR."""
+    """Log groups, the cluster and task definitions, the DNS Firewall's fail mode, ECR."""
     return [
         Statement(
             sid="ReadLogGroups",
@@ -144,12 +181,12 @@ def _runtime_reads(arns: Arns) -> list[Statement]:
             resources=arns.cluster + arns.task_definitions,
         ),
         Statement(
-            # The VPC's DNS attributes; EC2 names VPCs by ID, so any VPC of this account/region.
-            sid="ReadVpcAttributes",
-            actions=["ec2:DescribeVpcAttribute"],
-            resources=arns.vpcs,
+            # A VPC's firewall config carries no tags (UNTAGGABLE_WRITES): it says only
+            # whether that VPC's firewall fails open or closed.
+            sid="ReadDnsFirewallConfig",
+            actions=list(UNTAGGED_DNS_FIREWALL_READ),
+            resources=arns.dns_firewall,
         ),
-        Statement(sid="ReadDnsFirewall", actions=DNS_FIREWALL_READ, resources=arns.dns_firewall),
         Statement(
             sid="ReadEcr",
             actions=[
@@ -164,7 +201,7 @@ def _runtime_reads(arns: Arns) -> list[Statement]:
 
 
 def _control_plane_reads(arns: Arns) -> list[Statement]:
-    """The functions, the REST API, CloudFront, WAF, the EventBridge rules, the artifact bucket."""
+    """The functions, API Gateway's tags, WAF, the EventBridge rules, the artifact bucket."""
     return [
         Statement(
             sid="ReadLambda",
@@ -179,20 +216,10 @@ def _control_plane_reads(arns: Arns) -> list[Statement]:
             resources=arns.functions,
         ),
         Statement(
-            # Each REST API and its parts, and their tags; never the collection (`/restapis`):
-            # no refresh lists REST APIs, and creating one is the deploy role's (tagged.py).
-            sid="ReadApiGateway",
+            # The tags themselves (`/tags/<arn>`): a resource type without tag conditions.
+            sid="ReadApiGatewayTags",
             actions=["apigateway:GET"],
-            resources=[*arns.rest_api_parts, *arns.api_tags],
-        ),
-        Statement(
-            sid="ReadCloudFront",
-            actions=[
-                "cloudfront:GetDistribution",
-                "cloudfront:GetDistributionConfig",
-                "cloudfront:ListTagsForResource",
-            ],
-            resources=arns.distributions,
+            resources=arns.api_tags,
         ),
         Statement(
             sid="ReadWaf",
