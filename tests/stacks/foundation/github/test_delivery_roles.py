@@ -194,7 +194,8 @@ def test_deploy_cannot_touch_delivery_roles_trust_or_boundary(stacks):
     denied = {s["Sid"]: s for s in _deploy_doc(stacks)["Statement"] if s["Effect"] == "Deny"}
     assert {"DenyDeliveryRoleChanges", "DenyTrustChanges", "DenyEditingBoundary"} <= set(denied)
     targets = json.dumps(denied["DenyDeliveryRoleChanges"]["Resource"])
-    for role in GITHUB_ROLES:
+    # The admin-invoke role (api stack) is GitHub-trusted too, and as protected.
+    for role in (*GITHUB_ROLES, "admin"):
         assert github_role_name(SETTINGS, role) in targets
     assert "iam:PutRolePolicy" in denied["DenyDeliveryRoleChanges"]["Action"]
 
