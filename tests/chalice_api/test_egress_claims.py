@@ -17,8 +17,8 @@ from chalicelib.core import aws
 from chalicelib.persistence import egress_claims, store
 from chalicelib.runs import egress
 
-from tests.chalice_api.conftest import RUN_DOMAIN_LIST_ID
-from tests.support.control_api import Env, task_event
+from tests.support.control_api import Env
+from tests.support.egress_runs import claims, listed, stop
 from tests.support.fake_resolver import FakeFirewallDomainLists
 
 VALID = {"prompt": "Install the package", "provider": "openai", "model": "gpt-5"}
@@ -31,20 +31,6 @@ def post(client: Any, headers: dict[str, str], names: list[str]) -> str:
     resp = client.http.post("/v1/runs", headers=headers, body=body)
     assert resp.status_code == 202, resp.body
     return resp.json_body["run_id"]
-
-
-def stop(client: Any, api_env: Env, headers: dict[str, str], run_id: str) -> None:
-    arn = client.http.get(f"/v1/runs/{run_id}", headers=headers).json_body["task_arn"]
-    event = task_event(api_env, run_id, arn, "STOPPED", exit_code=0)
-    assert client.lambda_.invoke("task_state", event).payload["status"] == "STOPPED"
-
-
-def claims(api_env: Env) -> dict[str, list[str]]:
-    return egress_claims.claims(aws.client("dynamodb"), api_env.table)
-
-
-def listed(fake: FakeFirewallDomainLists) -> set[str]:
-    return fake.lists[RUN_DOMAIN_LIST_ID]
 
 
 def longest_names(run: int) -> list[str]:

@@ -15,11 +15,12 @@ import pytest
 from chalicelib.core import aws
 from chalicelib.core import config as cfg
 from chalicelib.core.domains import DOMAIN_RE, covered
-from chalicelib.persistence import egress_claims, store
+from chalicelib.persistence import store
 
 from stacks.shared import setting_fields
 from tests.chalice_api.conftest import RUN_DOMAIN_LIST_ID
-from tests.support.control_api import Env, task_event
+from tests.support.control_api import Env
+from tests.support.egress_runs import claims, listed, stop
 from tests.support.fake_resolver import FakeFirewallDomainLists
 
 VALID = {"prompt": "Install the package", "provider": "openai", "model": "gpt-5"}
@@ -28,21 +29,6 @@ VALID = {"prompt": "Install the package", "provider": "openai", "model": "gpt-5"
 def post(client: Any, headers: dict[str, str], path: str = "/v1/runs", **body: Any) -> Any:
     payload = {**VALID, **body} if path == "/v1/runs" else body
     return client.http.post(path, headers=headers, body=json.dumps(payload).encode())
-
-
-def listed(fake: FakeFirewallDomainLists) -> set[str]:
-    return fake.lists[RUN_DOMAIN_LIST_ID]
-
-
-def stop(client: Any, api_env: Env, headers: dict[str, str], run_id: str) -> None:
-    arn = client.http.get(f"/v1/runs/{run_id}", headers=headers).json_body["task_arn"]
-    event = task_event(api_env, run_id, arn, "STOPPED", exit_code=0)
-    assert client.lambda_.invoke("task_state", event).payload["status"] == "STOPPED"
-
-
-def claims(api_env: Env) -> dict[str, list[str]]:
-    """run id -> the names it still claims."""
-    return egress_claims.claims(aws.client("dynamodb"), api_env.table)
 
 
 def test_pattern_is_the_settings_pattern() -> None:
